@@ -1,0 +1,39 @@
+//! Settings of the core that the API reads at run time. The command line (clap, in
+//! the `ohjaamo` binary) fills these from flags and `OHJAAMO_*` variables.
+
+use jiff::tz::TimeZone;
+
+use crate::search::Paging;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The organisation a request without an `X-Ohjaamo-Organization` header
+    /// belongs to.
+    pub default_tenant: String,
+    /// The zone that dates without an offset are read in, and "today" is computed in.
+    pub time_zone: TimeZone,
+    /// Largest request body accepted (413 beyond).
+    pub max_body_bytes: usize,
+    /// Most entries in one Bundle (413 beyond).
+    pub max_bundle_entries: usize,
+    pub paging: Paging,
+    /// The base URL clients see (`https://ohjaamo.example/fhir`), when a proxy in
+    /// front rewrites hosts; otherwise links are built from the `Host` header.
+    pub public_base_url: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            default_tenant: "default".into(),
+            time_zone: TimeZone::get("Europe/Helsinki").unwrap_or(TimeZone::UTC),
+            max_body_bytes: 32 * 1024 * 1024,
+            max_bundle_entries: 5_000,
+            paging: Paging {
+                default_count: 50,
+                max_count: 1_000,
+            },
+            public_base_url: None,
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The Ohjaamo core: the FHIR R4 REST API over the versioned store.
+//!
+//! A request flows `http` → `pipeline` (writes) or `search` (reads) → the store.
+//! What is searchable is declared once in `registry`; the CapabilityStatement, the
+//! index extraction and the search parser all read it.
+
+pub mod capability;
+pub mod codes;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod fhir_time;
+pub mod http;
+pub mod ingest;
+pub mod json_shape;
+pub mod normalize;
+pub mod pipeline;
+pub mod references;
+pub mod registry;
+pub mod rules;
+pub mod search;
+pub mod server;
+
+use std::sync::Arc;
+
+use ohjaamo_store::Store;
+
+pub use config::Config;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub config: Arc<Config>,
+}

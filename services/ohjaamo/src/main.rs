@@ -1,0 +1,43 @@
+//! `ohjaamo`: the one binary of the project. Subcommands start the core and, as they
+//! arrive, the adapters, the simulator and the tools around them.
+
+mod logging;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "ohjaamo",
+    version,
+    about = "Ohjaamo — FHIR-based production control for hospitals"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format: `text` for people, `json` (one object per line) for log collectors.
+    #[arg(
+        long,
+        env = "OHJAAMO_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
+    log_format: logging::Format,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the core: the FHIR REST API over the store.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match cli.command {
+        Command::Serve(args) => runtime.block_on(serve::run(args)),
+    }
+}

@@ -1,0 +1,90 @@
+//! `ohjaamo serve`: configuration from flags and `OHJAAMO_*` variables, then the
+//! core until SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use jiff::tz::TimeZone;
+use ohjaamo_core::search::Paging;
+use ohjaamo_core::{AppState, Config};
+use ohjaamo_store::Store;
+
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OHJAAMO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// `postgres://user@host/db` in production; a SQLite file by default.
+    #[arg(
+        long,
+        env = "OHJAAMO_DATABASE_URL",
+        default_value = "sqlite:ohjaamo.db"
+    )]
+    pub database_url: String,
+    /// Most database connections the core holds.
+    #[arg(long, env = "OHJAAMO_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// The organisation requests without an X-Ohjaamo-Organization header act for.
+    #[arg(long, env = "OHJAAMO_DEFAULT_ORGANIZATION", default_value = "default")]
+    pub default_organization: String,
+    /// IANA time zone for dates without an offset and for "today".
+    #[arg(long, env = "OHJAAMO_TIME_ZONE", default_value = "Europe/Helsinki")]
+    pub time_zone: String,
+    /// Largest request body in bytes (413 beyond).
+    #[arg(long, env = "OHJAAMO_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most entries in one batch or transaction Bundle.
+    #[arg(long, env = "OHJAAMO_MAX_BUNDLE_ENTRIES", default_value_t = 5_000)]
+    pub max_bundle_entries: usize,
+    /// Search page size when the client gives no _count.
+    #[arg(long, env = "OHJAAMO_DEFAULT_PAGE_SIZE", default_value_t = 50)]
+    pub default_page_size: usize,
+    /// Largest _count honoured.
+    #[arg(long, env = "OHJAAMO_MAX_PAGE_SIZE", default_value_t = 1_000)]
+    pub max_page_size: usize,
+    /// Base URL clients reach the API at (for links), e.g. https://ohjaamo.example/fhir;
+    /// derived from the Host header when unset.
+    #[arg(long, env = "OHJAAMO_PUBLIC_URL")]
+    pub public_url: Option<String>,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let time_zone = TimeZone::get(&args.time_zone)
+        .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
+    let store = Store::connect(&args.database_url, args.database_max_connections)
+        .await
+        .context("cannot open the database")?;
+    tracing::info!(
+        database = store.backend_name(),
+        "database ready, migrations applied"
+    );
+    let config = Config {
+        default_tenant: args.default_organization,
+        time_zone,
+        max_body_bytes: args.max_body_bytes,
+        max_bundle_entries: args.max_bundle_entries,
+        paging: Paging {
+            default_count: args.default_page_size.max(1),
+            max_count: args.max_page_size.max(1),
+        },
+        public_base_url: args.public_url,
+    };
+    let state = AppState {
+        store: Arc::new(store),
+        config: Arc::new(config),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(address = %args.listen, "serving the FHIR API at /fhir");
+    ohjaamo_core::server::serve(
+        listener,
+        state.clone(),
+        ohjaamo_core::server::shutdown_signal(),
+    )
+    .await?;
+    state.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! The versioned resource store.
+//!
+//! PostgreSQL in production, a SQLite file as the embedded default; both through sqlx
+//! with their own migrations. The store keeps the current version of every resource,
+//! every version ever written, and search indexes of the current versions — all
+//! scoped by tenant, which every method takes first so that no query can forget it.
+//!
+//! It speaks in the terms of [`model`], never FHIR: the core decides what a resource
+//! is indexed by and what a search means; the store makes it durable and fast.
+
+mod backend;
+mod error;
+pub mod model;
+mod read;
+mod search;
+mod sql;
+mod stamp;
+mod write;
+mod write_bulk;
+
+pub use backend::Store;
+pub use error::StoreError;
+pub use model::*;
+pub use read::HistoryScope;
+pub use stamp::format_instant;
+pub use write::{IdentKey, WriteResult};

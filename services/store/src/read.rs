@@ -1,0 +1,256 @@
+//! Reads by id, by version, history, and the small lookups the core's business rules
+//! and `_include` need.
+
+use std::collections::HashSet;
+
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::backend::on_pool;
+use crate::sql::{IN_LIST_CHUNK, Sql, bind_all, stored_version};
+use crate::{Store, StoreError, StoredVersion};
+
+const VERSION_COLUMNS: &str = "rtype, id, version, last_updated, deleted, content";
+
+/// Which versions a history request lists.
+#[derive(Debug, Clone, Copy)]
+pub enum HistoryScope<'a> {
+    Instance { rtype: &'a str, id: &'a str },
+    Type { rtype: &'a str },
+}
+
+impl Store {
+    /// The current version of a resource, deleted or not (a deleted one answers 410).
+    pub async fn read(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        id: &str,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {VERSION_COLUMNS} FROM resource WHERE tenant = "
+        ));
+        sql.text(tenant)
+            .push(" AND rtype = ")
+            .text(rtype)
+            .push(" AND id = ")
+            .text(id);
+        self.fetch_versions(sql).await.map(|mut v| v.pop())
+    }
+
+    /// One version from the history.
+    pub async fn read_version(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {VERSION_COLUMNS} FROM resource_history WHERE tenant = "
+        ));
+        sql.text(tenant)
+            .push(" AND rtype = ")
+            .text(rtype)
+            .push(" AND id = ")
+            .text(id);
+        sql.push(" AND version = ").int(version);
+        self.fetch_versions(sql).await.map(|mut v| v.pop())
+    }
+
+    /// A page of history, newest first, with the total number of versions in scope.
+    pub async fn history(
+        &self,
+        tenant: &str,
+        scope: HistoryScope<'_>,
+        since: Option<i64>,
+        count: usize,
+        offset: usize,
+    ) -> Result<(Vec<StoredVersion>, u64), StoreError> {
+        let mut filter = Sql::new(" FROM resource_history WHERE tenant = ");
+        filter.text(tenant);
+        match scope {
+            HistoryScope::Instance { rtype, id } => {
+                filter
+                    .push(" AND rtype = ")
+                    .text(rtype)
+                    .push(" AND id = ")
+                    .text(id);
+            }
+            HistoryScope::Type { rtype } => {
+                filter.push(" AND rtype = ").text(rtype);
+            }
+        }
+        if let Some(since) = since {
+            filter.push(" AND last_updated >= ").int(since);
+        }
+        let mut count_sql = Sql::new("SELECT COUNT(*)");
+        count_sql.push(&filter.text);
+        count_sql.binds = filter.binds.clone();
+        let total = self.fetch_count(count_sql).await?;
+
+        let mut sql = Sql::new(&format!("SELECT {VERSION_COLUMNS}"));
+        sql.push(&filter.text);
+        sql.binds = filter.binds;
+        sql.push(" ORDER BY last_updated DESC, id, version DESC LIMIT ")
+            .int(to_i64(count))
+            .push(" OFFSET ")
+            .int(to_i64(offset));
+        Ok((self.fetch_versions(sql).await?, total))
+    }
+
+    /// The current, non-deleted versions of the given resources (missing ones are
+    /// left out), for `_include` and for checking that references resolve.
+    pub async fn read_many(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        ids: &[String],
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut sql = Sql::new(&format!(
+                "SELECT {VERSION_COLUMNS} FROM resource WHERE tenant = "
+            ));
+            sql.text(tenant).push(" AND rtype = ").text(rtype);
+            sql.push(" AND deleted = FALSE AND id IN ").text_list(chunk);
+            found.extend(self.fetch_versions(sql).await?);
+        }
+        Ok(found)
+    }
+
+    /// Which of `ids` exist (current and not deleted) as `rtype`.
+    pub async fn existing_ids(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        ids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut found = HashSet::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut sql = Sql::new("SELECT id FROM resource WHERE tenant = ");
+            sql.text(tenant).push(" AND rtype = ").text(rtype);
+            sql.push(" AND deleted = FALSE AND id IN ").text_list(chunk);
+            on_pool!(self, pool => {
+                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    found.insert(row.try_get::<String, _>(0)?);
+                }
+            });
+        }
+        Ok(found)
+    }
+
+    /// The ids of current `rtype` resources carrying identifier `system|code` (any
+    /// system when `system` is `None`).
+    pub async fn ids_by_identifier(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        system: Option<&str>,
+        code: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sql = Sql::new("SELECT DISTINCT id FROM search_token WHERE tenant = ");
+        sql.text(tenant).push(" AND rtype = ").text(rtype);
+        sql.push(" AND param = 'identifier' AND code = ").text(code);
+        if let Some(system) = system {
+            sql.push(" AND system = ").text(system);
+        }
+        sql.push(" ORDER BY id");
+        self.fetch_strings(sql).await
+    }
+
+    /// The references a resource's search parameter `param` points to, as
+    /// `(source id, target type, target id)`.
+    pub async fn references_from(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        ids: &[String],
+        param: &str,
+    ) -> Result<Vec<(String, String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IN_LIST_CHUNK) {
+            let mut sql =
+                Sql::new("SELECT id, target_type, target_id FROM search_reference WHERE tenant = ");
+            sql.text(tenant).push(" AND rtype = ").text(rtype);
+            sql.push(" AND param = ")
+                .text(param)
+                .push(" AND id IN ")
+                .text_list(chunk);
+            on_pool!(self, pool => {
+                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    out.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// The codes a resource's token parameter `param` holds, as `(system, code)`.
+    pub async fn tokens_of(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        id: &str,
+        param: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut sql = Sql::new("SELECT system, code FROM search_token WHERE tenant = ");
+        sql.text(tenant)
+            .push(" AND rtype = ")
+            .text(rtype)
+            .push(" AND id = ")
+            .text(id);
+        sql.push(" AND param = ").text(param);
+        let mut out = Vec::new();
+        on_pool!(self, pool => {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                .fetch_all(pool)
+                .await?;
+            for row in rows {
+                out.push((row.try_get(0)?, row.try_get(1)?));
+            }
+        });
+        Ok(out)
+    }
+
+    pub(crate) async fn fetch_versions(&self, sql: Sql) -> Result<Vec<StoredVersion>, StoreError> {
+        let mut out = Vec::new();
+        on_pool!(self, pool => {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                .fetch_all(pool)
+                .await?;
+            for row in rows {
+                out.push(stored_version!(row));
+            }
+        });
+        Ok(out)
+    }
+
+    pub(crate) async fn fetch_count(&self, sql: Sql) -> Result<u64, StoreError> {
+        let count: i64 = on_pool!(self, pool => {
+            bind_all!(sqlx::query_scalar(AssertSqlSafe(sql.text)), &sql.binds)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+
+    async fn fetch_strings(&self, sql: Sql) -> Result<Vec<String>, StoreError> {
+        let strings: Vec<String> = on_pool!(self, pool => {
+            bind_all!(sqlx::query_scalar(AssertSqlSafe(sql.text)), &sql.binds)
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(strings)
+    }
+}
+
+/// Page sizes and offsets are bounded by the API; saturate rather than wrap.
+pub(crate) fn to_i64(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}

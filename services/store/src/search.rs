@@ -1,0 +1,244 @@
+//! Translating a [`SearchQuery`] into one SQL statement over the index tables.
+//!
+//! Each filter becomes an `EXISTS` over its index table, correlated with the resource
+//! row; alternatives inside a filter are OR-ed, filters are AND-ed. PostgreSQL turns
+//! these into semi-joins driven by whichever index is most selective.
+
+use crate::model::*;
+use crate::read::to_i64;
+use crate::sql::{Sql, like_escape};
+use crate::{Store, StoreError};
+
+impl Store {
+    /// One page of matches (ordered by the query's sort, then id) and, when asked,
+    /// the total number of matches.
+    pub async fn search(
+        &self,
+        tenant: &str,
+        query: &SearchQuery,
+    ) -> Result<SearchPage, StoreError> {
+        let mut filter = Sql::new(" FROM resource r WHERE r.tenant = ");
+        filter
+            .text(tenant)
+            .push(" AND r.rtype = ")
+            .text(query.rtype);
+        filter.push(" AND r.deleted = FALSE");
+        for f in &query.filters {
+            filter.push(" AND ");
+            push_filter(&mut filter, f);
+        }
+
+        let total = if query.with_total || query.count_only {
+            let mut count = Sql::new("SELECT COUNT(*)");
+            count.push(&filter.text);
+            count.binds = filter.binds.clone();
+            Some(self.fetch_count(count).await?)
+        } else {
+            None
+        };
+        if query.count_only {
+            return Ok(SearchPage {
+                matches: Vec::new(),
+                total,
+            });
+        }
+
+        let mut sql =
+            Sql::new("SELECT r.rtype, r.id, r.version, r.last_updated, r.deleted, r.content");
+        sql.push(&filter.text);
+        sql.binds = filter.binds;
+        sql.push(" ORDER BY ");
+        for key in &query.sort {
+            push_sort_key(&mut sql, key);
+            sql.push(", ");
+        }
+        sql.push("r.id LIMIT ")
+            .int(to_i64(query.count))
+            .push(" OFFSET ")
+            .int(to_i64(query.offset));
+        let matches = self.fetch_versions(sql).await?;
+        Ok(SearchPage { matches, total })
+    }
+}
+
+/// `EXISTS (SELECT 1 FROM <table> x WHERE x is r's row for param AND (…))`.
+fn exists_in(sql: &mut Sql, table: &str, param: &str) {
+    sql.push("EXISTS (SELECT 1 FROM ")
+        .push(table)
+        .push(" x WHERE x.tenant = r.tenant AND x.rtype = r.rtype AND x.id = r.id AND x.param = ")
+        .text(param)
+        .push(" AND (");
+}
+
+fn push_filter(sql: &mut Sql, filter: &Filter) {
+    match filter {
+        Filter::Id(ids) => {
+            sql.push("r.id IN ").text_list(ids);
+        }
+        Filter::LastUpdated(conditions) => {
+            sql.push("(");
+            for (i, c) in conditions.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                // lastUpdated is a point; as a range it is one microsecond wide.
+                push_date_condition(sql, c, "r.last_updated", "(r.last_updated + 1)");
+            }
+            sql.push(")");
+        }
+        Filter::Token {
+            param,
+            any_of,
+            negate,
+        } => {
+            if *negate {
+                sql.push("NOT ");
+            }
+            exists_in(sql, "search_token", param);
+            for (i, m) in any_of.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(TRUE");
+                if let Some(code) = &m.code {
+                    sql.push(" AND x.code = ").text(code.as_str());
+                }
+                if let Some(system) = &m.system {
+                    sql.push(" AND x.system = ").text(system.as_str());
+                }
+                sql.push(")");
+            }
+            sql.push("))");
+        }
+        Filter::Reference { param, any_of } => {
+            exists_in(sql, "search_reference", param);
+            for (i, m) in any_of.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(x.target_id = ").text(m.target_id.as_str());
+                if let Some(t) = &m.target_type {
+                    sql.push(" AND x.target_type = ").text(t.as_str());
+                }
+                sql.push(")");
+            }
+            sql.push("))");
+        }
+        Filter::Date { param, any_of } => {
+            exists_in(sql, "search_date", param);
+            for (i, c) in any_of.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                push_date_condition(sql, c, "x.lo", "x.hi");
+            }
+            sql.push("))");
+        }
+        Filter::String { param, any_of } => {
+            exists_in(sql, "search_string", param);
+            for (i, m) in any_of.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                match m.mode {
+                    StringMode::Exact => {
+                        sql.push("x.exact = ").text(m.value.as_str());
+                    }
+                    StringMode::StartsWith => {
+                        sql.push("x.normalized LIKE ")
+                            .text(format!("{}%", like_escape(&m.value)))
+                            .push(" ESCAPE '\\'");
+                    }
+                    StringMode::Contains => {
+                        sql.push("x.normalized LIKE ")
+                            .text(format!("%{}%", like_escape(&m.value)))
+                            .push(" ESCAPE '\\'");
+                    }
+                }
+            }
+            sql.push("))");
+        }
+    }
+}
+
+/// The R4 prefix definitions over half-open ranges: the search range is `[a, b)`,
+/// the indexed one `[lo, hi)`.
+fn push_date_condition(sql: &mut Sql, c: &DateCondition, lo: &str, hi: &str) {
+    let (a, b) = (c.lo, c.hi);
+    let eq = |sql: &mut Sql| {
+        sql.push("(").push(lo).push(" >= ").int(a);
+        sql.push(" AND ").push(hi).push(" <= ").int(b).push(")");
+    };
+    match c.prefix {
+        DatePrefix::Eq => eq(sql),
+        DatePrefix::Ne => {
+            sql.push("NOT ");
+            eq(sql);
+        }
+        DatePrefix::Gt => {
+            sql.push(hi).push(" > ").int(b);
+        }
+        DatePrefix::Lt => {
+            sql.push(lo).push(" < ").int(a);
+        }
+        DatePrefix::Ge => {
+            sql.push("(").push(hi).push(" > ").int(b).push(" OR ");
+            eq(sql);
+            sql.push(")");
+        }
+        DatePrefix::Le => {
+            sql.push("(").push(lo).push(" < ").int(a).push(" OR ");
+            eq(sql);
+            sql.push(")");
+        }
+        DatePrefix::Sa => {
+            sql.push(lo).push(" >= ").int(b);
+        }
+        DatePrefix::Eb => {
+            sql.push(hi).push(" <= ").int(a);
+        }
+    }
+}
+
+fn push_sort_key(sql: &mut Sql, key: &SortKey) {
+    let correlated = |sql: &mut Sql, expr: &str, table: &str, param: &str| {
+        sql.push("(SELECT ")
+            .push(expr)
+            .push(" FROM ")
+            .push(table)
+            .push(
+                " x WHERE x.tenant = r.tenant AND x.rtype = r.rtype AND x.id = r.id AND x.param = ",
+            )
+            .text(param)
+            .push(")");
+    };
+    match &key.by {
+        SortBy::Id => {
+            sql.push("r.id");
+        }
+        SortBy::LastUpdated => {
+            sql.push("r.last_updated");
+        }
+        // Ascending sorts by the earliest value, descending by the latest (R4).
+        SortBy::Date(p) => correlated(
+            sql,
+            if key.descending {
+                "MAX(x.hi)"
+            } else {
+                "MIN(x.lo)"
+            },
+            "search_date",
+            p,
+        ),
+        SortBy::String(p) => correlated(sql, "MIN(x.normalized)", "search_string", p),
+        SortBy::Token(p) => correlated(sql, "MIN(x.code)", "search_token", p),
+    }
+    sql.push(if key.descending { " DESC" } else { " ASC" });
+    // Resources without the value sort last either way, as most servers do.
+    if matches!(
+        key.by,
+        SortBy::Date(_) | SortBy::String(_) | SortBy::Token(_)
+    ) {
+        sql.push(" NULLS LAST");
+    }
+}

@@ -1,0 +1,431 @@
+//! Applying writes: one database transaction for a whole request, whether it is a
+//! single update or a 1,000-entry Bundle.
+//!
+//! The transaction first locks and loads the state (version, hash, deleted) of every
+//! resource the writes may touch, then plans every write in memory in order — so a
+//! later entry sees what an earlier one did — and finally writes the planned rows in
+//! bulk. Identical content is a no-op: no version, no history row.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use sqlx::{AssertSqlSafe, Row as _};
+
+use crate::backend::on_pool;
+use crate::error::Attempts;
+use crate::model::*;
+use crate::sql::{IN_LIST_CHUNK, Sql, bind_all};
+use crate::stamp::{now_micros, stamp};
+use crate::write_bulk::{PlannedRows, VersionRow, WriteRows as _};
+use crate::{Store, StoreError};
+
+/// How often a write that collided with a concurrent one is tried again.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// One write's result: done, or refused for a reason the client can act on.
+pub type WriteResult = Result<Written, WriteRefusal>;
+
+#[derive(Debug, Clone)]
+struct State {
+    version: i64,
+    last_updated: i64,
+    hash: String,
+    deleted: bool,
+}
+
+type Key = (&'static str, String);
+
+impl Store {
+    /// Applies `ops` in order in one transaction. With `atomic`, any refusal rolls
+    /// everything back (and the refusals are returned); without it, refused writes
+    /// are skipped and the rest committed.
+    pub async fn apply(
+        &self,
+        tenant: &str,
+        ops: &[WriteOp],
+        atomic: bool,
+    ) -> Result<Vec<WriteResult>, StoreError> {
+        let mut attempt = 1;
+        loop {
+            match self.apply_once(tenant, ops, atomic).await {
+                Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "write collided with a concurrent one; retrying");
+                    tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) if e.is_retryable() => {
+                    return Err(StoreError::Contention(Attempts(attempt)));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn apply_once(
+        &self,
+        tenant: &str,
+        ops: &[WriteOp],
+        atomic: bool,
+    ) -> Result<Vec<WriteResult>, StoreError> {
+        let _turn = self.writer_turn().await;
+        let postgres = self.is_postgres();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+
+            // Conditional updates: serialise writers of the same identifier, then
+            // find what each identifier names now.
+            let idents = identifier_keys(ops);
+            if postgres && !idents.is_empty() {
+                let mut locks: Vec<i64> = idents.iter().map(|k| lock_key(tenant, k)).collect();
+                locks.sort_unstable();
+                locks.dedup();
+                let mut sql = Sql::new("SELECT pg_advisory_xact_lock(k) FROM (VALUES ");
+                for (i, k) in locks.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(").int(*k).push("::bigint)");
+                }
+                sql.push(") AS l(k) ORDER BY k");
+                bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            }
+            let mut by_identifier: HashMap<IdentKey, Vec<String>> =
+                idents.iter().map(|k| (k.clone(), Vec::new())).collect();
+            for sql in identifier_queries(tenant, &idents) {
+                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for row in rows {
+                    let (rtype, system, code, id): (String, String, String, String) =
+                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+                    collect_identifier_match(&mut by_identifier, &rtype, system, code, id);
+                }
+            }
+
+            // Lock and load the state of everything that may be touched.
+            let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
+            for op in ops {
+                if let WriteTarget::Id(id) | WriteTarget::New(id) = &op.target {
+                    wanted.entry(op.rtype).or_default().push(id.clone());
+                }
+            }
+            for (key, ids) in &by_identifier {
+                wanted.entry(key.0).or_default().extend(ids.iter().cloned());
+            }
+            let mut states: HashMap<Key, State> = HashMap::new();
+            for (rtype, mut ids) in wanted {
+                ids.sort_unstable();
+                ids.dedup();
+                for chunk in ids.chunks(IN_LIST_CHUNK) {
+                    let mut sql = Sql::new(
+                        "SELECT id, version, last_updated, hash, deleted FROM resource WHERE tenant = ",
+                    );
+                    sql.text(tenant).push(" AND rtype = ").text(rtype);
+                    sql.push(" AND id IN ").text_list(chunk);
+                    if postgres {
+                        sql.push(" ORDER BY id FOR UPDATE");
+                    }
+                    let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for row in rows {
+                        states.insert(
+                            (rtype, row.try_get(0)?),
+                            State {
+                                version: row.try_get(1)?,
+                                last_updated: row.try_get(2)?,
+                                hash: row.try_get(3)?,
+                                deleted: row.try_get(4)?,
+                            },
+                        );
+                    }
+                }
+            }
+
+            let (results, rows) = plan(ops, states, by_identifier, now_micros())?;
+            if atomic && results.iter().any(Result::is_err) {
+                tx.rollback().await?;
+                return Ok(results);
+            }
+            rows.write(&mut tx, tenant).await?;
+            tx.commit().await?;
+            Ok(results)
+        })
+    }
+}
+
+/// `(resource type, identifier system, identifier code)` of a conditional update;
+/// no system matches any system.
+pub type IdentKey = (&'static str, Option<String>, String);
+
+impl Store {
+    /// The ids of the current resources carrying each identifier, in bulk: a
+    /// 500-entry Bundle of conditional updates costs one query, not 500.
+    pub async fn resolve_identifiers(
+        &self,
+        tenant: &str,
+        keys: &[IdentKey],
+    ) -> Result<HashMap<IdentKey, Vec<String>>, StoreError> {
+        let mut found: HashMap<IdentKey, Vec<String>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for sql in identifier_queries(tenant, keys) {
+            on_pool!(self, pool => {
+                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    let (rtype, system, code, id): (String, String, String, String) =
+                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+                    collect_identifier_match(&mut found, &rtype, system, code, id);
+                }
+            });
+        }
+        Ok(found)
+    }
+}
+
+/// Queries (one per type and chunk of codes) for the identifier rows of `keys`.
+fn identifier_queries(tenant: &str, keys: &[IdentKey]) -> Vec<Sql> {
+    let mut by_type: HashMap<&'static str, Vec<String>> = HashMap::new();
+    for (rtype, _, code) in keys {
+        by_type.entry(rtype).or_default().push(code.clone());
+    }
+    let mut queries = Vec::new();
+    for (rtype, mut codes) in by_type {
+        codes.sort_unstable();
+        codes.dedup();
+        for chunk in codes.chunks(IN_LIST_CHUNK) {
+            let mut sql =
+                Sql::new("SELECT rtype, system, code, id FROM search_token WHERE tenant = ");
+            sql.text(tenant).push(" AND rtype = ").text(rtype);
+            sql.push(" AND param = 'identifier' AND code IN ")
+                .text_list(chunk);
+            queries.push(sql);
+        }
+    }
+    queries
+}
+
+/// Files one identifier row under the keys it answers: the exact system, and "any
+/// system".
+fn collect_identifier_match(
+    found: &mut HashMap<IdentKey, Vec<String>>,
+    rtype: &str,
+    system: String,
+    code: String,
+    id: String,
+) {
+    for (key, ids) in found.iter_mut() {
+        let same_system = key.1.as_ref().is_none_or(|s| *s == system);
+        if key.0 == rtype && key.2 == code && same_system && !ids.contains(&id) {
+            ids.push(id.clone());
+        }
+    }
+}
+
+fn identifier_keys(ops: &[WriteOp]) -> Vec<IdentKey> {
+    let mut keys: Vec<IdentKey> = ops
+        .iter()
+        .filter_map(|op| match &op.target {
+            WriteTarget::Identifier { system, code, .. } => {
+                Some((op.rtype, system.clone(), code.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// A stable 64-bit key for PostgreSQL's advisory lock on one identifier (FNV-1a).
+fn lock_key(tenant: &str, key: &IdentKey) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let parts = [
+        tenant,
+        key.0,
+        key.1.as_deref().unwrap_or("*"),
+        key.2.as_str(),
+    ];
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+/// Decides, in order, what every write does, given the state at the start of the
+/// transaction; returns the results and the rows to write.
+fn plan(
+    ops: &[WriteOp],
+    mut states: HashMap<Key, State>,
+    mut by_identifier: HashMap<IdentKey, Vec<String>>,
+    now: i64,
+) -> Result<(Vec<WriteResult>, PlannedRows), StoreError> {
+    let mut rows = PlannedRows::default();
+    let mut results = Vec::with_capacity(ops.len());
+    // Ids this request itself created by identifier (a later entry may name them).
+    let mut planned_here: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for op in ops {
+        let id = match &op.target {
+            WriteTarget::Id(id) | WriteTarget::New(id) => id.clone(),
+            WriteTarget::Identifier {
+                system,
+                code,
+                new_id,
+            } => {
+                let key = (op.rtype, system.clone(), code.clone());
+                let matches = by_identifier.entry(key).or_default();
+                match matches.len() {
+                    0 => {
+                        // Later entries of this request naming the same identifier
+                        // find this resource.
+                        matches.push(new_id.clone());
+                        planned_here.insert(new_id.clone());
+                        new_id.clone()
+                    }
+                    // The caller planned `new_id` for an identifier nobody had;
+                    // someone else took it meanwhile.
+                    1 if matches[0] != *new_id && !planned_here.contains(&matches[0]) => {
+                        return Err(StoreError::Stale(format!(
+                            "{} with identifier {}",
+                            op.rtype, code
+                        )));
+                    }
+                    1 => matches[0].clone(),
+                    count => {
+                        results.push(Err(WriteRefusal::MultipleMatches {
+                            rtype: op.rtype,
+                            identifier: match system {
+                                Some(s) => format!("{s}|{code}"),
+                                None => code.clone(),
+                            },
+                            count,
+                        }));
+                        continue;
+                    }
+                }
+            }
+        };
+        let key: Key = (op.rtype, id.clone());
+        let current = states.get(&key).cloned();
+        if let Some(expected) = op.if_match {
+            let live_version = current.as_ref().filter(|s| !s.deleted).map(|s| s.version);
+            if live_version != Some(expected) {
+                results.push(Err(WriteRefusal::VersionMismatch {
+                    rtype: op.rtype,
+                    id,
+                    expected,
+                    current: live_version,
+                }));
+                continue;
+            }
+        }
+        let result = match &op.action {
+            Action::Put(content) => {
+                if let Some(state) = current
+                    .as_ref()
+                    .filter(|s| !s.deleted && s.hash == content.hash)
+                {
+                    Written {
+                        rtype: op.rtype,
+                        id,
+                        version: state.version,
+                        last_updated: state.last_updated,
+                        status: WriteStatus::Unchanged,
+                        content: None,
+                    }
+                } else {
+                    let version = current.as_ref().map_or(1, |s| s.version + 1);
+                    let text = stamp(&content.resource, &id, version, now);
+                    rows.put(
+                        VersionRow {
+                            rtype: op.rtype,
+                            id: id.clone(),
+                            version,
+                            last_updated: now,
+                            deleted: false,
+                            hash: content.hash.clone(),
+                            content: text.clone(),
+                        },
+                        &content.index,
+                        current.is_some(),
+                    );
+                    states.insert(
+                        key,
+                        State {
+                            version,
+                            last_updated: now,
+                            hash: content.hash.clone(),
+                            deleted: false,
+                        },
+                    );
+                    let created = current.as_ref().is_none_or(|s| s.deleted);
+                    Written {
+                        rtype: op.rtype,
+                        id,
+                        version,
+                        last_updated: now,
+                        status: if created {
+                            WriteStatus::Created
+                        } else {
+                            WriteStatus::Updated
+                        },
+                        content: Some(text),
+                    }
+                }
+            }
+            Action::Delete => match current.as_ref().filter(|s| !s.deleted) {
+                None => Written {
+                    rtype: op.rtype,
+                    id,
+                    version: current.as_ref().map_or(0, |s| s.version),
+                    last_updated: current.as_ref().map_or(now, |s| s.last_updated),
+                    status: WriteStatus::AlreadyAbsent,
+                    content: None,
+                },
+                Some(state) => {
+                    let version = state.version + 1;
+                    let tombstone = serde_json::json!({ "resourceType": op.rtype });
+                    let text = stamp(&tombstone, &id, version, now);
+                    rows.put(
+                        VersionRow {
+                            rtype: op.rtype,
+                            id: id.clone(),
+                            version,
+                            last_updated: now,
+                            deleted: true,
+                            hash: String::new(),
+                            content: text,
+                        },
+                        &[],
+                        true,
+                    );
+                    states.insert(
+                        key,
+                        State {
+                            version,
+                            last_updated: now,
+                            hash: String::new(),
+                            deleted: true,
+                        },
+                    );
+                    Written {
+                        rtype: op.rtype,
+                        id,
+                        version,
+                        last_updated: now,
+                        status: WriteStatus::Deleted,
+                        content: None,
+                    }
+                }
+            },
+        };
+        results.push(Ok(result));
+    }
+    Ok((results, rows))
+}

@@ -148,6 +148,11 @@ impl From<StoreError> for ApiError {
             StoreError::Contention(_) => ApiError::Conflict(format!(
                 "{e}; another client is writing the same resources, try again"
             )),
+            // Still stale after every re-plan: concurrent writers keep creating the
+            // resources this request targets. The client's retry will see them.
+            StoreError::Stale(_) => ApiError::Conflict(format!(
+                "{e}; concurrent requests kept changing the same resources, try again"
+            )),
             other if other.is_unavailable() => ApiError::Unavailable(other.to_string()),
             other => ApiError::Internal(other.to_string()),
         }

@@ -284,6 +284,12 @@ async fn transaction_rolls_back(h: &Harness) {
             StatusCode::NOT_FOUND,
             "Location/missing",
         ),
+        // A delete of a resource that never existed answers 404: nothing commits.
+        (
+            json!({ "request": { "method": "DELETE", "url": "Location/never-was" } }),
+            StatusCode::NOT_FOUND,
+            "Location/never-was",
+        ),
         // A read of what the same transaction deletes.
         (
             json!({ "request": { "method": "GET", "url": "Schedule/sch" } }),

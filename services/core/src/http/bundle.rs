@@ -98,6 +98,11 @@ pub async fn process(
                 .await
                 .map_err(|e| e.within(&format!("Bundle.entry[{i}]")))?;
         }
+        for (i, write) in write_positions.iter().zip(&writes) {
+            precheck_delete(&state, &ctx, write)
+                .await
+                .map_err(|e| e.within(&format!("Bundle.entry[{i}]")))?;
+        }
     }
 
     // Written resources go back only when asked for: a 1,000-entry answer with
@@ -136,6 +141,7 @@ pub async fn process(
     } else {
         "batch-response"
     });
+    log_failed_entries(kind, &answers);
     for answer in answers {
         let entry = match answer {
             Some(Ok(e)) => e,
@@ -152,6 +158,34 @@ pub async fn process(
         out.entry.push(entry);
     }
     Ok(json_response(StatusCode::OK, out.to_json()?))
+}
+
+/// A batch answers 200 even when entries fail, so the failures would otherwise be
+/// visible only to the client: one warning per request says how many failed and
+/// why the first did, and each failure is logged at debug.
+fn log_failed_entries(kind: &str, answers: &[Option<Result<EntryOut, ApiError>>]) {
+    let failed: Vec<(usize, &ApiError)> = answers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            Some(Err(e)) => Some((i, e)),
+            _ => None,
+        })
+        .collect();
+    let Some((first_index, first)) = failed.first() else {
+        return;
+    };
+    for (i, e) in &failed {
+        tracing::debug!(entry = i, status = e.status().as_u16(), error = %e, "{kind} entry refused");
+    }
+    tracing::warn!(
+        failed = failed.len(),
+        entries = answers.len(),
+        first_entry = first_index,
+        first_status = first.status().as_u16(),
+        first_error = %first,
+        "{kind} Bundle had refused entries"
+    );
 }
 
 fn status_line(status: StatusCode) -> String {
@@ -288,6 +322,27 @@ async fn precheck_get(
                 None => Err(ApiError::NotFound(format!("{rtype}/{id} does not exist"))),
             }
         }
+    }
+}
+
+/// Fails when a transaction deletes a resource that never existed: that entry
+/// answers 404, and a transaction with a failing entry must write nothing. Checked
+/// before the write; a resource created concurrently in between is simply deleted,
+/// and one deleted in between answers 204 as any repeated delete does.
+async fn precheck_delete(state: &AppState, ctx: &Ctx, write: &WriteEntry) -> Result<(), ApiError> {
+    let WriteKind::Delete { id } = &write.kind else {
+        return Ok(());
+    };
+    match state
+        .store
+        .read(&ctx.tenant, write.rtype.as_str(), id)
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(ApiError::NotFound(format!(
+            "{}/{id} does not exist",
+            write.rtype
+        ))),
     }
 }
 

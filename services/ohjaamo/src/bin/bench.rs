@@ -14,6 +14,7 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -54,7 +55,13 @@ struct Args {
     server: String,
     #[arg(long, default_value = "127.0.0.1:18090")]
     listen: String,
+    /// The tenant every request is made for (`X-Ohjaamo-Organization`).
+    #[arg(long, default_value = "1.2.246.10.1234567")]
+    organization: String,
 }
+
+/// How often ingest progress is printed, so a long run shows it is alive.
+const PROGRESS_EVERY: usize = 100_000;
 
 struct RunResult {
     ingest_per_s: f64,
@@ -144,7 +151,7 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
         })?;
     let server = Server(child);
     let base = format!("http://{}/fhir", args.listen);
-    let http = reqwest::Client::new();
+    let http = client(&args.organization)?;
     wait_ready(&http, &args.listen).await?;
 
     // The ward, its beds and one Schedule per bed, in one transaction.
@@ -160,6 +167,7 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
     let total = args.slots;
     let limit = Arc::new(Semaphore::new(args.concurrency));
     let started = Instant::now();
+    let stored = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for first in (0..total).step_by(args.batch) {
         let permit = limit.clone().acquire_owned().await?;
@@ -167,9 +175,18 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
         let entries: Vec<String> = (first..(first + args.batch).min(total))
             .map(|n| slot_entry(n, n % args.schedules, n / args.schedules))
             .collect();
+        let stored = stored.clone();
         tasks.push(tokio::spawn(async move {
             let r = post_bundle(&http, &base, "batch", &entries).await;
             drop(permit);
+            let before = stored.fetch_add(entries.len(), Ordering::Relaxed);
+            if (before + entries.len()) / PROGRESS_EVERY > before / PROGRESS_EVERY {
+                eprintln!(
+                    "  {} Slots stored after {:.1} s",
+                    before + entries.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
             r
         }));
     }
@@ -214,6 +231,20 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
         rss_mb: rss,
         peak_rss_mb: peak,
     })
+}
+
+/// An HTTP client that names the tenant on every request, as the API requires.
+fn client(organization: &str) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "x-ohjaamo-organization",
+        organization
+            .parse()
+            .context("the organization is not a valid header value")?,
+    );
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }
 
 async fn wait_ready(http: &reqwest::Client, listen: &str) -> anyhow::Result<()> {

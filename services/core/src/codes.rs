@@ -75,6 +75,11 @@ const REQUIRED_CODES: &[(ResourceType, &[&str], &[&str])] = &[
     ),
     (ResourceType::Location, &["mode"], &["instance", "kind"]),
     (
+        ResourceType::Location,
+        &["hoursOfOperation", "daysOfWeek"],
+        &["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+    ),
+    (
         ResourceType::Device,
         &["status"],
         &["active", "inactive", "entered-in-error", "unknown"],

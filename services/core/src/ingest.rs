@@ -46,6 +46,7 @@ pub fn prepare(
     let mut json = validate_resource_of(rtype, raw.clone())?;
     json_shape::check_unchanged(&raw, &json, rtype.as_str())?;
     crate::codes::check(rtype, &json)?;
+    crate::element_dates::check(&json, tz)?;
     normalize::systems_in(&mut json);
     let extracted = extract(rtype, &json, tz)?;
     let hash = content_hash(&json);

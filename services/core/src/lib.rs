@@ -7,6 +7,7 @@
 pub mod capability;
 pub mod codes;
 pub mod config;
+pub mod element_dates;
 pub mod error;
 pub mod extract;
 pub mod fhir_time;

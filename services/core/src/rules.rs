@@ -111,15 +111,24 @@ async fn check_round(
     Ok(results)
 }
 
+/// Slot.end after Slot.start (both required); an Appointment, whose times are
+/// optional while it is proposed, ends after it starts when it has both (R4 app-2/3
+/// leave the order to the server; a booking ending before it begins is nonsense to
+/// every display that draws it).
 fn slot_times(p: &Prepared, tz: &TimeZone) -> Result<(), ApiError> {
-    if p.rtype != ResourceType::Slot {
-        return Ok(());
-    }
+    let kind = match p.rtype {
+        ResourceType::Slot => "Slot",
+        ResourceType::Appointment => "Appointment",
+        _ => return Ok(()),
+    };
     let json = p.json();
     let (Some(start), Some(end)) = (
         json.get("start").and_then(Value::as_str),
         json.get("end").and_then(Value::as_str),
     ) else {
+        if p.rtype == ResourceType::Appointment {
+            return Ok(());
+        }
         return Err(ApiError::Unprocessable(
             "Slot.start and Slot.end are both required".into(),
         ));
@@ -127,10 +136,13 @@ fn slot_times(p: &Prepared, tz: &TimeZone) -> Result<(), ApiError> {
     let parse = |element: &str, value: &str| {
         parse_range(value, tz).map_err(|e| ApiError::BadRequest(format!("{element}: {e}")))
     };
-    let (s, e) = (parse("Slot.start", start)?, parse("Slot.end", end)?);
+    let (s, e) = (
+        parse(&format!("{kind}.start"), start)?,
+        parse(&format!("{kind}.end"), end)?,
+    );
     if e.lo <= s.lo {
         return Err(ApiError::Unprocessable(format!(
-            "Slot.end ({end}) must be after Slot.start ({start})"
+            "{kind}.end ({end}) must be after {kind}.start ({start})"
         )));
     }
     Ok(())

@@ -295,3 +295,80 @@ async fn beds_are_in_wards_or_rooms(h: &Harness) {
         .await
         .assert_outcome(StatusCode::NOT_FOUND);
 }
+
+both_backends!(appointment_ends_after_it_starts);
+async fn appointment_ends_after_it_starts(h: &Harness) {
+    let appointment = |end: &str| {
+        json!({
+            "resourceType": "Appointment",
+            "id": "op1",
+            "status": "booked",
+            "start": "2026-10-25T03:30:00+03:00",
+            "end": end,
+            "participant": [{ "status": "accepted", "actor": { "display": "Sali 1" } }]
+        })
+    };
+    // 03:15+02:00 on the autumn day is 45 minutes after 03:30+03:00: accepted.
+    let r = h
+        .put("Appointment/op1", &appointment("2026-10-25T03:15:00+02:00"))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_refused(
+        h,
+        &appointment("2026-10-25T03:29:59+03:00"),
+        &["Appointment.end", "Appointment.start"],
+    )
+    .await;
+}
+
+both_backends!(every_date_and_period_is_checked);
+async fn every_date_and_period_is_checked(h: &Harness) {
+    // Elements no search indexes are checked all the same (400, naming the element),
+    // and nothing is stored.
+    let cases = [
+        (
+            json!({ "resourceType": "Practitioner", "id": "p1", "birthDate": "1990-02-30" }),
+            "Practitioner.birthDate",
+        ),
+        (
+            json!({ "resourceType": "Schedule", "id": "sc1", "active": true,
+                    "actor": [{ "display": "x" }],
+                    "planningHorizon": { "start": "2026-02-01", "end": "2026-01-31" } }),
+            "Schedule.planningHorizon",
+        ),
+        (
+            json!({ "resourceType": "Location", "id": "l1",
+                    "hoursOfOperation": [{ "daysOfWeek": ["mon"], "openingTime": "25:00:00" }] }),
+            "Location.hoursOfOperation[0].openingTime",
+        ),
+        (
+            json!({ "resourceType": "Location", "id": "l2",
+                    "hoursOfOperation": [{ "daysOfWeek": ["maanantai"] }] }),
+            "Location.hoursOfOperation.daysOfWeek",
+        ),
+        (
+            json!({ "resourceType": "Encounter", "id": "e1", "status": "in-progress",
+                    "class": { "code": "IMP" },
+                    "extension": [{
+                        "url": "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate",
+                        "valueDateTime": "2026-03-29T10:00" }] }),
+            "Encounter.extension[0].valueDateTime",
+        ),
+    ];
+    for (resource, element) in cases {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            id_of(&resource)
+        );
+        let msg = h
+            .put(&path, &resource)
+            .await
+            .assert_outcome(StatusCode::BAD_REQUEST);
+        assert!(
+            msg.contains(element),
+            "{path}: {msg:?} should name {element}"
+        );
+        h.get(&path).await.assert_outcome(StatusCode::NOT_FOUND);
+    }
+}

@@ -254,14 +254,14 @@ async fn run_once(
             continue;
         };
         let mut problem = None;
-        rewrite_references(&mut resource, &mut |text| {
+        rewrite_references(&mut resource, &mut |element, text| {
             if let Some(target) = by_full_url.get(text) {
                 return Some(target.clone());
             }
             if text.starts_with("urn:uuid:") || text.starts_with("urn:oid:") {
                 problem.get_or_insert_with(|| {
                     ApiError::BadRequest(format!(
-                        "reference {text} does not resolve to the fullUrl of any entry of the Bundle"
+                        "{element}: reference {text} does not resolve to the fullUrl of any entry of the Bundle"
                     ))
                 });
                 return None;
@@ -269,7 +269,7 @@ async fn run_once(
             let key = match conditional.get(text)? {
                 Ok(key) => key,
                 Err(e) => {
-                    problem.get_or_insert_with(|| ApiError::BadRequest(e.clone()));
+                    problem.get_or_insert_with(|| ApiError::BadRequest(format!("{element}: {e}")));
                     return None;
                 }
             };
@@ -284,7 +284,7 @@ async fn run_once(
                 [] => {
                     problem.get_or_insert_with(|| {
                         ApiError::Unprocessable(format!(
-                            "conditional reference {text} matches no resource"
+                            "{element}: conditional reference {text} matches no resource"
                         ))
                     });
                     None
@@ -292,7 +292,7 @@ async fn run_once(
                 many => {
                     problem.get_or_insert_with(|| {
                         ApiError::Unprocessable(format!(
-                            "conditional reference {text} matches {} resources; it must match one",
+                            "{element}: conditional reference {text} matches {} resources; it must match one",
                             many.len()
                         ))
                     });

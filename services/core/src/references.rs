@@ -71,21 +71,46 @@ fn is_type_name(name: &str) -> bool {
 }
 
 /// Calls `f` on every `Reference.reference` string in a resource; `f` may replace it.
-pub fn rewrite_references(value: &mut Value, f: &mut impl FnMut(&str) -> Option<String>) {
+pub fn rewrite_references(value: &mut Value, f: &mut impl FnMut(&str, &str) -> Option<String>) {
+    let root = value
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("Resource")
+        .to_owned();
+    rewrite_at(value, &mut root.clone(), f);
+}
+
+/// Walks `value` keeping `path` (`Encounter.location[1].location`) up to date, so
+/// that an error about a reference can name the element it is in.
+fn rewrite_at(
+    value: &mut Value,
+    path: &mut String,
+    f: &mut impl FnMut(&str, &str) -> Option<String>,
+) {
+    let len = path.len();
     match value {
         Value::Object(map) => {
             if let Some(Value::String(reference)) = map.get_mut("reference")
-                && let Some(new) = f(reference)
+                && let Some(new) = f(path, reference)
             {
                 *reference = new;
             }
             for (key, child) in map.iter_mut() {
                 if key != "reference" {
-                    rewrite_references(child, f);
+                    path.push('.');
+                    path.push_str(key);
+                    rewrite_at(child, path, f);
+                    path.truncate(len);
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| rewrite_references(v, f)),
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                rewrite_at(item, path, f);
+                path.truncate(len);
+            }
+        }
         _ => {}
     }
 }
@@ -146,12 +171,19 @@ mod tests {
     #[test]
     fn rewriting_reaches_nested_references() {
         let mut r = json!({
+            "resourceType": "Appointment",
             "schedule": {"reference": "urn:uuid:1"},
             "participant": [{"actor": {"reference": "urn:uuid:2"}}]
         });
-        rewrite_references(&mut r, &mut |t| {
+        let mut elements = Vec::new();
+        rewrite_references(&mut r, &mut |element, t| {
+            elements.push(element.to_owned());
             t.strip_prefix("urn:uuid:").map(|n| format!("Location/{n}"))
         });
+        assert_eq!(
+            elements,
+            ["Appointment.schedule", "Appointment.participant[0].actor"]
+        );
         assert_eq!(r["schedule"]["reference"], "Location/1");
         assert_eq!(r["participant"][0]["actor"]["reference"], "Location/2");
         assert_eq!(all_references(&r), ["Location/1", "Location/2"]);

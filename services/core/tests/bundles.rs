@@ -204,17 +204,25 @@ async fn transaction_resolves_urn_uuids(h: &Harness) {
         ),
         None,
     )]);
-    h.post("", &bundle).await.assert_client_error();
+    let msg = h
+        .post("", &bundle)
+        .await
+        .assert_outcome(StatusCode::BAD_REQUEST);
+    assert!(msg.contains("Slot.schedule"), "names the element: {msg}");
     assert_eq!(h.count("Slot").await, before);
 
-    // Asked for, the written resources come back.
+    // Asked for, the written resources come back; the base may be written with a
+    // trailing slash.
     let bundle = transaction(vec![post_entry(
         &json!({ "resourceType": "Device", "status": "active" }),
         None,
     )]);
     let r = h
         .send(
-            h.with_body(reqwest::Method::POST, "", &bundle)
+            h.client
+                .post(format!("{}/", h.url("")))
+                .header(reqwest::header::CONTENT_TYPE, FHIR_JSON)
+                .body(bundle.to_string())
                 .header("prefer", "return=representation"),
         )
         .await;

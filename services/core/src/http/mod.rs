@@ -42,8 +42,17 @@ pub fn router(state: AppState) -> Router {
         .route("/{rtype}/{id}/_history/{vid}", get(instance::vread))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .with_state(state);
-    Router::new().nest("/fhir", fhir)
+        .with_state(state.clone());
+    // Clients differ on whether the base has a trailing slash; a Bundle posted to
+    // `/fhir/` is the same request as one posted to `/fhir`.
+    Router::new()
+        .route(
+            "/fhir/",
+            post(bundle::process)
+                .with_state(state)
+                .fallback(method_not_allowed),
+        )
+        .nest("/fhir", fhir)
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

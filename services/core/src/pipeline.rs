@@ -153,6 +153,22 @@ async fn run_once(
                     (0, given) => {
                         let id = given.map_or_else(new_id, str::to_owned);
                         matches.push(id.clone());
+                        // Later entries may name the same resource with or without
+                        // the system (`Slot?identifier=v` and `…=sys|v`): register
+                        // the new id under every form, or each would create its own.
+                        let resource = e.resource.as_ref().unwrap_or(&Value::Null);
+                        for (sys, value) in identifiers_of(resource) {
+                            if value == *code {
+                                for form in [Some(sys), None] {
+                                    let list = found
+                                        .entry((e.rtype.as_str(), form, value.clone()))
+                                        .or_default();
+                                    if !list.contains(&id) {
+                                        list.push(id.clone());
+                                    }
+                                }
+                            }
+                        }
                         Some(id)
                     }
                     (1, None) => Some(matches[0].clone()),

@@ -523,3 +523,27 @@ async fn too_many_entries(h: &Harness) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(h.count("Device").await, 10);
 }
+
+both_backends!(one_identifier_written_two_ways_is_one_resource);
+async fn one_identifier_written_two_ways_is_one_resource(h: &Harness) {
+    seed_bed_schedule(h, "sch").await;
+    let mut s = unidentified_slot(
+        "2026-10-25T03:30:00+03:00",
+        "2026-10-25T03:30:00+02:00",
+        "Schedule/sch",
+    );
+    s["identifier"] = json!([{ "system": ID_SYSTEM, "value": "TWICE" }]);
+    let mut later = s.clone();
+    later["status"] = json!("free");
+    let with_system = conditional_put_entry(&s, ID_SYSTEM, "TWICE");
+    let mut without_system = conditional_put_entry(&later, ID_SYSTEM, "TWICE");
+    without_system["request"]["url"] = json!("Slot?identifier=TWICE");
+    for entries in [
+        vec![with_system.clone(), without_system.clone()],
+        vec![without_system, with_system],
+    ] {
+        let r = h.post("", &transaction(entries)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        assert_eq!(h.count("Slot").await, 1, "{}", r.text);
+    }
+}

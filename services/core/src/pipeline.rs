@@ -330,6 +330,34 @@ async fn run_once(
     let standing: Vec<usize> = (0..n)
         .filter(|i| prepared[*i].is_some() && results[*i].is_none())
         .collect();
+    // An entry whose If-Match is already stale will be refused by the store; it must
+    // not count as "written by this request" when the rules resolve references, or
+    // another entry of a batch could be stored pointing at a resource that never
+    // came to be. (The store checks again under its lock.)
+    for &i in &standing {
+        let (Some(expected), Some(id)) = (entries[i].if_match, ids[i].as_deref()) else {
+            continue;
+        };
+        let rtype = entries[i].rtype;
+        let current = state.store.read(tenant, rtype.as_str(), id).await?;
+        let live = current.filter(|v| !v.deleted).map(|v| v.version);
+        if live != Some(expected) {
+            fail(
+                &mut results,
+                i,
+                ApiError::PreconditionFailed(match live {
+                    Some(v) => format!("{rtype}/{id} is at version {v}, not {expected} (If-Match)"),
+                    None => {
+                        format!("{rtype}/{id} does not exist, so If-Match {expected} cannot match")
+                    }
+                }),
+            );
+        }
+    }
+    let standing: Vec<usize> = standing
+        .into_iter()
+        .filter(|i| results[*i].is_none())
+        .collect();
     let items: Vec<&Prepared> = standing
         .iter()
         .filter_map(|i| prepared[*i].as_ref())

@@ -547,3 +547,30 @@ async fn one_identifier_written_two_ways_is_one_resource(h: &Harness) {
         assert_eq!(h.count("Slot").await, 1, "{}", r.text);
     }
 }
+
+both_backends!(a_batch_entry_refused_for_if_match_is_not_referred_to);
+async fn a_batch_entry_refused_for_if_match_is_not_referred_to(h: &Harness) {
+    seed_bed_schedule(h, "sch").await;
+    // A Schedule that does not exist yet, written with an If-Match that cannot hold,
+    // and a Slot in the same batch that points at it.
+    let mut new_schedule = put_entry(&json!({
+        "resourceType": "Schedule", "id": "sch2", "active": true,
+        "actor": [{ "reference": "Location/ward" }]
+    }));
+    new_schedule["request"]["ifMatch"] = json!("W/\"3\"");
+    let dependent = put_entry(&slot(
+        "s-dep",
+        "sch2",
+        "2026-03-29T10:00:00+03:00",
+        "2026-03-29T11:00:00+03:00",
+    ));
+    let r = h.post("", &batch(vec![new_schedule, dependent])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(entry_statuses(&r.body), [412, 422], "{}", r.text);
+    h.get("Slot/s-dep")
+        .await
+        .assert_outcome(StatusCode::NOT_FOUND);
+    h.get("Schedule/sch2")
+        .await
+        .assert_outcome(StatusCode::NOT_FOUND);
+}

@@ -2,6 +2,7 @@
 //! two backends.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -10,6 +11,7 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreError;
+use crate::statistics::Statistics;
 
 /// Runs `$body` with `$pool` bound to the concrete pool. The body is compiled once per
 /// backend, so the SQL both share is written once and still statically typed.
@@ -34,12 +36,15 @@ pub struct Store {
     /// SQLite has one writer at a time; taking turns here, instead of letting two
     /// transactions race for the file lock, means a write never fails with "busy".
     pub(crate) sqlite_writer: tokio::sync::Mutex<()>,
+    /// PostgreSQL only: keeps the planner statistics up with the writes.
+    pub(crate) statistics: Option<Arc<Statistics>>,
 }
 
 impl Store {
     /// Connects to `url` (`postgres://…` or `sqlite:…`), creating a SQLite file if it
     /// is missing, and applies pending migrations.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let mut statistics = None;
         let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
@@ -47,6 +52,7 @@ impl Store {
                 .connect(url)
                 .await?;
             sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+            statistics = Some(Statistics::start(&pool).await);
             Db::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -69,6 +75,7 @@ impl Store {
         Ok(Store {
             db,
             sqlite_writer: tokio::sync::Mutex::new(()),
+            statistics,
         })
     }
 
@@ -95,6 +102,13 @@ impl Store {
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
+    }
+
+    /// Counts rows written, for the planner statistics (PostgreSQL).
+    pub(crate) fn note_written(&self, rows: usize) {
+        if let (Db::Postgres(pool), Some(stats)) = (&self.db, &self.statistics) {
+            stats.note_written(pool, rows as u64);
+        }
     }
 
     /// Takes SQLite's single-writer turn; a no-op on PostgreSQL.

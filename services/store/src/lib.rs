@@ -15,6 +15,7 @@ mod read;
 mod search;
 mod sql;
 mod stamp;
+mod statistics;
 mod write;
 mod write_bulk;
 

@@ -2,7 +2,8 @@
 //!
 //! Each filter becomes an `EXISTS` over its index table, correlated with the resource
 //! row; alternatives inside a filter are OR-ed, filters are AND-ed. PostgreSQL turns
-//! these into semi-joins driven by whichever index is most selective.
+//! these into semi-joins; when an exact-value filter is present, the date filters are
+//! kept from driving the join (see [`push_filter`]).
 
 use crate::model::*;
 use crate::read::to_i64;
@@ -23,30 +24,29 @@ impl Store {
             .push(" AND r.rtype = ")
             .text(query.rtype);
         filter.push(" AND r.deleted = FALSE");
+        let anchored = query.filters.iter().any(is_anchor);
         for f in &query.filters {
             filter.push(" AND ");
-            push_filter(&mut filter, f);
+            push_filter(&mut filter, f, anchored);
         }
 
-        let total = if query.with_total || query.count_only {
+        let count_sql = || {
             let mut count = Sql::new("SELECT COUNT(*)");
             count.push(&filter.text);
             count.binds = filter.binds.clone();
-            Some(self.fetch_count(count).await?)
-        } else {
-            None
+            count
         };
         if query.count_only {
             return Ok(SearchPage {
                 matches: Vec::new(),
-                total,
+                total: Some(self.fetch_count(count_sql()).await?),
             });
         }
 
         let mut sql =
             Sql::new("SELECT r.rtype, r.id, r.version, r.last_updated, r.deleted, r.content");
         sql.push(&filter.text);
-        sql.binds = filter.binds;
+        sql.binds = filter.binds.clone();
         sql.push(" ORDER BY ");
         for key in &query.sort {
             push_sort_key(&mut sql, key);
@@ -57,6 +57,18 @@ impl Store {
             .push(" OFFSET ")
             .int(to_i64(query.offset));
         let matches = self.fetch_versions(sql).await?;
+        // A page that is not full is the last one, and then the total is known
+        // without counting: most searches (one bed's day) fit on one page.
+        let total = match query.with_total {
+            false => None,
+            true if query.count > 0
+                && matches.len() < query.count
+                && (query.offset == 0 || !matches.is_empty()) =>
+            {
+                Some((query.offset + matches.len()) as u64)
+            }
+            true => Some(self.fetch_count(count_sql()).await?),
+        };
         Ok(SearchPage { matches, total })
     }
 }
@@ -70,7 +82,30 @@ fn exists_in(sql: &mut Sql, table: &str, param: &str) {
         .push(" AND (");
 }
 
-fn push_filter(sql: &mut Sql, filter: &Filter) {
+/// A filter that picks out few resources by an exact value: an id, a reference
+/// target, an identifier. (A status or type code is exact too, but may match most of
+/// the store: a date range is then the better start.)
+fn is_anchor(filter: &Filter) -> bool {
+    matches!(
+        filter,
+        Filter::Id(_)
+            | Filter::Reference { .. }
+            | Filter::Token {
+                param: "identifier",
+                negate: false,
+                ..
+            }
+    )
+}
+
+/// With `anchored`, date conditions are written so that no date index can serve
+/// them (`x.lo + 0`): the search must then start from the anchor's index and check
+/// the dates per candidate. Left to itself the planner sometimes starts from the
+/// date range instead — when the statistics predate the newest dates, which is the
+/// normal state of a store that keeps receiving future Slots, it estimates one row
+/// for a range holding half the table (measured: 270 ms instead of 3 ms at 100,000
+/// Slots). A date-only search keeps its date indexes.
+fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
     match filter {
         Filter::Id(ids) => {
             sql.push("r.id IN ").text_list(ids);
@@ -130,7 +165,11 @@ fn push_filter(sql: &mut Sql, filter: &Filter) {
                 if i > 0 {
                     sql.push(" OR ");
                 }
-                push_date_condition(sql, c, "x.lo", "x.hi");
+                if anchored {
+                    push_date_condition(sql, c, "(x.lo + 0)", "(x.hi + 0)");
+                } else {
+                    push_date_condition(sql, c, "x.lo", "x.hi");
+                }
             }
             sql.push("))");
         }

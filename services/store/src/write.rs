@@ -56,7 +56,11 @@ impl Store {
                 Err(e) if e.is_retryable() => {
                     return Err(StoreError::Contention(Attempts(attempt)));
                 }
-                other => return other,
+                Ok(results) => {
+                    self.note_written(results.iter().filter(|r| r.is_ok()).count());
+                    return Ok(results);
+                }
+                Err(e) => return Err(e),
             }
         }
     }

@@ -131,6 +131,11 @@ impl Harness {
         })
     }
 
+    /// The URL of this test's database (for tests that look at it directly).
+    pub fn database_url(&self) -> String {
+        self.db.as_ref().map(TestDb::url).unwrap_or_default()
+    }
+
     /// Stops the server and removes the database.
     pub async fn finish(mut self) {
         self.server.abort();

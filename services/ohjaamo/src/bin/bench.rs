@@ -55,6 +55,9 @@ struct Args {
     server: String,
     #[arg(long, default_value = "127.0.0.1:18090")]
     listen: String,
+    /// Keep each run's database afterwards (for EXPLAIN and profiling); drop it by hand.
+    #[arg(long)]
+    keep_database: bool,
     /// The tenant every request is made for (`X-Ohjaamo-Organization`).
     #[arg(long, default_value = "1.2.246.10.1234567")]
     organization: String,
@@ -129,6 +132,10 @@ async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
         None => bail!("admin URL has no database part"),
     };
     let result = measure(args, &db_url).await;
+    if args.keep_database {
+        eprintln!("  kept the database: {db_url}");
+        return result;
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
     )))

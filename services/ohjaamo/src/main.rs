@@ -6,6 +6,12 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's allocator: ingest parses and re-serialises every
+/// resource as JSON trees, and with glibc malloc almost half of the core's CPU went to
+/// malloc and free (perf, docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "ohjaamo",

@@ -68,6 +68,9 @@ const PROGRESS_EVERY: usize = 100_000;
 
 struct RunResult {
     ingest_per_s: f64,
+    /// CPU seconds per 1,000 Slots ingested: the core, and PostgreSQL's backends.
+    core_cpu_ms_per_k: f64,
+    postgres_cpu_ms_per_k: f64,
     search_p50_ms: f64,
     search_p99_ms: f64,
     rss_mb: f64,
@@ -81,8 +84,14 @@ async fn main() -> anyhow::Result<()> {
     for run in 1..=args.runs {
         let r = one_run(&args, run).await?;
         println!(
-            "run {run}: ingest {:.0} Slots/s, search p50 {:.2} ms p99 {:.2} ms, server RSS {:.0} MB (peak {:.0} MB)",
-            r.ingest_per_s, r.search_p50_ms, r.search_p99_ms, r.rss_mb, r.peak_rss_mb
+            "run {run}: ingest {:.0} Slots/s (CPU per 1,000 Slots: core {:.0} ms, PostgreSQL {:.0} ms), search p50 {:.2} ms p99 {:.2} ms, server RSS {:.0} MB (peak {:.0} MB)",
+            r.ingest_per_s,
+            r.core_cpu_ms_per_k,
+            r.postgres_cpu_ms_per_k,
+            r.search_p50_ms,
+            r.search_p99_ms,
+            r.rss_mb,
+            r.peak_rss_mb
         );
         results.push(r);
     }
@@ -92,12 +101,14 @@ async fn main() -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     println!(
-        "median of {} runs ({} Slots, batch {}, concurrency {}): ingest {:.0} Slots/s, search p50 {:.2} ms p99 {:.2} ms, RSS {:.0} MB (peak {:.0} MB)",
+        "median of {} runs ({} Slots, batch {}, concurrency {}): ingest {:.0} Slots/s (CPU per 1,000 Slots: core {:.0} ms, PostgreSQL {:.0} ms), search p50 {:.2} ms p99 {:.2} ms, RSS {:.0} MB (peak {:.0} MB)",
         results.len(),
         args.slots,
         args.batch,
         args.concurrency,
         median(|r| r.ingest_per_s),
+        median(|r| r.core_cpu_ms_per_k),
+        median(|r| r.postgres_cpu_ms_per_k),
         median(|r| r.search_p50_ms),
         median(|r| r.search_p99_ms),
         median(|r| r.rss_mb),
@@ -173,6 +184,8 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
     let per_schedule = args.slots.div_ceil(args.schedules);
     let total = args.slots;
     let limit = Arc::new(Semaphore::new(args.concurrency));
+    let core_cpu_before = cpu_seconds(server.0.id());
+    let postgres_before = postgres_cpu(&args.admin_url, db_url).await?;
     let started = Instant::now();
     let stored = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -201,6 +214,13 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
         t.await??;
     }
     let ingest_secs = started.elapsed().as_secs_f64();
+    let core_cpu = cpu_seconds(server.0.id()) - core_cpu_before;
+    let postgres_after = postgres_cpu(&args.admin_url, db_url).await?;
+    let postgres_cpu_used: f64 = postgres_after
+        .iter()
+        .map(|(pid, after)| after - postgres_before.get(pid).copied().unwrap_or(0.0))
+        .sum();
+    let per_k = |cpu: f64| cpu * 1e3 / (total as f64 / 1e3);
 
     // Searches: a random bed's one day.
     let mut latencies = Vec::with_capacity(args.searches);
@@ -233,6 +253,8 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
     let (rss, peak) = memory_of(server.0.id())?;
     Ok(RunResult {
         ingest_per_s: total as f64 / ingest_secs,
+        core_cpu_ms_per_k: per_k(core_cpu),
+        postgres_cpu_ms_per_k: per_k(postgres_cpu_used),
         search_p50_ms: pct(0.50),
         search_p99_ms: pct(0.99),
         rss_mb: rss,
@@ -327,6 +349,42 @@ fn slot_entry(n: usize, bed: usize, hour: usize) -> String {
 }
 
 /// Current and peak resident memory of a process, in MB (Linux /proc).
+/// User + system CPU seconds a process has used, from `/proc/<pid>/stat` (Linux,
+/// 100 clock ticks a second); 0 when it cannot be read.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // The command name may contain spaces; the fields after it are fixed.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of each PostgreSQL backend serving the benchmark database, by pid
+/// (PostgreSQL runs on this machine, so its processes can be read).
+async fn postgres_cpu(
+    admin_url: &str,
+    db_url: &str,
+) -> anyhow::Result<std::collections::HashMap<i32, f64>> {
+    let db = db_url.rsplit_once('/').map_or("", |(_, name)| name);
+    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
+        .bind(db)
+        .fetch_all(&mut admin)
+        .await?;
+    Ok(pids
+        .into_iter()
+        .map(|pid| (pid, cpu_seconds(pid as u32)))
+        .collect())
+}
+
 fn memory_of(pid: u32) -> anyhow::Result<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| {

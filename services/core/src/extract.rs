@@ -45,6 +45,7 @@ pub fn extract(
             }
         }
     }
+    crate::composite::add_entries(rtype, &mut out.index);
     Ok(out)
 }
 
@@ -71,7 +72,7 @@ fn extract_value(
 ) -> Result<(), ApiError> {
     let mut push = |value: IndexValue| {
         out.index.push(IndexEntry {
-            param: param.name,
+            param: param.name.into(),
             value,
         })
     };
@@ -186,8 +187,17 @@ mod tests {
             "end": "2026-03-29T05:00:00+03:00"
         });
         let x = extract(ResourceType::Slot, &slot, &helsinki()).unwrap();
-        let params: Vec<_> = x.index.iter().map(|e| e.param).collect();
-        assert_eq!(params, ["identifier", "schedule", "start", "status"]);
+        let params: Vec<_> = x.index.iter().map(|e| e.param.as_ref()).collect();
+        assert_eq!(
+            params,
+            [
+                "identifier",
+                "schedule",
+                "start",
+                "status",
+                "start@Schedule/bed-1"
+            ]
+        );
         assert_eq!(
             x.index[0].value,
             IndexValue::Token {
@@ -213,7 +223,7 @@ mod tests {
             .index
             .iter()
             .filter_map(|e| match &e.value {
-                IndexValue::Token { code, .. } => Some((e.param, code.as_str())),
+                IndexValue::Token { code, .. } => Some((e.param.as_ref(), code.as_str())),
                 _ => None,
             })
             .collect();

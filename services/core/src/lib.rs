@@ -6,6 +6,7 @@
 
 pub mod capability;
 pub mod codes;
+pub mod composite;
 pub mod config;
 pub mod element_dates;
 pub mod error;

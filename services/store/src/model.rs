@@ -1,13 +1,17 @@
 //! The store's vocabulary: what a write asks for, what it produced, what a search
 //! filters on. The core translates FHIR into these; the store never parses FHIR.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// One value a resource is found by. The core extracts these from a resource with
 /// its search-parameter registry; the store keeps them in one table per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
-    pub param: &'static str,
+    /// A search parameter's name, or a composite name such as
+    /// `start@Schedule/s1` (see the core's `composite` module).
+    pub param: Cow<'static, str>,
     pub value: IndexValue,
 }
 
@@ -160,7 +164,8 @@ pub enum Filter {
         any_of: Vec<ReferenceMatch>,
     },
     Date {
-        param: &'static str,
+        /// A parameter name, or a composite name (`start@Schedule/s1`).
+        param: Cow<'static, str>,
         any_of: Vec<DateCondition>,
     },
     String {

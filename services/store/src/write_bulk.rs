@@ -109,7 +109,7 @@ struct IndexColumns {
 
 impl IndexColumns {
     fn push(&mut self, rtype: &str, id: &str, entry: &IndexEntry) {
-        let p = entry.param;
+        let p = entry.param.as_ref();
         match &entry.value {
             IndexValue::Token { system, code } => {
                 self.token.push(rtype, id, p, system.clone(), code.clone())

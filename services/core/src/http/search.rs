@@ -66,6 +66,7 @@ pub async fn search_bundle(
         state.config.paging,
     )?;
     let mut query = parsed.query.clone();
+    crate::composite::rewrite_filters(rtype, &mut query.filters);
     let count = query.count;
     // One extra row tells whether there is a next page without counting.
     query.count = count + 1;

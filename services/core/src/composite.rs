@@ -89,10 +89,16 @@ pub fn rewrite_filters(rtype: ResourceType, filters: &mut Vec<Filter>) {
             &only.target_id,
         );
         for f in filters.iter_mut() {
-            if let Filter::Date { param, .. } = f
+            if let Filter::Date {
+                param,
+                single_valued,
+                ..
+            } = f
                 && param == pair.date
             {
                 *param = Cow::Owned(composite.clone());
+                // One schedule, one start per Slot: one composite row per Slot.
+                *single_valued = true;
             }
         }
     }
@@ -146,6 +152,7 @@ mod tests {
         Filter::Date {
             param: Cow::Borrowed("start"),
             any_of: Vec::<DateCondition>::new(),
+            single_valued: false,
         }
     }
 
@@ -155,7 +162,10 @@ mod tests {
         rewrite_filters(ResourceType::Slot, &mut filters);
         assert_eq!(filters.len(), 2);
         for f in &filters {
-            assert!(matches!(f, Filter::Date { param, .. } if param == "start@Schedule/bed-1"));
+            assert!(matches!(
+                f,
+                Filter::Date { param, single_valued: true, .. } if param == "start@Schedule/bed-1"
+            ));
         }
     }
 

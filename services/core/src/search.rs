@@ -292,6 +292,7 @@ fn filter(
             Ok(Filter::Date {
                 param: p.name.into(),
                 any_of,
+                single_valued: false,
             })
         }
         ParamKind::Reference => {

@@ -167,6 +167,10 @@ pub enum Filter {
         /// A parameter name, or a composite name (`start@Schedule/s1`).
         param: Cow<'static, str>,
         any_of: Vec<DateCondition>,
+        /// Every resource has at most one value of `param`, so several date filters
+        /// on it must hold for that one value: they are checked together, on one
+        /// index row, which lets the index bound the range from both sides.
+        single_valued: bool,
     },
     String {
         param: &'static str,

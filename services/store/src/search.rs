@@ -25,7 +25,21 @@ impl Store {
             .text(query.rtype);
         filter.push(" AND r.deleted = FALSE");
         let anchored = query.filters.iter().any(is_anchor);
+        let mut merged: Vec<&str> = Vec::new();
         for f in &query.filters {
+            if let Filter::Date {
+                param,
+                single_valued: true,
+                ..
+            } = f
+            {
+                if !merged.contains(&param.as_ref()) {
+                    merged.push(param);
+                    filter.push(" AND ");
+                    push_single_valued_dates(&mut filter, param, &query.filters);
+                }
+                continue;
+            }
             filter.push(" AND ");
             push_filter(&mut filter, f, anchored);
         }
@@ -159,7 +173,7 @@ fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
             }
             sql.push("))");
         }
-        Filter::Date { param, any_of } => {
+        Filter::Date { param, any_of, .. } => {
             exists_in(sql, "search_date", param);
             for (i, c) in any_of.iter().enumerate() {
                 if i > 0 {
@@ -200,6 +214,37 @@ fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
     }
 }
 
+/// All date filters on a single-valued `param` in one `EXISTS`: each filter's
+/// alternatives OR-ed, the filters AND-ed, all on the same index row.
+fn push_single_valued_dates(sql: &mut Sql, param: &str, filters: &[Filter]) {
+    exists_in(sql, "search_date", param);
+    let mut first = true;
+    for f in filters {
+        let Filter::Date {
+            param: p, any_of, ..
+        } = f
+        else {
+            continue;
+        };
+        if p != param {
+            continue;
+        }
+        if !first {
+            sql.push(" AND ");
+        }
+        first = false;
+        sql.push("(");
+        for (i, c) in any_of.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            push_date_condition(sql, c, "x.lo", "x.hi");
+        }
+        sql.push(")");
+    }
+    sql.push("))");
+}
+
 /// The R4 prefix definitions over half-open ranges: the search range is `[a, b)`,
 /// the indexed one `[lo, hi)`.
 fn push_date_condition(sql: &mut Sql, c: &DateCondition, lo: &str, hi: &str) {
@@ -220,15 +265,19 @@ fn push_date_condition(sql: &mut Sql, c: &DateCondition, lo: &str, hi: &str) {
         DatePrefix::Lt => {
             sql.push(lo).push(" < ").int(a);
         }
+        // `hi > a` and `lo < b` follow from the conditions (a range ends after it
+        // starts); said outright, they let an index bound the scan.
         DatePrefix::Ge => {
-            sql.push("(").push(hi).push(" > ").int(b).push(" OR ");
+            sql.push("(").push(hi).push(" > ").int(a).push(" AND (");
+            sql.push(hi).push(" > ").int(b).push(" OR ");
             eq(sql);
-            sql.push(")");
+            sql.push("))");
         }
         DatePrefix::Le => {
-            sql.push("(").push(lo).push(" < ").int(a).push(" OR ");
+            sql.push("(").push(lo).push(" < ").int(b).push(" AND (");
+            sql.push(lo).push(" < ").int(a).push(" OR ");
             eq(sql);
-            sql.push(")");
+            sql.push("))");
         }
         DatePrefix::Sa => {
             sql.push(lo).push(" >= ").int(b);

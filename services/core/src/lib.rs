@@ -16,6 +16,7 @@ pub mod http;
 pub mod ingest;
 pub mod json_shape;
 pub mod normalize;
+pub mod observe;
 pub mod pipeline;
 pub mod references;
 pub mod registry;

@@ -47,6 +47,28 @@ pub struct WriteEntry {
 pub async fn run(
     state: &AppState,
     tenant: &str,
+    entries: Vec<WriteEntry>,
+    atomic: bool,
+) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
+    let types: Vec<ResourceType> = entries.iter().map(|e| e.rtype).collect();
+    let results = plan_and_write(state, tenant, entries, atomic).await;
+    match &results {
+        Ok(results) => crate::observe::count_writes(
+            types
+                .iter()
+                .zip(results)
+                .map(|(t, r)| (t.as_str(), r.as_ref().ok().map(|w| w.status))),
+        ),
+        // A refused transaction wrote none of its entries.
+        Err(_) => crate::observe::count_writes(types.iter().map(|t| (t.as_str(), None))),
+    }
+    results
+}
+
+/// [`run`] without the bookkeeping: plans, and plans again when stale.
+async fn plan_and_write(
+    state: &AppState,
+    tenant: &str,
     mut entries: Vec<WriteEntry>,
     atomic: bool,
 ) -> Result<Vec<Result<Written, ApiError>>, ApiError> {

@@ -17,13 +17,15 @@ use tracing::Level;
 use crate::AppState;
 use crate::error::ApiError;
 
-/// The whole application: `/fhir`, `/livez`, `/readyz`.
+/// The whole application: `/fhir`, `/livez`, `/readyz`, `/metrics`.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(crate::observe::render))
         .with_state(state.clone())
         .merge(crate::http::router(state))
+        .layer(axum::middleware::from_fn(crate::observe::track_requests))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a request handler panicked".into()).into_response()
         }))

@@ -1,0 +1,122 @@
+//! Prometheus metrics: what an on-call engineer graphs and alerts on.
+//!
+//! The `metrics` facade is recorded into one process-wide Prometheus recorder and
+//! served as text at `GET /metrics`. Names and labels are documented in
+//! docs/operations.md; labels never carry ids or personal data, only routes, types and
+//! outcomes, so the number of series stays bounded.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use ohjaamo_store::WriteStatus;
+
+/// Request durations are histograms with these bounds (seconds): the API answers in
+/// milliseconds, a 1,000-entry Bundle in a second or two.
+const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's recorder, installed on first use. A process that already has
+/// another global recorder (an embedding application) still gets a handle, which
+/// then renders only what this recorder sees.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "histogram buckets refused; using summaries");
+                PrometheusBuilder::new().build_recorder()
+            });
+        let handle = recorder.handle();
+        if let Err(e) = metrics::set_global_recorder(recorder) {
+            tracing::warn!(error = %e, "another metrics recorder is installed; /metrics shows only Ohjaamo's own view");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "ohjaamo_http_requests_total",
+        "HTTP requests answered, by method, route template and status"
+    );
+    metrics::describe_histogram!(
+        "ohjaamo_http_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "Time to answer an HTTP request, by method and route template"
+    );
+    metrics::describe_counter!(
+        "ohjaamo_resources_written_total",
+        "Resources written through the API, by type and outcome (created, updated, unchanged, deleted, refused)"
+    );
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn render() -> Response {
+    let handle = handle();
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// Middleware: counts and times every request by its route template (`/fhir/{rtype}/{id}`),
+/// never by its concrete path, so ids do not become label values.
+pub async fn track_requests(request: Request, next: Next) -> Response {
+    handle();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(
+        "ohjaamo_http_requests_total",
+        "method" => method.clone(),
+        "route" => route.clone(),
+        "status" => status
+    )
+    .increment(1);
+    metrics::histogram!(
+        "ohjaamo_http_request_duration_seconds",
+        "method" => method,
+        "route" => route
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Counts one request's write outcomes: the ingest rate is the rate of this counter.
+pub fn count_writes<'a>(outcomes: impl Iterator<Item = (&'a str, Option<WriteStatus>)>) {
+    for (rtype, status) in outcomes {
+        let outcome = match status {
+            Some(WriteStatus::Created) => "created",
+            Some(WriteStatus::Updated) => "updated",
+            Some(WriteStatus::Unchanged) => "unchanged",
+            Some(WriteStatus::Deleted | WriteStatus::AlreadyAbsent) => "deleted",
+            None => "refused",
+        };
+        metrics::counter!(
+            "ohjaamo_resources_written_total",
+            "type" => rtype.to_owned(),
+            "outcome" => outcome
+        )
+        .increment(1);
+    }
+}

@@ -1,0 +1,65 @@
+//! `GET /metrics`: requests by route template and status, and the write outcomes
+//! that make the ingest rate, in the Prometheus text format.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+
+/// The value of the first sample line that starts with `series`, if any.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+both_backends!(metrics_count_requests_and_writes);
+async fn metrics_count_requests_and_writes(h: &Harness) {
+    seed_bed_schedule(h, "sch").await;
+    let r = h
+        .put(
+            "Slot/m1",
+            &slot(
+                "m1",
+                "sch",
+                "2026-03-29T10:00:00+03:00",
+                "2026-03-29T11:00:00+03:00",
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    h.get("Slot/never-was")
+        .await
+        .assert_outcome(StatusCode::NOT_FOUND);
+
+    let metrics_url = h.base.trim_end_matches("/fhir").to_owned() + "/metrics";
+    let response = h.client.get(&metrics_url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = response.text().await.unwrap();
+
+    // Route templates, never concrete ids, as label values.
+    let not_found = sample(
+        &text,
+        r#"ohjaamo_http_requests_total{method="GET",route="/fhir/{rtype}/{id}",status="404"}"#,
+    )
+    .unwrap_or_else(|| panic!("no 404 series in:\n{text}"));
+    assert!(not_found >= 1.0);
+    assert!(!text.contains("never-was"), "ids must not become labels");
+    let created = sample(
+        &text,
+        r#"ohjaamo_resources_written_total{type="Slot",outcome="created"}"#,
+    )
+    .unwrap_or_else(|| panic!("no written series in:\n{text}"));
+    assert!(created >= 1.0);
+    assert!(
+        text.contains("ohjaamo_http_request_duration_seconds_bucket"),
+        "durations are histograms"
+    );
+}

@@ -23,6 +23,7 @@ pub mod registry;
 pub mod rules;
 pub mod search;
 pub mod server;
+pub mod trace_context;
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::AppState;
@@ -31,7 +31,9 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(|request: &axum::extract::Request| {
+                    crate::trace_context::request_span(request)
+                })
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
 }

@@ -1,0 +1,12 @@
+//! Compiles `ohjaamo/v1/*.proto` with protox (a protobuf compiler in Rust), so that
+//! building needs no system `protoc`, and generates the Rust types with prost.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = ["ohjaamo/v1/events.proto"];
+    for file in files {
+        println!("cargo:rerun-if-changed={file}");
+    }
+    let descriptors = protox::compile(files, ["."])?;
+    prost_build::Config::new().compile_fds(descriptors)?;
+    Ok(())
+}

@@ -1,0 +1,322 @@
+//! An ADT event applied to the stay's Encounter.
+//!
+//! The adapter keeps no state: it reads the stay's current Encounter from the core,
+//! applies the event here, and writes the result back with If-Match. So this is a pure
+//! function of (current Encounter, event), and replaying a message gives the same
+//! Encounter again — which the core then stores as a no-op.
+//!
+//! The Encounter's `location[]` is the stay's location history: one entry per place,
+//! `active` for where the patient is, `completed` with a period end for where they were.
+
+use serde_json::{Map, Value, json};
+
+use crate::event::{AdtEvent, MappingError, PointOfCare, Trigger};
+
+/// R5's `Encounter.plannedEndDate` as an R4 cross-version extension.
+pub const PLANNED_END_URL: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate";
+const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+
+/// The identifier systems of one source (`urn:oid:<root>.<arc>`, see docs/adapters.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceIds {
+    /// The source's OID root, e.g. `1.2.246.10.1234567.10`.
+    pub root: String,
+}
+
+impl SourceIds {
+    fn system(&self, arc: u32) -> String {
+        format!("urn:oid:{}.{arc}", self.root)
+    }
+
+    /// The system of visit numbers (arc .8).
+    pub fn visit_system(&self) -> String {
+        self.system(8)
+    }
+
+    /// The most specific place PV1-3 names, as `(system, key)`: the bed place (.4),
+    /// else the room (.3), else the unit (.2).
+    pub fn place_identifier(&self, place: &PointOfCare) -> Option<(String, String)> {
+        let (arc, key) = if !place.bed.is_empty() {
+            (4, &place.bed)
+        } else if !place.room.is_empty() {
+            (3, &place.room)
+        } else if !place.unit.is_empty() {
+            (2, &place.unit)
+        } else {
+            return None;
+        };
+        Some((self.system(arc), key.clone()))
+    }
+
+    /// A Reference to that place: a conditional reference the core resolves to the
+    /// Location, and the identifier itself, which the core keeps — so a later event
+    /// can recognise the place in the stored Encounter without knowing Location ids.
+    fn place_reference(&self, place: &PointOfCare) -> Result<(Value, String), MappingError> {
+        let (system, key) = self
+            .place_identifier(place)
+            .ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
+        let identity = format!("{system}|{key}");
+        let reference = json!({
+            "reference": format!("Location?identifier={identity}"),
+            "identifier": { "system": system, "value": key }
+        });
+        Ok((reference, identity))
+    }
+}
+
+/// Applies `event` to the stay's current Encounter (`None` when the core has none yet)
+/// and returns the Encounter to write.
+pub fn apply(
+    current: Option<&Value>,
+    event: &AdtEvent,
+    ids: &SourceIds,
+) -> Result<Value, MappingError> {
+    let mut encounter = match current {
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => {
+            return Err(MappingError::Inconsistent(
+                "the stored Encounter is not a JSON object".into(),
+            ));
+        }
+        None => new_encounter(event, ids),
+    };
+    // The server's bookkeeping is not ours to send back.
+    encounter.remove("meta");
+    let mut locations = take_locations(&mut encounter);
+    match event.trigger {
+        Trigger::A01 | Trigger::A04 => {
+            set_status(&mut encounter, "in-progress");
+            let start = event
+                .admitted
+                .clone()
+                .unwrap_or_else(|| event.occurred.clone());
+            period_of(&mut encounter).insert("start".into(), json!(start));
+            period_of(&mut encounter).remove("end");
+            move_to(&mut locations, event, ids, &start)?;
+        }
+        Trigger::A02 => {
+            set_status(&mut encounter, "in-progress");
+            move_to(&mut locations, event, ids, &event.occurred)?;
+        }
+        Trigger::A03 => {
+            set_status(&mut encounter, "finished");
+            let end = event
+                .discharged
+                .clone()
+                .unwrap_or_else(|| event.occurred.clone());
+            period_of(&mut encounter).insert("end".into(), json!(end));
+            for entry in locations.iter_mut().filter(|l| status_of(l) == "active") {
+                entry.insert("status".into(), json!("completed"));
+                period_of(entry).insert("end".into(), json!(end));
+            }
+        }
+        Trigger::A08 => {
+            // An update: class, planned discharge and protection below. A different
+            // PV1-3 corrects where the patient is now, without a move.
+            if let (Some(place), Some(active)) = (
+                &event.location,
+                locations
+                    .iter_mut()
+                    .rev()
+                    .find(|l| status_of(l) == "active"),
+            ) {
+                let (reference, identity) = ids.place_reference(place)?;
+                if identity_of(active) != identity {
+                    active.insert("location".into(), reference);
+                }
+            }
+        }
+        Trigger::A11 => {
+            // The admission should never have been: nothing of it holds.
+            set_status(&mut encounter, "entered-in-error");
+        }
+        Trigger::A12 => cancel_transfer(&mut locations, event, ids)?,
+        Trigger::A13 => {
+            set_status(&mut encounter, "in-progress");
+            period_of(&mut encounter).remove("end");
+            if let Some(last) = locations.last_mut() {
+                last.insert("status".into(), json!("active"));
+                period_of(last).remove("end");
+            }
+        }
+    }
+    if !event.patient_class.is_empty() {
+        encounter.insert("class".into(), class_coding(&event.patient_class));
+    }
+    set_planned_end(&mut encounter, event.planned_discharge.as_deref());
+    if event.protected {
+        encounter.insert(
+            "meta".into(),
+            json!({ "security": [{ "system": CONFIDENTIALITY, "code": "R", "display": "restricted" }] }),
+        );
+    }
+    if !locations.is_empty() {
+        encounter.insert(
+            "location".into(),
+            Value::Array(locations.into_iter().map(Value::Object).collect()),
+        );
+    }
+    Ok(Value::Object(encounter))
+}
+
+fn new_encounter(event: &AdtEvent, ids: &SourceIds) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("resourceType".into(), json!("Encounter"));
+    map.insert(
+        "identifier".into(),
+        json!([{ "system": ids.visit_system(), "value": event.visit }]),
+    );
+    map.insert("status".into(), json!("planned"));
+    map.insert("class".into(), class_coding(&event.patient_class));
+    map
+}
+
+/// PV1-2 as an R4 `Encounter.class` (v3 ActCode).
+fn class_coding(patient_class: &str) -> Value {
+    let (code, display) = match patient_class {
+        "O" => ("AMB", "ambulatory"),
+        "E" => ("EMER", "emergency"),
+        "P" => ("PRENC", "pre-admission"),
+        _ => ("IMP", "inpatient encounter"),
+    };
+    json!({ "system": ACT_CODE, "code": code, "display": display })
+}
+
+/// The patient is now at PV1-3 from `at`: the current place is completed then, and the
+/// new one active. A replay (already there since `at`) changes nothing.
+fn move_to(
+    locations: &mut Vec<Map<String, Value>>,
+    event: &AdtEvent,
+    ids: &SourceIds,
+    at: &str,
+) -> Result<(), MappingError> {
+    let place = event
+        .location
+        .as_ref()
+        .ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
+    let (reference, identity) = ids.place_reference(place)?;
+    if let Some(last) = locations.last()
+        && status_of(last) == "active"
+        && identity_of(last) == identity
+        && start_of(last) == at
+    {
+        return Ok(());
+    }
+    for entry in locations.iter_mut().filter(|l| status_of(l) == "active") {
+        entry.insert("status".into(), json!("completed"));
+        period_of(entry).insert("end".into(), json!(at));
+    }
+    let mut entry = Map::new();
+    entry.insert("location".into(), reference);
+    entry.insert("status".into(), json!("active"));
+    entry.insert("period".into(), json!({ "start": at }));
+    locations.push(entry);
+    Ok(())
+}
+
+/// A12: the move to PV1-6 did not happen. Its entry goes, and the place before it
+/// (PV1-3) is where the patient still is. A replay, after the entry is gone, changes
+/// nothing.
+fn cancel_transfer(
+    locations: &mut Vec<Map<String, Value>>,
+    event: &AdtEvent,
+    ids: &SourceIds,
+) -> Result<(), MappingError> {
+    let cancelled = match &event.prior_location {
+        Some(place) => ids.place_reference(place)?.1,
+        None => return Err(MappingError::Missing("PV1-6 (the cancelled location)")),
+    };
+    let back_to = match &event.location {
+        Some(place) => ids.place_reference(place)?.1,
+        None => return Err(MappingError::Missing("PV1-3 (assigned location)")),
+    };
+    let Some(last) = locations.last() else {
+        return Err(MappingError::Inconsistent(
+            "A12 cancels a transfer of a stay that has no locations".into(),
+        ));
+    };
+    if identity_of(last) == back_to && status_of(last) == "active" {
+        return Ok(()); // already undone
+    }
+    if identity_of(last) != cancelled {
+        return Err(MappingError::Inconsistent(format!(
+            "A12 cancels a transfer to {cancelled}, but the stay is now at {}",
+            identity_of(last)
+        )));
+    }
+    locations.pop();
+    if let Some(previous) = locations.last_mut() {
+        previous.insert("status".into(), json!("active"));
+        period_of(previous).remove("end");
+    }
+    Ok(())
+}
+
+fn set_planned_end(encounter: &mut Map<String, Value>, planned: Option<&str>) {
+    let mut extensions: Vec<Value> = match encounter.remove("extension") {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter(|e| e.get("url").and_then(Value::as_str) != Some(PLANNED_END_URL))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if let Some(planned) = planned {
+        extensions.push(json!({ "url": PLANNED_END_URL, "valueDateTime": planned }));
+    }
+    if !extensions.is_empty() {
+        encounter.insert("extension".into(), Value::Array(extensions));
+    }
+}
+
+fn set_status(encounter: &mut Map<String, Value>, status: &str) {
+    encounter.insert("status".into(), json!(status));
+}
+
+fn take_locations(encounter: &mut Map<String, Value>) -> Vec<Map<String, Value>> {
+    match encounter.remove("location") {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The `period` object of a map, created when missing.
+fn period_of(map: &mut Map<String, Value>) -> &mut Map<String, Value> {
+    let period = map.entry("period").or_insert_with(|| json!({}));
+    if !period.is_object() {
+        *period = json!({});
+    }
+    period.as_object_mut().expect("made an object above")
+}
+
+fn status_of(entry: &Map<String, Value>) -> &str {
+    entry.get("status").and_then(Value::as_str).unwrap_or("")
+}
+
+/// The place of a location entry as `system|key`, from the identifier the adapter put
+/// in the Reference.
+fn identity_of(entry: &Map<String, Value>) -> String {
+    let identifier = entry.get("location").and_then(|l| l.get("identifier"));
+    let part = |name: &str| {
+        identifier
+            .and_then(|i| i.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    format!("{}|{}", part("system"), part("value"))
+}
+
+fn start_of(entry: &Map<String, Value>) -> &str {
+    entry
+        .get("period")
+        .and_then(|p| p.get("start"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}

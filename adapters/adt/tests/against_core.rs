@@ -1,0 +1,164 @@
+//! The mapping against the real core: each Encounter the mapping produces is written
+//! with a conditional update, read back as the core stores it (conditional references
+//! resolved to Location ids), and the next event is applied to that stored version —
+//! exactly the adapter's read-modify-write.
+
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use ohjaamo_adapter_adt::{AdtEvent, SourceIds, apply};
+use ohjaamo_core::{AppState, Config};
+use ohjaamo_hl7::Message;
+use ohjaamo_store::Store;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const ROOT: &str = "1.2.246.10.1234567.10";
+const TENANT: &str = "1.2.246.10.1234567";
+
+struct Core {
+    base: String,
+    http: reqwest::Client,
+    file: std::path::PathBuf,
+}
+
+impl Core {
+    async fn start() -> Core {
+        let file = std::env::temp_dir().join(format!("ohjaamo-adt-{}.db", uuid::Uuid::now_v7()));
+        let store = Store::connect(&format!("sqlite:{}", file.display()), 4)
+            .await
+            .expect("a SQLite store");
+        let state = AppState {
+            store: Arc::new(store),
+            config: Arc::new(Config::default()),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, ohjaamo_core::server::app(state))
+                .await
+                .unwrap()
+        });
+        Core {
+            base: format!("http://{addr}/fhir"),
+            http: reqwest::Client::new(),
+            file,
+        }
+    }
+
+    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .put(format!("{}/{path}", self.base))
+            .header("x-ohjaamo-organization", TENANT)
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn stay(&self, visit: &str) -> Option<Value> {
+        let r: Value = self
+            .http
+            .get(format!(
+                "{}/Encounter?identifier=urn:oid:{ROOT}.8|{visit}",
+                self.base
+            ))
+            .header("x-ohjaamo-organization", TENANT)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["entry"][0].get("resource").cloned()
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.file.display()));
+        }
+    }
+}
+
+fn location(id: &str, key: &str, physical: &str, part_of: Option<&str>) -> Value {
+    let arc = if physical == "bd" { 4 } else { 2 };
+    let mut l = json!({
+        "resourceType": "Location", "id": id, "status": "active", "name": id,
+        "identifier": [{ "system": format!("urn:oid:{ROOT}.{arc}"), "value": key }],
+        "physicalType": { "coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
+            "code": physical }] }
+    });
+    if let Some(parent) = part_of {
+        l["partOf"] = json!({ "reference": format!("Location/{parent}") });
+    }
+    l
+}
+
+fn adt(trigger: &str, at: &str, pv1_3: &str, pv1_6: &str) -> AdtEvent {
+    let text = format!(
+        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|{at}||ADT^{trigger}|M-{trigger}-{at}|P|2.3\r\
+         EVN|{trigger}|{at}\r\
+         PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti\r\
+         PV1|1|I|{pv1_3}|||{pv1_6}|||||||||||||V-7||||||||||||||||||||||||||\r\
+         PV2|||||||||20260320\r"
+    );
+    let zone = TimeZone::get("Europe/Helsinki").unwrap();
+    AdtEvent::read(&Message::parse(text.as_bytes()).unwrap(), &zone).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_event_is_applied_to_what_the_core_stored() {
+    let core = Core::start().await;
+    for l in [
+        location("k2", "K2", "wa", None),
+        location("k2-1", "K2-1-1", "bd", Some("k2")),
+        location("k2-2", "K2-1-2", "bd", Some("k2")),
+    ] {
+        let (status, body) = core
+            .put(&format!("Location/{}", l["id"].as_str().unwrap()), &l)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let ids = SourceIds { root: ROOT.into() };
+    let visit_url = format!("Encounter?identifier=urn:oid:{ROOT}.8|V-7");
+    let events = [
+        adt("A01", "202603150800", "K2^1^K2-1-1^OYS", ""),
+        adt("A02", "202603161000", "K2^1^K2-1-2^OYS", "K2^1^K2-1-1^OYS"),
+        adt("A12", "202603161005", "K2^1^K2-1-1^OYS", "K2^1^K2-1-2^OYS"),
+        adt("A03", "202603181200", "K2^1^K2-1-1^OYS", ""),
+    ];
+    for event in &events {
+        let current = core.stay("V-7").await;
+        let next = apply(current.as_ref(), event, &ids).unwrap();
+        let (status, body) = core.put(&visit_url, &next).await;
+        assert!(status.is_success(), "{:?}: {status} {body}", event.trigger);
+        // Replaying the event on what is now stored is a no-op: same version.
+        let stored = core.stay("V-7").await.unwrap();
+        let again = apply(Some(&stored), event, &ids).unwrap();
+        let (status, body) = core.put(&visit_url, &again).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["meta"]["versionId"], stored["meta"]["versionId"],
+            "{:?} replayed",
+            event.trigger
+        );
+    }
+    let stay = core.stay("V-7").await.unwrap();
+    assert_eq!(stay["status"], "finished");
+    let locations = stay["location"].as_array().unwrap();
+    assert_eq!(locations.len(), 1, "the cancelled transfer is gone: {stay}");
+    assert_eq!(locations[0]["location"]["reference"], "Location/k2-1");
+    assert_eq!(locations[0]["status"], "completed");
+    assert_eq!(locations[0]["period"]["end"], "2026-03-18T12:00:00+02:00");
+    assert!(
+        !stay.to_string().contains("010190"),
+        "no identity code stored"
+    );
+}

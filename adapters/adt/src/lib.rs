@@ -3,12 +3,17 @@
 //!
 //! [`event`] reads what a message says (never the patient's identity), [`encounter`]
 //! applies it to the stay's current Encounter, and [`hl7_time`] turns HL7 timestamps
-//! into FHIR instants in the source's time zone. The MLLP listener and the push to the
-//! core build on these with the adapter kit.
+//! into FHIR instants in the source's time zone. [`listener`] serves MLLP, settles each
+//! message with the core through [`core_client`] and answers the ACK; what cannot be
+//! applied goes to the [`quarantine`].
 
+pub mod core_client;
 pub mod encounter;
 pub mod event;
 pub mod hl7_time;
+pub mod listener;
+pub mod quarantine;
 
 pub use encounter::{PLANNED_END_URL, SourceIds, apply};
 pub use event::{AdtEvent, MappingError, PointOfCare, Trigger};
+pub use listener::{AdtAdapter, Backoff, serve};

@@ -3,103 +3,13 @@
 //! resolved to Location ids), and the next event is applied to that stored version —
 //! exactly the adapter's read-modify-write.
 
-use std::sync::Arc;
+mod common;
 
+use common::*;
 use jiff::tz::TimeZone;
 use ohjaamo_adapter_adt::{AdtEvent, SourceIds, apply};
-use ohjaamo_core::{AppState, Config};
 use ohjaamo_hl7::Message;
-use ohjaamo_store::Store;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
-
-const ROOT: &str = "1.2.246.10.1234567.10";
-const TENANT: &str = "1.2.246.10.1234567";
-
-struct Core {
-    base: String,
-    http: reqwest::Client,
-    file: std::path::PathBuf,
-}
-
-impl Core {
-    async fn start() -> Core {
-        let file = std::env::temp_dir().join(format!("ohjaamo-adt-{}.db", uuid::Uuid::now_v7()));
-        let store = Store::connect(&format!("sqlite:{}", file.display()), 4)
-            .await
-            .expect("a SQLite store");
-        let state = AppState {
-            store: Arc::new(store),
-            config: Arc::new(Config::default()),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, ohjaamo_core::server::app(state))
-                .await
-                .unwrap()
-        });
-        Core {
-            base: format!("http://{addr}/fhir"),
-            http: reqwest::Client::new(),
-            file,
-        }
-    }
-
-    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .put(format!("{}/{path}", self.base))
-            .header("x-ohjaamo-organization", TENANT)
-            .header("content-type", "application/fhir+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn stay(&self, visit: &str) -> Option<Value> {
-        let r: Value = self
-            .http
-            .get(format!(
-                "{}/Encounter?identifier=urn:oid:{ROOT}.8|{visit}",
-                self.base
-            ))
-            .header("x-ohjaamo-organization", TENANT)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r["entry"][0].get("resource").cloned()
-    }
-}
-
-impl Drop for Core {
-    fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.file.display()));
-        }
-    }
-}
-
-fn location(id: &str, key: &str, physical: &str, part_of: Option<&str>) -> Value {
-    let arc = if physical == "bd" { 4 } else { 2 };
-    let mut l = json!({
-        "resourceType": "Location", "id": id, "status": "active", "name": id,
-        "identifier": [{ "system": format!("urn:oid:{ROOT}.{arc}"), "value": key }],
-        "physicalType": { "coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
-            "code": physical }] }
-    });
-    if let Some(parent) = part_of {
-        l["partOf"] = json!({ "reference": format!("Location/{parent}") });
-    }
-    l
-}
 
 fn adt(trigger: &str, at: &str, pv1_3: &str, pv1_6: &str) -> AdtEvent {
     let text = format!(

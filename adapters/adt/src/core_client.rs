@@ -1,0 +1,142 @@
+//! The ADT adapter's conversation with the core: read a stay's Encounter by its visit
+//! number, write it back with If-Match. Plain FHIR REST, as any client would.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// What went wrong, sorted by what the adapter does about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// The core is unreachable, overloaded or failed (network, 5xx, 429, 409): try
+    /// again later; the message is not acknowledged meanwhile.
+    #[error("the core did not take the write: {0}")]
+    Transient(String),
+    /// Someone wrote the stay since it was read (412): read again and re-apply.
+    #[error("the stay changed since it was read")]
+    Changed,
+    /// The core refuses the content (400, 422, ...): the message can never be applied
+    /// as it is. The text is the core's OperationOutcome diagnostics.
+    #[error("the core refuses the Encounter: {0}")]
+    Refused(String),
+}
+
+/// A stay as the core has it.
+#[derive(Debug, Clone)]
+pub struct StoredStay {
+    pub encounter: Value,
+    pub version: String,
+}
+
+pub struct CoreClient {
+    http: reqwest::Client,
+    fhir_base: String,
+    organization: String,
+    visit_system: String,
+}
+
+impl CoreClient {
+    /// `fhir_base` is the core's FHIR base, e.g. `http://core:8080/fhir`.
+    pub fn new(
+        fhir_base: &str,
+        organization: &str,
+        visit_system: &str,
+        timeout: Duration,
+    ) -> Result<CoreClient, reqwest::Error> {
+        Ok(CoreClient {
+            http: reqwest::Client::builder().timeout(timeout).build()?,
+            fhir_base: fhir_base.trim_end_matches('/').to_owned(),
+            organization: organization.to_owned(),
+            visit_system: visit_system.to_owned(),
+        })
+    }
+
+    /// `Encounter?identifier=system|visit`, percent-encoded.
+    fn stay_url(&self, visit: &str) -> Result<url::Url, CoreError> {
+        url::Url::parse_with_params(
+            &format!("{}/Encounter", self.fhir_base),
+            &[("identifier", self.identifier(visit))],
+        )
+        .map_err(|e| CoreError::Refused(format!("cannot build the core URL: {e}")))
+    }
+
+    fn identifier(&self, visit: &str) -> String {
+        format!("{}|{visit}", self.visit_system)
+    }
+
+    /// The stay's current Encounter, or `None` when the core has none.
+    pub async fn read_stay(&self, visit: &str) -> Result<Option<StoredStay>, CoreError> {
+        let response = self
+            .http
+            .get(self.stay_url(visit)?)
+            .header("x-ohjaamo-organization", &self.organization)
+            .header("accept", "application/fhir+json")
+            .send()
+            .await
+            .map_err(|e| CoreError::Transient(e.to_string()))?;
+        let status = response.status();
+        let body: Value = match response.json().await {
+            Ok(v) => v,
+            Err(e) if status.is_success() => {
+                return Err(CoreError::Transient(format!(
+                    "unreadable search answer: {e}"
+                )));
+            }
+            Err(_) => Value::Null,
+        };
+        if !status.is_success() {
+            return Err(classify(status, &body));
+        }
+        let Some(encounter) = body["entry"][0].get("resource").cloned() else {
+            return Ok(None);
+        };
+        let version = encounter["meta"]["versionId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Some(StoredStay { encounter, version }))
+    }
+
+    /// Writes the stay by its visit number; with `version`, only over that version.
+    pub async fn write_stay(
+        &self,
+        visit: &str,
+        encounter: &Value,
+        version: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let mut request = self
+            .http
+            .put(self.stay_url(visit)?)
+            .header("x-ohjaamo-organization", &self.organization)
+            .header("content-type", "application/fhir+json")
+            .body(encounter.to_string());
+        if let Some(v) = version {
+            request = request.header("if-match", format!("W/\"{v}\""));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| CoreError::Transient(e.to_string()))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        Err(classify(status, &body))
+    }
+}
+
+fn classify(status: StatusCode, body: &Value) -> CoreError {
+    let diagnostics = body["issue"][0]["diagnostics"]
+        .as_str()
+        .map_or_else(|| status.to_string(), |d| format!("{status}: {d}"));
+    match status {
+        StatusCode::PRECONDITION_FAILED => CoreError::Changed,
+        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
+            CoreError::Transient(diagnostics)
+        }
+        s if s.is_server_error() => CoreError::Transient(diagnostics),
+        _ => CoreError::Refused(diagnostics),
+    }
+}

@@ -1,0 +1,243 @@
+//! The MLLP listener: one task per connection, messages of a connection in order, and
+//! the ACK only when the outcome is settled.
+//!
+//! `AA` is written after the core has stored the change. A message that can never be
+//! applied is quarantined first and then answered `AR` (cannot be read, or an event
+//! this adapter does not map) or `AE` (readable, but wrong or refused by the core).
+//! While the core is unreachable the adapter keeps retrying with backoff and holds the
+//! ACK, so the sender waits (and resends after its own timeout: replays are no-ops).
+//! On shutdown a message still in flight is left unacknowledged for the same reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use ohjaamo_hl7::mllp::{read_frame, write_frame};
+use ohjaamo_hl7::{Ack, AckBuilder, AckError, ErrorCode, Message, MllpDecoder, MllpError};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::core_client::{CoreClient, CoreError};
+use crate::encounter::{SourceIds, apply};
+use crate::event::{AdtEvent, MappingError};
+use crate::quarantine::Quarantine;
+
+/// Largest MLLP frame accepted; an ADT message is a few kilobytes.
+const MAX_FRAME: usize = 1024 * 1024;
+/// Re-reads after the stay changed under a write before treating it as transient.
+const MAX_REAPPLY: u32 = 5;
+
+/// Backoff between attempts while the core is unreachable: exponential from `base`,
+/// capped at `max`, with full jitter so that many held messages do not retry in step.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Backoff {
+    fn delay(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max);
+        let fraction = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
+        ceiling.mul_f64(fraction)
+    }
+}
+
+/// Everything a connection needs.
+pub struct AdtAdapter {
+    pub core: CoreClient,
+    pub ids: SourceIds,
+    pub zone: TimeZone,
+    pub acks: AckBuilder,
+    pub quarantine: Quarantine,
+    pub backoff: Backoff,
+    ack_counter: AtomicU64,
+}
+
+impl AdtAdapter {
+    pub fn new(
+        core: CoreClient,
+        ids: SourceIds,
+        zone: TimeZone,
+        acks: AckBuilder,
+        quarantine: Quarantine,
+        backoff: Backoff,
+    ) -> AdtAdapter {
+        AdtAdapter {
+            core,
+            ids,
+            zone,
+            acks,
+            quarantine,
+            backoff,
+            ack_counter: AtomicU64::new(0),
+        }
+    }
+
+    fn next_ack_id(&self) -> String {
+        format!(
+            "OHJ{}",
+            self.ack_counter.fetch_add(1, Ordering::Relaxed) + 1
+        )
+    }
+
+    /// Settles one message: `Some(ack)` to send, `None` when shutting down before the
+    /// outcome was known (no ACK: the sender will resend).
+    pub async fn handle(&self, raw: &[u8], shutdown: &mut watch::Receiver<bool>) -> Option<Ack> {
+        metrics::counter!("ohjaamo_adapter_received_total", "source" => "adt").increment(1);
+        let message = match Message::parse(raw) {
+            Ok(m) => m,
+            Err(e) => {
+                self.keep("", &format!("unparseable: {e}"), raw).await?;
+                return Some(self.acks.reject_unparseable(raw, &self.next_ack_id(), &e));
+            }
+        };
+        let event = match AdtEvent::read(&message, &self.zone) {
+            Ok(e) => e,
+            Err(e) => {
+                self.keep(message.control_id(), &e.to_string(), raw).await?;
+                let error = AckError::new(code_of(&e), e.to_string());
+                let ack_id = self.next_ack_id();
+                return Some(match e {
+                    MappingError::UnsupportedTrigger(_) => {
+                        self.acks.reject(&message, &ack_id, &error)
+                    }
+                    _ => self.acks.error(&message, &ack_id, &error),
+                });
+            }
+        };
+        let mut attempt = 0;
+        loop {
+            match self.apply_once(&event).await {
+                Ok(()) => {
+                    metrics::counter!("ohjaamo_adapter_pushed_total", "source" => "adt")
+                        .increment(1);
+                    return Some(self.acks.accept(&message, &self.next_ack_id()));
+                }
+                Err(CoreError::Refused(reason)) => {
+                    self.keep(&event.control_id, &reason, raw).await?;
+                    let error = AckError::new(ErrorCode::ApplicationInternalError, reason);
+                    return Some(self.acks.error(&message, &self.next_ack_id(), &error));
+                }
+                Err(e) => {
+                    metrics::counter!("ohjaamo_adapter_retries_total", "source" => "adt")
+                        .increment(1);
+                    tracing::warn!(control_id = %event.control_id, attempt, error = %e, "core unavailable; holding the ACK and retrying");
+                    let pause = self.backoff.delay(attempt);
+                    attempt += 1;
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => return None,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Read, apply, write; re-reads when the stay changed in between.
+    async fn apply_once(&self, event: &AdtEvent) -> Result<(), CoreError> {
+        for _ in 0..MAX_REAPPLY {
+            let current = self.core.read_stay(&event.visit).await?;
+            let next = apply(current.as_ref().map(|s| &s.encounter), event, &self.ids)
+                .map_err(|e| CoreError::Refused(e.to_string()))?;
+            let version = current.as_ref().map(|s| s.version.as_str());
+            match self.core.write_stay(&event.visit, &next, version).await {
+                Err(CoreError::Changed) => continue,
+                other => return other,
+            }
+        }
+        Err(CoreError::Transient(
+            "the stay kept changing while it was being written".into(),
+        ))
+    }
+
+    /// Quarantines; `None` when even that failed (then the message must not be ACKed).
+    async fn keep(&self, control_id: &str, reason: &str, raw: &[u8]) -> Option<()> {
+        match self.quarantine.put(control_id, reason, raw).await {
+            Ok(()) => Some(()),
+            Err(e) => {
+                tracing::error!(error = %e, control_id, "cannot write the quarantine; the message is not acknowledged");
+                None
+            }
+        }
+    }
+}
+
+fn code_of(error: &MappingError) -> ErrorCode {
+    match error {
+        MappingError::UnsupportedTrigger(_) => ErrorCode::UnsupportedEventCode,
+        MappingError::Missing(_) => ErrorCode::RequiredFieldMissing,
+        MappingError::BadTime { .. } => ErrorCode::DataType,
+        MappingError::Inconsistent(_) => ErrorCode::UnknownKeyIdentifier,
+    }
+}
+
+/// Accepts connections until `shutdown` turns true.
+pub async fn serve(
+    listener: TcpListener,
+    adapter: Arc<AdtAdapter>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tracing::info!(%peer, "MLLP connection");
+                    tokio::spawn(connection(stream, adapter.clone(), shutdown.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn connection(
+    stream: TcpStream,
+    adapter: Arc<AdtAdapter>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let peer = stream
+        .peer_addr()
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    let (mut reader, mut writer) = stream.into_split();
+    let mut decoder = MllpDecoder::new(MAX_FRAME);
+    loop {
+        let frame = tokio::select! {
+            frame = read_frame(&mut reader, &mut decoder) => frame,
+            _ = shutdown.changed() => return,
+        };
+        let frame = match frame {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return,
+            Err(e @ (MllpError::FrameTooLarge { .. } | MllpError::IncompleteFrame { .. })) => {
+                tracing::warn!(%peer, error = %e, "MLLP frame dropped");
+                metrics::counter!("ohjaamo_adapter_bad_frames_total", "source" => "adt")
+                    .increment(1);
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "MLLP connection closed");
+                return;
+            }
+        };
+        if frame.skipped_before > 0 {
+            tracing::warn!(%peer, bytes = frame.skipped_before, "bytes outside MLLP frames skipped");
+        }
+        let Some(ack) = adapter.handle(&frame.payload, &mut shutdown).await else {
+            return;
+        };
+        if let Err(e) = write_frame(&mut writer, &ack.to_bytes()).await {
+            tracing::warn!(%peer, error = %e, "cannot send the ACK; the sender will resend");
+            return;
+        }
+    }
+}

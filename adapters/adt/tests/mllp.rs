@@ -1,0 +1,204 @@
+//! The adapter as a sender sees it: MLLP frames in, ACKs out, against the real core.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use jiff::tz::TimeZone;
+use ohjaamo_adapter_adt::core_client::CoreClient;
+use ohjaamo_adapter_adt::quarantine::Quarantine;
+use ohjaamo_adapter_adt::{AdtAdapter, Backoff, SourceIds, serve};
+use ohjaamo_hl7::mllp::{read_frame, write_frame};
+use ohjaamo_hl7::{AckBuilder, MllpDecoder};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+struct Adapter {
+    addr: std::net::SocketAddr,
+    quarantine: std::path::PathBuf,
+    _stop: watch::Sender<bool>,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.quarantine);
+    }
+}
+
+/// An adapter listening on a free port and pushing to `core` (`host:port`).
+async fn adapter(core: std::net::SocketAddr) -> Adapter {
+    let client = CoreClient::new(
+        &format!("http://{core}/fhir"),
+        TENANT,
+        &format!("urn:oid:{ROOT}.8"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let quarantine =
+        std::env::temp_dir().join(format!("ohjaamo-quarantine-{}.jsonl", uuid::Uuid::now_v7()));
+    let adapter = AdtAdapter::new(
+        client,
+        SourceIds { root: ROOT.into() },
+        TimeZone::get("Europe/Helsinki").unwrap(),
+        AckBuilder::new("OHJAAMO", "PPSHP"),
+        Quarantine::new(quarantine.clone(), "adt"),
+        Backoff {
+            base: Duration::from_millis(50),
+            max: Duration::from_millis(300),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(serve(listener, Arc::new(adapter), stopped));
+    Adapter {
+        addr,
+        quarantine,
+        _stop: stop,
+    }
+}
+
+fn hl7(trigger: &str, control: &str, bed: &str) -> Vec<u8> {
+    format!(
+        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|202603150800||ADT^{trigger}|{control}|P|2.3\r\
+         EVN|{trigger}|202603150800\r\
+         PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti\r\
+         PV1|1|I|K2^1^{bed}^OYS||||||||||||||||V-{control}\r"
+    )
+    .into_bytes()
+}
+
+struct Sender {
+    stream: TcpStream,
+    decoder: MllpDecoder,
+}
+
+impl Sender {
+    async fn connect(addr: std::net::SocketAddr) -> Sender {
+        Sender {
+            stream: TcpStream::connect(addr).await.unwrap(),
+            decoder: MllpDecoder::new(1 << 20),
+        }
+    }
+
+    async fn send(&mut self, payload: &[u8]) {
+        write_frame(&mut self.stream, payload).await.unwrap();
+    }
+
+    /// The next ACK's MSA-1 (AA, AE, AR), or `None` if none came within `wait`.
+    async fn ack(&mut self, wait: Duration) -> Option<String> {
+        let frame = tokio::time::timeout(wait, read_frame(&mut self.stream, &mut self.decoder))
+            .await
+            .ok()?
+            .unwrap()
+            .unwrap();
+        let text = String::from_utf8_lossy(&frame.payload).into_owned();
+        let msa = text.split('\r').find(|s| s.starts_with("MSA"))?;
+        Some(msa.split('|').nth(1)?.to_owned())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledges_after_the_core_stored_the_stay() {
+    let core = Core::start().await;
+    seed_beds(&core).await;
+    let adapter = adapter(core.addr).await;
+    let mut sender = Sender::connect(adapter.addr).await;
+    sender.send(&hl7("A01", "101", "K2-1-1")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AA")
+    );
+    let stay = core.stay("V-101").await.expect("stored before the AA");
+    assert_eq!(
+        stay["location"][0]["location"]["reference"],
+        "Location/k2-1"
+    );
+    // A resend of the same message is acknowledged and changes nothing.
+    sender.send(&hl7("A01", "101", "K2-1-1")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AA")
+    );
+    assert_eq!(core.stay("V-101").await.unwrap()["meta"]["versionId"], "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_messages_are_answered_and_quarantined_and_the_connection_goes_on() {
+    let core = Core::start().await;
+    seed_beds(&core).await;
+    let adapter = adapter(core.addr).await;
+    let mut sender = Sender::connect(adapter.addr).await;
+
+    // Garbage before a frame, then a frame that is not HL7 at all: AR.
+    sender.stream.try_write(b"\x00\xffgarbage").unwrap();
+    sender.send(b"this is not HL7").await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(5)).await.as_deref(),
+        Some("AR")
+    );
+    // An event this adapter does not map: AR.
+    sender.send(&hl7("A05", "102", "K2-1-1")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(5)).await.as_deref(),
+        Some("AR")
+    );
+    // A bed the core does not know: the core refuses (422), so AE.
+    sender.send(&hl7("A01", "103", "NO-SUCH-BED")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AE")
+    );
+    // And the connection still works.
+    sender.send(&hl7("A01", "104", "K2-1-2")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AA")
+    );
+
+    let quarantine = Quarantine::new(adapter.quarantine.clone(), "adt");
+    let kept = quarantine.list().await.unwrap();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(
+        kept[2]["reason"].as_str().unwrap().contains("NO-SUCH-BED"),
+        "{}",
+        kept[2]
+    );
+    let file = std::fs::read_to_string(&adapter.quarantine).unwrap();
+    assert!(
+        !file.contains(&hex_of("010190-900P")),
+        "identity codes are not kept"
+    );
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_the_ack_while_the_core_is_down() {
+    // A port for the core, not yet served.
+    let reserved = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let core_addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let adapter = adapter(core_addr).await;
+    let mut sender = Sender::connect(adapter.addr).await;
+    // A cancel of an admission names no place, so the empty core can take it as soon
+    // as it is up (no beds to seed first).
+    sender.send(&hl7("A11", "201", "K2-1-1")).await;
+    assert_eq!(
+        sender.ack(Duration::from_millis(800)).await,
+        None,
+        "no ACK while the core is down"
+    );
+    let listener = tokio::net::TcpListener::bind(core_addr).await.unwrap();
+    let core = Core::start_on(listener).await;
+    seed_beds(&core).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(15)).await.as_deref(),
+        Some("AA")
+    );
+    assert!(core.stay("V-201").await.is_some());
+}

@@ -10,6 +10,8 @@
 
 use serde_json::{Map, Value, json};
 
+use ohjaamo_adapter_kit::Kind;
+
 use crate::event::{AdtEvent, MappingError, PointOfCare, Trigger};
 
 /// R5's `Encounter.plannedEndDate` as an R4 cross-version extension.
@@ -18,52 +20,31 @@ pub const PLANNED_END_URL: &str =
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
-/// The identifier systems of one source (`urn:oid:<root>.<arc>`, see docs/adapters.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceIds {
-    /// The source's OID root, e.g. `1.2.246.10.1234567.10`.
-    pub root: String,
+/// The identifier systems of the source: kit's [`SourceIds`], plus what PV1-3 names.
+pub use ohjaamo_adapter_kit::SourceIds;
+
+/// The most specific place PV1-3 names, as `(kind, key)`: the bed place, else the
+/// room, else the unit.
+pub fn place_key(place: &PointOfCare) -> Option<(Kind, &str)> {
+    [
+        (Kind::BedPlace, &place.bed),
+        (Kind::Room, &place.room),
+        (Kind::Unit, &place.unit),
+    ]
+    .into_iter()
+    .find(|(_, key)| !key.is_empty())
+    .map(|(kind, key)| (kind, key.as_str()))
 }
 
-impl SourceIds {
-    fn system(&self, arc: u32) -> String {
-        format!("urn:oid:{}.{arc}", self.root)
-    }
-
-    /// The system of visit numbers (arc .8).
-    pub fn visit_system(&self) -> String {
-        self.system(8)
-    }
-
-    /// The most specific place PV1-3 names, as `(system, key)`: the bed place (.4),
-    /// else the room (.3), else the unit (.2).
-    pub fn place_identifier(&self, place: &PointOfCare) -> Option<(String, String)> {
-        let (arc, key) = if !place.bed.is_empty() {
-            (4, &place.bed)
-        } else if !place.room.is_empty() {
-            (3, &place.room)
-        } else if !place.unit.is_empty() {
-            (2, &place.unit)
-        } else {
-            return None;
-        };
-        Some((self.system(arc), key.clone()))
-    }
-
-    /// A Reference to that place: a conditional reference the core resolves to the
-    /// Location, and the identifier itself, which the core keeps — so a later event
-    /// can recognise the place in the stored Encounter without knowing Location ids.
-    fn place_reference(&self, place: &PointOfCare) -> Result<(Value, String), MappingError> {
-        let (system, key) = self
-            .place_identifier(place)
-            .ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
-        let identity = format!("{system}|{key}");
-        let reference = json!({
-            "reference": format!("Location?identifier={identity}"),
-            "identifier": { "system": system, "value": key }
-        });
-        Ok((reference, identity))
-    }
+/// A Reference to that place (see [`SourceIds::reference`]: the core resolves it and
+/// keeps the identifier, so a later event recognises the place in the stored
+/// Encounter without knowing Location ids), and the place's `system|key`.
+fn place_reference(ids: &SourceIds, place: &PointOfCare) -> Result<(Value, String), MappingError> {
+    let (kind, key) = place_key(place).ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
+    Ok((
+        ids.reference(kind, key),
+        format!("{}|{key}", ids.system(kind)),
+    ))
 }
 
 /// Applies `event` to the stay's current Encounter (`None` when the core has none yet)
@@ -122,7 +103,7 @@ pub fn apply(
                     .rev()
                     .find(|l| status_of(l) == "active"),
             ) {
-                let (reference, identity) = ids.place_reference(place)?;
+                let (reference, identity) = place_reference(ids, place)?;
                 if identity_of(active) != identity {
                     active.insert("location".into(), reference);
                 }
@@ -166,7 +147,7 @@ fn new_encounter(event: &AdtEvent, ids: &SourceIds) -> Map<String, Value> {
     map.insert("resourceType".into(), json!("Encounter"));
     map.insert(
         "identifier".into(),
-        json!([{ "system": ids.visit_system(), "value": event.visit }]),
+        json!([{ "system": ids.system(Kind::Visit), "value": event.visit }]),
     );
     map.insert("status".into(), json!("planned"));
     map.insert("class".into(), class_coding(&event.patient_class));
@@ -196,7 +177,7 @@ fn move_to(
         .location
         .as_ref()
         .ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
-    let (reference, identity) = ids.place_reference(place)?;
+    let (reference, identity) = place_reference(ids, place)?;
     if let Some(last) = locations.last()
         && status_of(last) == "active"
         && identity_of(last) == identity
@@ -225,11 +206,11 @@ fn cancel_transfer(
     ids: &SourceIds,
 ) -> Result<(), MappingError> {
     let cancelled = match &event.prior_location {
-        Some(place) => ids.place_reference(place)?.1,
+        Some(place) => place_reference(ids, place)?.1,
         None => return Err(MappingError::Missing("PV1-6 (the cancelled location)")),
     };
     let back_to = match &event.location {
-        Some(place) => ids.place_reference(place)?.1,
+        Some(place) => place_reference(ids, place)?.1,
         None => return Err(MappingError::Missing("PV1-3 (assigned location)")),
     };
     let Some(last) = locations.last() else {

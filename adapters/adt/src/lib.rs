@@ -5,15 +5,16 @@
 //! applies it to the stay's current Encounter, and [`hl7_time`] turns HL7 timestamps
 //! into FHIR instants in the source's time zone. [`listener`] serves MLLP, settles each
 //! message with the core through [`core_client`] and answers the ACK; what cannot be
-//! applied goes to the [`quarantine`].
+//! applied goes to the kit's quarantine, its PID segment removed ([`pid`]).
 
 pub mod core_client;
 pub mod encounter;
 pub mod event;
 pub mod hl7_time;
 pub mod listener;
-pub mod quarantine;
+pub mod pid;
 
 pub use encounter::{PLANNED_END_URL, SourceIds, apply};
 pub use event::{AdtEvent, MappingError, PointOfCare, Trigger};
-pub use listener::{AdtAdapter, Backoff, serve};
+pub use listener::{AdtAdapter, serve};
+pub use ohjaamo_adapter_kit::{Backoff, Quarantine};

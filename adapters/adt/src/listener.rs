@@ -21,31 +21,14 @@ use tokio::sync::watch;
 use crate::core_client::{CoreClient, CoreError};
 use crate::encounter::{SourceIds, apply};
 use crate::event::{AdtEvent, MappingError};
-use crate::quarantine::Quarantine;
+use crate::pid::without_pid;
+use ohjaamo_adapter_kit::Backoff;
+use ohjaamo_adapter_kit::quarantine::{Payload, Quarantine};
 
 /// Largest MLLP frame accepted; an ADT message is a few kilobytes.
 const MAX_FRAME: usize = 1024 * 1024;
 /// Re-reads after the stay changed under a write before treating it as transient.
 const MAX_REAPPLY: u32 = 5;
-
-/// Backoff between attempts while the core is unreachable: exponential from `base`,
-/// capped at `max`, with full jitter so that many held messages do not retry in step.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Backoff {
-    fn delay(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << attempt.min(16))
-            .min(self.max);
-        let fraction = (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0;
-        ceiling.mul_f64(fraction)
-    }
-}
 
 /// Everything a connection needs.
 pub struct AdtAdapter {
@@ -155,9 +138,14 @@ impl AdtAdapter {
         ))
     }
 
-    /// Quarantines; `None` when even that failed (then the message must not be ACKed).
+    /// Quarantines, the PID segment blanked; `None` when even that failed (then the message must not be ACKed).
     async fn keep(&self, control_id: &str, reason: &str, raw: &[u8]) -> Option<()> {
-        match self.quarantine.put(control_id, reason, raw).await {
+        let kept = without_pid(raw);
+        match self
+            .quarantine
+            .put("adt", control_id, reason, Payload::Bytes(&kept))
+            .await
+        {
             Ok(()) => Some(()),
             Err(e) => {
                 tracing::error!(error = %e, control_id, "cannot write the quarantine; the message is not acknowledged");

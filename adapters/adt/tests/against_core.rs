@@ -45,12 +45,12 @@ async fn each_event_is_applied_to_what_the_core_stored() {
         adt("A03", "202603181200", "K2^1^K2-1-1^OYS", ""),
     ];
     for event in &events {
-        let current = core.stay("V-7").await;
+        let current = stay(&core, "V-7").await;
         let next = apply(current.as_ref(), event, &ids).unwrap();
         let (status, body) = core.put(&visit_url, &next).await;
         assert!(status.is_success(), "{:?}: {status} {body}", event.trigger);
         // Replaying the event on what is now stored is a no-op: same version.
-        let stored = core.stay("V-7").await.unwrap();
+        let stored = stay(&core, "V-7").await.unwrap();
         let again = apply(Some(&stored), event, &ids).unwrap();
         let (status, body) = core.put(&visit_url, &again).await;
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -60,7 +60,7 @@ async fn each_event_is_applied_to_what_the_core_stored() {
             event.trigger
         );
     }
-    let stay = core.stay("V-7").await.unwrap();
+    let stay = stay(&core, "V-7").await.unwrap();
     assert_eq!(stay["status"], "finished");
     let locations = stay["location"].as_array().unwrap();
     assert_eq!(locations.len(), 1, "the cancelled transfer is gone: {stay}");

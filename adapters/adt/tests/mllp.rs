@@ -8,8 +8,8 @@ use std::time::Duration;
 use common::*;
 use jiff::tz::TimeZone;
 use ohjaamo_adapter_adt::core_client::CoreClient;
-use ohjaamo_adapter_adt::quarantine::Quarantine;
-use ohjaamo_adapter_adt::{AdtAdapter, Backoff, SourceIds, serve};
+use ohjaamo_adapter_adt::{AdtAdapter, Backoff, Quarantine, SourceIds, serve};
+use ohjaamo_adapter_kit::testing::TENANT;
 use ohjaamo_hl7::mllp::{read_frame, write_frame};
 use ohjaamo_hl7::{AckBuilder, MllpDecoder};
 use tokio::net::TcpStream;
@@ -36,11 +36,16 @@ async fn adapter(core: std::net::SocketAddr) -> Adapter {
         Duration::from_secs(5),
     )
     .unwrap();
-    let quarantine =
-        std::env::temp_dir().join(format!("ohjaamo-quarantine-{}.jsonl", uuid::Uuid::now_v7()));
+    let quarantine = std::env::temp_dir().join(format!(
+        "ohjaamo-quarantine-{}.jsonl",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
     let adapter = AdtAdapter::new(
         client,
-        SourceIds { root: ROOT.into() },
+        SourceIds::new(ROOT),
         TimeZone::get("Europe/Helsinki").unwrap(),
         AckBuilder::new("OHJAAMO", "PPSHP"),
         Quarantine::new(quarantine.clone(), "adt"),
@@ -111,9 +116,9 @@ async fn acknowledges_after_the_core_stored_the_stay() {
         sender.ack(Duration::from_secs(10)).await.as_deref(),
         Some("AA")
     );
-    let stay = core.stay("V-101").await.expect("stored before the AA");
+    let stored = stay(&core, "V-101").await.expect("stored before the AA");
     assert_eq!(
-        stay["location"][0]["location"]["reference"],
+        stored["location"][0]["location"]["reference"],
         "Location/k2-1"
     );
     // A resend of the same message is acknowledged and changes nothing.
@@ -122,7 +127,10 @@ async fn acknowledges_after_the_core_stored_the_stay() {
         sender.ack(Duration::from_secs(10)).await.as_deref(),
         Some("AA")
     );
-    assert_eq!(core.stay("V-101").await.unwrap()["meta"]["versionId"], "1");
+    assert_eq!(
+        stay(&core, "V-101").await.unwrap()["meta"]["versionId"],
+        "1"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,5 +208,5 @@ async fn holds_the_ack_while_the_core_is_down() {
         sender.ack(Duration::from_secs(15)).await.as_deref(),
         Some("AA")
     );
-    assert!(core.stay("V-201").await.is_some());
+    assert!(stay(&core, "V-201").await.is_some());
 }

@@ -11,7 +11,7 @@ const ROOT: &str = "1.2.246.10.1234567.10";
 const HETU: &str = "010190-900P";
 
 fn ids() -> SourceIds {
-    SourceIds { root: ROOT.into() }
+    SourceIds::new(ROOT)
 }
 
 fn helsinki() -> TimeZone {

@@ -1,6 +1,8 @@
 //! `ohjaamo`: the one binary of the project. Subcommands start the core and, as they
 //! arrive, the adapters, the simulator and the tools around them.
 
+mod adapter_admin;
+mod adapter_adt;
 mod logging;
 mod serve;
 
@@ -35,6 +37,8 @@ struct Cli {
 enum Command {
     /// Run the core: the FHIR REST API over the store.
     Serve(serve::ServeArgs),
+    /// Run the ADT-feed adapter: HL7 v2 over MLLP to the core's Encounters.
+    AdapterAdt(adapter_adt::AdtArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -45,5 +49,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
+        Command::AdapterAdt(args) => runtime.block_on(adapter_adt::run(args)),
     }
 }

@@ -1,0 +1,27 @@
+//! The adapter kit: what every Ohjaamo adapter shares.
+//!
+//! An adapter is a [`source::PullSource`] (or, for pushed feeds such as HL7 over MLLP,
+//! its own listener) that maps source records to FHIR and hands them to the
+//! [`push::PushClient`], which writes them to the core as `batch` Bundles of
+//! conditional updates by identifier. Progress is kept in the [`cursor::CursorStore`]
+//! and moves only after the core acknowledged; what cannot be mapped goes to the
+//! [`quarantine::Quarantine`]; transient failures are retried with [`backoff::Backoff`].
+//! [`ids::SourceIds`] names the identifier systems of one source.
+
+pub mod backoff;
+pub mod cursor;
+pub mod ids;
+pub mod push;
+pub mod quarantine;
+pub mod runner;
+pub mod source;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use backoff::Backoff;
+pub use cursor::CursorStore;
+pub use ids::{Kind, SourceIds};
+pub use push::{EntryOutcome, PushClient, PushError, Upsert};
+pub use quarantine::Quarantine;
+pub use runner::{PullRunner, RunnerConfig};
+pub use source::{Mapped, Page, PullError, PullSource};

@@ -1,0 +1,115 @@
+//! A real core served in-process over a temporary SQLite file, for the adapters'
+//! tests (feature `testing`). It is the production core, not a stand-in: the same
+//! router, validation and store.
+
+use std::sync::Arc;
+
+use ohjaamo_core::{AppState, Config};
+use ohjaamo_store::Store;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// The organisation every test writes as.
+pub const TENANT: &str = "1.2.246.10.1234567";
+
+pub struct Core {
+    pub addr: std::net::SocketAddr,
+    /// The FHIR base, `http://addr/fhir`.
+    pub base: String,
+    http: reqwest::Client,
+    file: std::path::PathBuf,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Core {
+    pub async fn start() -> Core {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Core::start_on(listener).await
+    }
+
+    /// Serves on `listener` (a port chosen beforehand) over a new database.
+    pub async fn start_on(listener: tokio::net::TcpListener) -> Core {
+        let file = std::env::temp_dir().join(format!("ohjaamo-kit-{}.db", uuid::Uuid::now_v7()));
+        Core::serve(listener, file).await
+    }
+
+    /// Serves on `listener` over the database file `file` (to restart a core on the
+    /// data of one that was stopped).
+    pub async fn serve(listener: tokio::net::TcpListener, file: std::path::PathBuf) -> Core {
+        let store = Store::connect(&format!("sqlite:{}", file.display()), 4)
+            .await
+            .expect("a SQLite store");
+        let state = AppState {
+            store: Arc::new(store),
+            config: Arc::new(Config::default()),
+        };
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, ohjaamo_core::server::app(state))
+                .await
+                .unwrap()
+        });
+        Core {
+            addr,
+            base: format!("http://{addr}/fhir"),
+            http: reqwest::Client::new(),
+            file,
+            server,
+        }
+    }
+
+    /// Stops serving and answers the database file, kept for a restart.
+    pub fn stop(mut self) -> std::path::PathBuf {
+        self.server.abort();
+        std::mem::take(&mut self.file)
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .put(format!("{}/{path}", self.base))
+            .header("x-ohjaamo-organization", TENANT)
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `GET base/path_and_query` as the test tenant, the JSON answer.
+    pub async fn get(&self, path_and_query: &str) -> Value {
+        self.http
+            .get(format!("{}/{path_and_query}", self.base))
+            .header("x-ohjaamo-organization", TENANT)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The resources a search finds (first page of up to 1,000).
+    pub async fn search(&self, rtype: &str, query: &str) -> Vec<Value> {
+        let sep = if query.is_empty() { "" } else { "&" };
+        let bundle = self.get(&format!("{rtype}?_count=1000{sep}{query}")).await;
+        bundle["entry"]
+            .as_array()
+            .map(|e| e.iter().map(|e| e["resource"].clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        self.server.abort();
+        if self.file.as_os_str().is_empty() {
+            return;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.file.display()));
+        }
+    }
+}

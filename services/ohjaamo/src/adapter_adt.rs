@@ -1,0 +1,105 @@
+//! `ohjaamo adapter-adt`: the HL7 v2 ADT feed over MLLP, applied to the core's
+//! Encounters. One replica per feed: the sender's message order is the order of
+//! the stays' histories.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use jiff::tz::TimeZone;
+use ohjaamo_adapter_adt::core_client::CoreClient;
+use ohjaamo_adapter_adt::{AdtAdapter, Backoff, Quarantine, SourceIds, serve};
+use ohjaamo_adapter_kit::Kind;
+use ohjaamo_hl7::AckBuilder;
+use serde_json::json;
+
+use crate::adapter_admin;
+
+#[derive(clap::Args, Debug)]
+pub struct AdtArgs {
+    /// Address the MLLP listener binds.
+    #[arg(long, env = "OHJAAMO_ADT_LISTEN", default_value = "127.0.0.1:2575")]
+    pub listen: SocketAddr,
+    /// The core's FHIR base URL.
+    #[arg(
+        long,
+        env = "OHJAAMO_CORE_URL",
+        default_value = "http://127.0.0.1:8080/fhir"
+    )]
+    pub core: String,
+    /// The organisation (tenant) the feed writes for.
+    #[arg(long, env = "OHJAAMO_ORGANIZATION", default_value = "default")]
+    pub organization: String,
+    /// The source system's OID root; identifier systems are `urn:oid:<root>.<arc>`.
+    #[arg(
+        long,
+        env = "OHJAAMO_SOURCE_OID_ROOT",
+        default_value = "1.2.246.10.1234567.10"
+    )]
+    pub source_oid_root: String,
+    /// Zone of HL7 timestamps without an offset.
+    #[arg(long, env = "OHJAAMO_TIME_ZONE", default_value = "Europe/Helsinki")]
+    pub time_zone: String,
+    /// JSON-lines file of messages that could not be applied.
+    #[arg(
+        long,
+        env = "OHJAAMO_QUARANTINE_FILE",
+        default_value = "adt-quarantine.jsonl"
+    )]
+    pub quarantine_file: PathBuf,
+    /// MSH-3 / MSH-4 of the ACKs this adapter sends.
+    #[arg(long, env = "OHJAAMO_ADT_ACK_APPLICATION", default_value = "OHJAAMO")]
+    pub ack_application: String,
+    #[arg(long, env = "OHJAAMO_ADT_ACK_FACILITY", default_value = "OHJAAMO")]
+    pub ack_facility: String,
+    /// Address of /livez, /status and /metrics.
+    #[arg(long, env = "OHJAAMO_ADMIN_LISTEN", default_value = "127.0.0.1:9102")]
+    pub admin_listen: SocketAddr,
+}
+
+pub async fn run(args: AdtArgs) -> anyhow::Result<()> {
+    let zone = TimeZone::get(&args.time_zone)
+        .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
+    let ids = SourceIds::new(&args.source_oid_root);
+    let core = CoreClient::new(
+        &args.core,
+        &args.organization,
+        &ids.system(Kind::Visit),
+        Duration::from_secs(30),
+    )?;
+    let adapter = Arc::new(AdtAdapter::new(
+        core,
+        ids,
+        zone,
+        AckBuilder::new(args.ack_application, args.ack_facility),
+        Quarantine::new(args.quarantine_file.clone(), "adt"),
+        Backoff::default(),
+    ));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen for MLLP on {}", args.listen))?;
+    tracing::info!(address = %args.listen, core = %args.core, "ADT adapter listening for MLLP");
+    let shutdown = adapter_admin::shutdown_channel();
+    let status = {
+        let adapter = adapter.clone();
+        let quarantine_file = args.quarantine_file.display().to_string();
+        Arc::new(move || {
+            json!({
+                "source": "adt",
+                "quarantined_since_start": adapter.quarantine.kept(),
+                "quarantine_file": quarantine_file,
+            })
+        })
+    };
+    let admin = tokio::spawn(adapter_admin::serve(
+        args.admin_listen,
+        status,
+        shutdown.clone(),
+    ));
+    serve(listener, adapter, shutdown).await;
+    admin.await??;
+    tracing::info!("ADT adapter stopped");
+    Ok(())
+}

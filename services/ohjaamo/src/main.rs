@@ -3,8 +3,10 @@
 
 mod adapter_admin;
 mod adapter_adt;
+mod adapter_pull;
 mod logging;
 mod serve;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +41,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the ADT-feed adapter: HL7 v2 over MLLP to the core's Encounters.
     AdapterAdt(adapter_adt::AdtArgs),
+    /// Run the pull adapter: a Lifecare-style export pulled into the core.
+    AdapterPull(adapter_pull::PullArgs),
+    /// Run the Lifecare-style source simulator: an ADT feed and an export to pull.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -50,5 +56,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::AdapterAdt(args) => runtime.block_on(adapter_adt::run(args)),
+        Command::AdapterPull(args) => runtime.block_on(adapter_pull::run(args)),
+        Command::Simulate(args) => runtime.block_on(simulate::run(args)),
     }
 }

@@ -47,6 +47,28 @@ fn place_reference(ids: &SourceIds, place: &PointOfCare) -> Result<(Value, Strin
     ))
 }
 
+/// Turns the conditional references of the stay's places into identifier-only
+/// references. The ADT feed must not wait for master data: when the core does not
+/// know a place yet (the export has not brought it), the stay is stored with the
+/// place's identifier, which still names the place exactly. Answers whether anything
+/// changed.
+pub fn places_by_identifier(encounter: &mut Value) -> bool {
+    let mut changed = false;
+    for entry in encounter["location"].as_array_mut().into_iter().flatten() {
+        let place = &mut entry["location"];
+        let conditional = place["reference"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("Location?"));
+        if conditional && place.get("identifier").is_some() {
+            if let Some(map) = place.as_object_mut() {
+                map.remove("reference");
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
 /// Applies `event` to the stay's current Encounter (`None` when the core has none yet)
 /// and returns the Encounter to write.
 pub fn apply(

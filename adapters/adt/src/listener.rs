@@ -19,7 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::core_client::{CoreClient, CoreError};
-use crate::encounter::{SourceIds, apply};
+use crate::encounter::{SourceIds, apply, places_by_identifier};
 use crate::event::{AdtEvent, MappingError};
 use crate::pid::without_pid;
 use ohjaamo_adapter_kit::Backoff;
@@ -128,7 +128,22 @@ impl AdtAdapter {
             let next = apply(current.as_ref().map(|s| &s.encounter), event, &self.ids)
                 .map_err(|e| CoreError::Refused(e.to_string()))?;
             let version = current.as_ref().map(|s| s.version.as_str());
-            match self.core.write_stay(&event.visit, &next, version).await {
+            let mut result = self.core.write_stay(&event.visit, &next, version).await;
+            if let Err(CoreError::Refused(reason)) = &result {
+                let mut by_identifier = next.clone();
+                if reason.contains("matches no resource")
+                    && places_by_identifier(&mut by_identifier)
+                {
+                    tracing::warn!(control_id = %event.control_id, reason = %reason, "a place is not known to the core yet; the stay is stored with the place's identifier");
+                    metrics::counter!("ohjaamo_adapter_unknown_place_total", "source" => "adt")
+                        .increment(1);
+                    result = self
+                        .core
+                        .write_stay(&event.visit, &by_identifier, version)
+                        .await;
+                }
+            }
+            match result {
                 Err(CoreError::Changed) => continue,
                 other => return other,
             }

@@ -153,14 +153,25 @@ async fn bad_messages_are_answered_and_quarantined_and_the_connection_goes_on() 
         sender.ack(Duration::from_secs(5)).await.as_deref(),
         Some("AR")
     );
-    // A bed the core does not know: the core refuses (422), so AE.
-    sender.send(&hl7("A01", "103", "NO-SUCH-BED")).await;
+    // An admission, and then its discharge dated a day before it: the core refuses
+    // a stay that ends before it starts (400), so AE.
+    sender.send(&hl7("A01", "104", "K2-1-2")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AA")
+    );
+    let early = edit(
+        edit(hl7("A03", "105", "K2-1-2"), "V-105", "V-104"),
+        "202603150800",
+        "202603140800",
+    );
+    sender.send(&early).await;
     assert_eq!(
         sender.ack(Duration::from_secs(10)).await.as_deref(),
         Some("AE")
     );
     // And the connection still works.
-    sender.send(&hl7("A01", "104", "K2-1-2")).await;
+    sender.send(&hl7("A01", "106", "K2-1-1")).await;
     assert_eq!(
         sender.ack(Duration::from_secs(10)).await.as_deref(),
         Some("AA")
@@ -170,7 +181,10 @@ async fn bad_messages_are_answered_and_quarantined_and_the_connection_goes_on() 
     let kept = quarantine.list().await.unwrap();
     assert_eq!(kept.len(), 3, "{kept:?}");
     assert!(
-        kept[2]["reason"].as_str().unwrap().contains("NO-SUCH-BED"),
+        kept[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("end \"2026-03-14T08:00:00+02:00\" is before start"),
         "{}",
         kept[2]
     );
@@ -209,4 +223,50 @@ async fn holds_the_ack_while_the_core_is_down() {
         Some("AA")
     );
     assert!(stay(&core, "V-201").await.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stay_in_a_place_the_core_does_not_know_yet_is_kept_by_identifier() {
+    let core = Core::start().await;
+    seed_beds(&core).await;
+    let adapter = adapter(core.addr).await;
+    let mut sender = Sender::connect(adapter.addr).await;
+    // K9-1-1 is not in the core: the export has not brought it yet.
+    sender.send(&hl7("A01", "301", "K9-1-1")).await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AA")
+    );
+    let stored = stay(&core, "V-301").await.expect("the stay is stored");
+    let place = &stored["location"][0]["location"];
+    assert!(place.get("reference").is_none(), "{place}");
+    assert_eq!(place["identifier"]["value"], "K9-1-1");
+    // The next event of the stay moves it to a known bed, and the history is whole.
+    sender
+        .send(&edit(hl7("A02", "302", "K2-1-2"), "V-302", "V-301"))
+        .await;
+    assert_eq!(
+        sender.ack(Duration::from_secs(10)).await.as_deref(),
+        Some("AA")
+    );
+    let stored = stay(&core, "V-301").await.unwrap();
+    let places = stored["location"].as_array().unwrap();
+    assert_eq!(places.len(), 2, "{stored}");
+    assert_eq!(places[0]["status"], "completed");
+    assert_eq!(places[1]["location"]["reference"], "Location/k2-2");
+    assert!(
+        Quarantine::new(adapter.quarantine.clone(), "adt")
+            .list()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// The message with `from` replaced by `to`.
+fn edit(message: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    String::from_utf8(message)
+        .unwrap()
+        .replace(from, to)
+        .into_bytes()
 }

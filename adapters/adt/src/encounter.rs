@@ -59,11 +59,12 @@ pub fn places_by_identifier(encounter: &mut Value) -> bool {
         let conditional = place["reference"]
             .as_str()
             .is_some_and(|r| r.starts_with("Location?"));
-        if conditional && place.get("identifier").is_some() {
-            if let Some(map) = place.as_object_mut() {
-                map.remove("reference");
-                changed = true;
-            }
+        if conditional
+            && place.get("identifier").is_some()
+            && let Some(map) = place.as_object_mut()
+        {
+            map.remove("reference");
+            changed = true;
         }
     }
     changed

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod json_shape;
 pub mod normalize;
 pub mod observe;
+pub mod occupancy;
 pub mod pipeline;
 pub mod references;
 pub mod registry;

@@ -52,6 +52,11 @@ pub async fn run(
 ) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
     let types: Vec<ResourceType> = entries.iter().map(|e| e.rtype).collect();
     let results = plan_and_write(state, tenant, entries, atomic).await;
+    if let Ok(written) = &results
+        && types.contains(&ResourceType::Encounter)
+    {
+        crate::occupancy::derive_after(state, tenant, written).await;
+    }
     match &results {
         Ok(results) => crate::observe::count_writes(
             types

@@ -191,6 +191,25 @@ impl Store {
         Ok(out)
     }
 
+    /// The ids of current `rtype` resources whose reference parameter `param` points
+    /// at `target_type/target_id` (e.g. the Schedules whose actor is a bed).
+    pub async fn ids_referring(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        param: &str,
+        target_type: &str,
+        target_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sql = Sql::new("SELECT DISTINCT id FROM search_reference WHERE tenant = ");
+        sql.text(tenant).push(" AND rtype = ").text(rtype);
+        sql.push(" AND param = ").text(param);
+        sql.push(" AND target_type = ").text(target_type);
+        sql.push(" AND target_id = ").text(target_id);
+        sql.push(" ORDER BY id");
+        self.fetch_strings(sql).await
+    }
+
     /// The codes a resource's token parameter `param` holds, as `(system, code)`.
     pub async fn tokens_of(
         &self,

@@ -4,7 +4,6 @@
 //! the export failing in every way it knows, it still gets there and quarantines only
 //! the malformed records.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use ohjaamo_adapter_kit::{
     Backoff, CursorStore, PullRunner, PushClient, Quarantine, RunnerConfig, SourceIds,
 };
 use ohjaamo_adapter_pull::Export;
+use ohjaamo_simulator::verify::{self, CoreReader, Scope};
 use ohjaamo_simulator::{Faults, SimConfig, Simulator, Size, World};
 use serde_json::Value;
 use tokio::sync::{Mutex, watch};
@@ -95,109 +95,12 @@ async fn setup(faults: Faults) -> Setup {
     }
 }
 
-/// The core's resources of a type by their source key (identifier value of `arc`).
-async fn by_key(core: &Core, rtype: &str, arc: u32) -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    let mut url = format!("{rtype}?_count=1000");
-    loop {
-        let bundle = core.get(&url).await;
-        for entry in bundle["entry"].as_array().into_iter().flatten() {
-            let resource = &entry["resource"];
-            for identifier in resource["identifier"].as_array().into_iter().flatten() {
-                if identifier["system"] == format!("urn:oid:{ROOT}.{arc}") {
-                    out.insert(
-                        identifier["value"].as_str().unwrap().to_owned(),
-                        resource.clone(),
-                    );
-                }
-            }
-        }
-        let next = bundle["link"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["relation"] == "next")
-            .and_then(|l| l["url"].as_str());
-        match next.and_then(|n| n.split("/fhir/").nth(1)) {
-            Some(n) => url = n.to_owned(),
-            None => return out,
-        }
-    }
-}
-
-/// Every difference between the truth and the core, as text.
+/// Every difference between the truth and the core's export resources.
 async fn differences(core: &Core, truth: &Value) -> Vec<String> {
-    let mut problems = Vec::new();
-    let locations = by_key(core, "Location", 4).await;
-    for bed in truth["vuodepaikat"].as_array().unwrap() {
-        let key = bed["koodi"].as_str().unwrap();
-        match locations.get(key) {
-            None => problems.push(format!("bed place {key} missing")),
-            Some(l) => {
-                let closed = l["operationalStatus"]["code"] == "C";
-                if closed != (bed["suljettu"] == true) {
-                    problems.push(format!("bed place {key}: closed {closed} in the core"));
-                }
-                if l["status"] != "active" {
-                    problems.push(format!("bed place {key} is {} in the core", l["status"]));
-                }
-            }
-        }
-    }
-    let units = by_key(core, "Location", 2).await;
-    for unit in truth["yksikot"].as_array().unwrap() {
-        if !units.contains_key(unit["koodi"].as_str().unwrap()) {
-            problems.push(format!("unit {} missing", unit["koodi"]));
-        }
-    }
-    let roles = by_key(core, "PractitionerRole", 6).await;
-    let live_shifts: Vec<&str> = truth["tyovuorot"]
-        .as_array()
+    let reader = CoreReader::new(&core.base, TENANT, ROOT);
+    verify::differences(&reader, truth, Scope::Export)
+        .await
         .unwrap()
-        .iter()
-        .map(|s| s["koodi"].as_str().unwrap())
-        .collect();
-    for (key, role) in &roles {
-        let live = live_shifts.contains(&key.as_str());
-        if role["active"] != live {
-            problems.push(format!(
-                "shift {key}: active {} in the core, live {live} in the truth",
-                role["active"]
-            ));
-        }
-    }
-    if live_shifts.iter().any(|k| !roles.contains_key(*k)) {
-        problems.push("a shift of the truth is missing".into());
-    }
-    let appointments = by_key(core, "Appointment", 7).await;
-    for op in truth["leikkaukset"].as_array().unwrap() {
-        let key = op["koodi"].as_str().unwrap();
-        let expected = match op["tila"].as_str().unwrap() {
-            "varattu" => "booked",
-            "kaynnissa" => "arrived",
-            "valmis" => "fulfilled",
-            _ => "cancelled",
-        };
-        match appointments.get(key) {
-            None => problems.push(format!("operation {key} missing")),
-            Some(a) if a["status"] != expected => problems.push(format!(
-                "operation {key}: {} in the core, {expected} in the truth",
-                a["status"]
-            )),
-            Some(_) => {}
-        }
-    }
-    if appointments.len() != truth["leikkaukset"].as_array().unwrap().len() {
-        problems.push(format!("{} operations in the core", appointments.len()));
-    }
-    let devices = by_key(core, "Device", 5).await;
-    for device in truth["laitteet"].as_array().unwrap() {
-        let key = device["koodi"].as_str().unwrap();
-        if devices.get(key).is_none_or(|d| d["status"] != "active") {
-            problems.push(format!("device {key} missing or inactive"));
-        }
-    }
-    problems
 }
 
 #[tokio::test]

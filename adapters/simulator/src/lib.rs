@@ -18,6 +18,8 @@ pub mod hl7_out;
 pub mod life;
 pub mod records;
 pub mod run;
+#[cfg(feature = "verify")]
+pub mod verify;
 pub mod world;
 
 pub use build::Size;

@@ -70,6 +70,19 @@ fn extract_value(
     tz: &TimeZone,
     out: &mut Extracted,
 ) -> Result<(), ApiError> {
+    // The identifier of a reference is indexed too (as `<param>:identifier`): a
+    // logical reference names its target before the target exists, and the core
+    // finds such references again when it arrives.
+    if matches!(param.kind, ParamKind::Reference)
+        && let Some(identifier) = value.get("identifier")
+    {
+        for (system, code) in tokens(identifier) {
+            out.index.push(IndexEntry {
+                param: format!("{}:identifier", param.name).into(),
+                value: IndexValue::Token { system, code },
+            });
+        }
+    }
     let mut push = |value: IndexValue| {
         out.index.push(IndexEntry {
             param: param.name.into(),

@@ -13,7 +13,9 @@
 //! identical Slots are no-ops in the store. They are written after the Encounter's
 //! own transaction; a failure is logged and counted
 //! (`ohjaamo_occupancy_derivation_failures_total`) and the next write of the stay
-//! derives again.
+//! derives again. A stay told of before its bed had a Schedule (or before the bed
+//! itself was known, named by identifier only) is derived again when the Schedule or
+//! the Location is written.
 
 use jiff::{Timestamp, ToSpan as _};
 use ohjaamo_fhir::ResourceType;
@@ -34,24 +36,145 @@ pub const OPEN_HORIZON_DAYS: i64 = 30;
 /// Most places of one stay that get a Slot; a stay with more moves keeps the first.
 const MAX_PLACES: usize = 64;
 
-/// Derives the occupancy of every Encounter among `results` that was written.
+/// Derives the occupancy of every Encounter among `results` that was written, and
+/// of the stays in places that just became bookable (a Schedule or a Location
+/// written: the ADT feed may have told of a stay in a bed before the bed's master
+/// data arrived).
+///
+/// The derivation runs in a task of its own, awaited: a client that goes away after
+/// the write committed does not cancel it. Unchanged writes (a replay by an adapter
+/// that never got its answer, perhaps because the core died between the write and
+/// the derivation) derive again, so a replay repairs what a crash left undone.
 pub async fn derive_after(state: &AppState, tenant: &str, results: &[Result<Written, ApiError>]) {
-    for written in results.iter().flatten() {
-        if written.rtype != "Encounter" {
-            continue;
+    let written: Vec<Written> = results
+        .iter()
+        .flatten()
+        .filter(|w| matches!(w.rtype, "Encounter" | "Schedule" | "Location"))
+        .cloned()
+        .collect();
+    if written.is_empty() {
+        return;
+    }
+    let (state, tenant) = (state.clone(), tenant.to_owned());
+    let task = tokio::spawn(async move { derive_written(&state, &tenant, &written).await });
+    if let Err(e) = task.await {
+        tracing::error!(error = %e, "the occupancy derivation task failed");
+    }
+}
+
+/// The current content of a write: what it wrote, or the stored version when the
+/// write changed nothing; `Null` for a delete.
+async fn content_of(state: &AppState, tenant: &str, written: &Written) -> Option<Value> {
+    match (&written.status, &written.content) {
+        (WriteStatus::Created | WriteStatus::Updated, Some(text)) => {
+            serde_json::from_str(text).ok()
         }
-        let encounter = match (&written.status, &written.content) {
-            (WriteStatus::Created | WriteStatus::Updated, Some(text)) => {
-                serde_json::from_str::<Value>(text).unwrap_or(Value::Null)
+        (WriteStatus::Unchanged, _) => {
+            match state.store.read(tenant, written.rtype, &written.id).await {
+                Ok(Some(stored)) if !stored.deleted => serde_json::from_str(&stored.content).ok(),
+                _ => None,
             }
-            (WriteStatus::Deleted, _) => Value::Null,
-            _ => continue,
+        }
+        (WriteStatus::Deleted, _) => Some(Value::Null),
+        _ => None,
+    }
+}
+
+async fn derive_written(state: &AppState, tenant: &str, written: &[Written]) {
+    let mut places: Vec<String> = Vec::new();
+    for w in written {
+        let Some(content) = content_of(state, tenant, w).await else {
+            continue;
         };
-        if let Err(e) = derive(state, tenant, &written.id, &encounter).await {
-            metrics::counter!("ohjaamo_occupancy_derivation_failures_total").increment(1);
-            tracing::warn!(encounter = %written.id, error = %e, "cannot derive the stay's bed occupancy");
+        match w.rtype {
+            "Encounter" => derive_logged(state, tenant, &w.id, &content).await,
+            "Schedule" => places.extend(
+                content["actor"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a["reference"].as_str()?.strip_prefix("Location/"))
+                    .map(str::to_owned),
+            ),
+            "Location" if !content.is_null() => places.push(w.id.clone()),
+            _ => {}
         }
     }
+    places.sort();
+    places.dedup();
+    if places.is_empty() {
+        return;
+    }
+    match stays_in(state, tenant, &places).await {
+        Ok(stays) => {
+            for (id, encounter) in stays {
+                derive_logged(state, tenant, &id, &encounter).await;
+            }
+        }
+        Err(e) => {
+            metrics::counter!("ohjaamo_occupancy_derivation_failures_total").increment(1);
+            tracing::warn!(error = %e, "cannot find the stays in places that became bookable");
+        }
+    }
+}
+
+async fn derive_logged(state: &AppState, tenant: &str, id: &str, encounter: &Value) {
+    if let Err(e) = derive(state, tenant, id, encounter).await {
+        metrics::counter!("ohjaamo_occupancy_derivation_failures_total").increment(1);
+        tracing::warn!(encounter = %id, error = %e, "cannot derive the stay's bed occupancy");
+    }
+}
+
+/// The current Encounters that name one of the Locations `places`, by reference or
+/// by the Location's identifier.
+async fn stays_in(
+    state: &AppState,
+    tenant: &str,
+    places: &[String],
+) -> Result<Vec<(String, Value)>, ApiError> {
+    let mut ids: Vec<String> = Vec::new();
+    for place in places {
+        ids.extend(
+            state
+                .store
+                .ids_referring(tenant, "Encounter", "location", "Location", place)
+                .await?,
+        );
+        let Some(location) = state.store.read(tenant, "Location", place).await? else {
+            continue;
+        };
+        let location: Value = serde_json::from_str(&location.content).unwrap_or(Value::Null);
+        for identifier in location["identifier"].as_array().into_iter().flatten() {
+            if let (Some(system), Some(value)) =
+                (identifier["system"].as_str(), identifier["value"].as_str())
+            {
+                ids.extend(
+                    state
+                        .store
+                        .ids_by_token(
+                            tenant,
+                            "Encounter",
+                            "location:identifier",
+                            Some(system),
+                            value,
+                        )
+                        .await?,
+                );
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    let stored = state.store.read_many(tenant, "Encounter", &ids).await?;
+    Ok(stored
+        .into_iter()
+        .map(|s| {
+            (
+                s.id,
+                serde_json::from_str(&s.content).unwrap_or(Value::Null),
+            )
+        })
+        .collect())
 }
 
 fn slot_id(encounter_id: &str, n: usize) -> String {
@@ -116,7 +239,7 @@ pub async fn derive(
     if entries.is_empty() {
         return Ok(());
     }
-    let results = Box::pin(pipeline::run(state, tenant, entries, true)).await?;
+    let results = pipeline::run_writes(state, tenant, entries, true).await?;
     results
         .into_iter()
         .collect::<Result<Vec<_>, _>>()

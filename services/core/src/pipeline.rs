@@ -43,8 +43,32 @@ pub struct WriteEntry {
 }
 
 /// Runs the entries. With `atomic`, the first failure fails the whole request (the
-/// error says which entry); otherwise each entry has its own result.
+/// error says which entry); otherwise each entry has its own result. Bed occupancy
+/// is derived from what was written before this returns.
 pub async fn run(
+    state: &AppState,
+    tenant: &str,
+    entries: Vec<WriteEntry>,
+    atomic: bool,
+) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
+    let derives = entries.iter().any(|e| {
+        matches!(
+            e.rtype,
+            ResourceType::Encounter | ResourceType::Schedule | ResourceType::Location
+        )
+    });
+    let results = run_writes(state, tenant, entries, atomic).await;
+    if let Ok(written) = &results
+        && derives
+    {
+        crate::occupancy::derive_after(state, tenant, written).await;
+    }
+    results
+}
+
+/// [`run`] without the derivation: the writes and their metrics. The derivation's own
+/// Slot writes go through here.
+pub async fn run_writes(
     state: &AppState,
     tenant: &str,
     entries: Vec<WriteEntry>,
@@ -52,11 +76,6 @@ pub async fn run(
 ) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
     let types: Vec<ResourceType> = entries.iter().map(|e| e.rtype).collect();
     let results = plan_and_write(state, tenant, entries, atomic).await;
-    if let Ok(written) = &results
-        && types.contains(&ResourceType::Encounter)
-    {
-        crate::occupancy::derive_after(state, tenant, written).await;
-    }
     match &results {
         Ok(results) => crate::observe::count_writes(
             types

@@ -130,6 +130,15 @@ async fn a_stay_shows_its_beds_busy_and_cancels_take_it_back(h: &Harness) {
     let before = h.read("Slot/occ-stay-1").await["meta"]["versionId"].clone();
     h.put_resource(&moved).await;
     assert_eq!(h.read("Slot/occ-stay-1").await["meta"]["versionId"], before);
+    // A derivation lost (as when the core dies between the write and it) is made
+    // again by the adapter's replay of the same stay.
+    h.delete("Slot/occ-stay-1").await;
+    h.put_resource(&moved).await;
+    assert_eq!(
+        occupancy(h, "sch-2").await.len(),
+        1,
+        "the replay derived bed 2 again"
+    );
 
     // The transfer is cancelled (A12): bed 2's Slot goes, bed 1 is busy again.
     h.put_resource(&stay(
@@ -199,4 +208,50 @@ async fn a_place_named_by_identifier_is_found(h: &Harness) {
     }]);
     h.put_resource(&e).await;
     assert_eq!(occupancy(h, "sch-9").await.len(), 1);
+}
+
+both_backends!(a_stay_told_before_its_bed_was_known_shows_once_the_bed_arrives);
+async fn a_stay_told_before_its_bed_was_known_shows_once_the_bed_arrives(h: &Harness) {
+    h.seed(&[
+        location("ward", "Osasto 1", "wa", None),
+        location("bed-1", "Vuode 1", "bd", Some("ward")),
+    ])
+    .await;
+    // Bed 1 is known but has no Schedule yet; bed 7 is not known at all.
+    let mut e = stay(
+        "in-progress",
+        vec![place(
+            "bed-1",
+            "completed",
+            "2026-03-28T10:00:00+02:00",
+            Some("2026-03-28T12:00:00+02:00"),
+        )],
+        Some("2026-03-30"),
+    );
+    e["location"].as_array_mut().unwrap().push(json!({
+        "location": {"identifier": {"system": "urn:oid:1.2.246.10.1234567.10.4", "value": "OS1-7"}},
+        "status": "active",
+        "period": {"start": "2026-03-28T12:00:00+02:00"}
+    }));
+    h.put_resource(&e).await;
+    assert_eq!(h.count("Slot").await, 0);
+
+    h.seed(&[schedule("sch-1", "Location/bed-1")]).await;
+    assert_eq!(
+        occupancy(h, "sch-1").await.len(),
+        1,
+        "the Schedule's arrival derives the stay"
+    );
+
+    let mut bed = location("bed-7", "Vuode 7", "bd", Some("ward"));
+    bed["identifier"] = json!([{"system": "urn:oid:1.2.246.10.1234567.10.4", "value": "OS1-7"}]);
+    h.seed(&[bed, schedule("sch-7", "Location/bed-7")]).await;
+    assert_eq!(
+        occupancy(h, "sch-7").await,
+        [(
+            "busy".into(),
+            "2026-03-28T10:00:00Z".into(),
+            "2026-03-30T21:00:00Z".into()
+        )]
+    );
 }

@@ -54,6 +54,10 @@ pub struct AdtArgs {
     pub ack_application: String,
     #[arg(long, env = "OHJAAMO_ADT_ACK_FACILITY", default_value = "OHJAAMO")]
     pub ack_facility: String,
+    /// Longest pause, in seconds, between retries while the core (or the source)
+    /// fails; pauses grow from 0.2 s to this, with jitter.
+    #[arg(long, env = "OHJAAMO_RETRY_MAX_SECONDS", default_value_t = 30.0)]
+    pub retry_max: f64,
     /// Address of /livez, /status and /metrics.
     #[arg(long, env = "OHJAAMO_ADMIN_LISTEN", default_value = "127.0.0.1:9102")]
     pub admin_listen: SocketAddr,
@@ -75,7 +79,10 @@ pub async fn run(args: AdtArgs) -> anyhow::Result<()> {
         zone,
         AckBuilder::new(args.ack_application, args.ack_facility),
         Quarantine::new(args.quarantine_file.clone(), "adt"),
-        Backoff::default(),
+        Backoff {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs_f64(args.retry_max.max(0.2)),
+        },
     ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

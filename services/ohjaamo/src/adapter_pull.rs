@@ -60,6 +60,10 @@ pub struct PullArgs {
         default_value = "pull-quarantine.jsonl"
     )]
     pub quarantine_file: PathBuf,
+    /// Longest pause, in seconds, between retries while the core (or the source)
+    /// fails; pauses grow from 0.2 s to this, with jitter.
+    #[arg(long, env = "OHJAAMO_RETRY_MAX_SECONDS", default_value_t = 30.0)]
+    pub retry_max: f64,
     /// Address of /livez, /status and /metrics.
     #[arg(long, env = "OHJAAMO_ADMIN_LISTEN", default_value = "127.0.0.1:9103")]
     pub admin_listen: SocketAddr,
@@ -73,7 +77,10 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
         args.page_size,
         timeout,
     )?;
-    let backoff = Backoff::default();
+    let backoff = Backoff {
+        base: Duration::from_millis(200),
+        max: Duration::from_secs_f64(args.retry_max.max(0.2)),
+    };
     let push = PushClient::new(
         &args.core,
         &args.organization,

@@ -151,9 +151,24 @@ impl Store {
         system: Option<&str>,
         code: &str,
     ) -> Result<Vec<String>, StoreError> {
+        self.ids_by_token(tenant, rtype, "identifier", system, code)
+            .await
+    }
+
+    /// The ids of current `rtype` resources whose token parameter `param` holds
+    /// `system|code` (any system when `system` is `None`).
+    pub async fn ids_by_token(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        param: &str,
+        system: Option<&str>,
+        code: &str,
+    ) -> Result<Vec<String>, StoreError> {
         let mut sql = Sql::new("SELECT DISTINCT id FROM search_token WHERE tenant = ");
         sql.text(tenant).push(" AND rtype = ").text(rtype);
-        sql.push(" AND param = 'identifier' AND code = ").text(code);
+        sql.push(" AND param = ").text(param);
+        sql.push(" AND code = ").text(code);
         if let Some(system) = system {
             sql.push(" AND system = ").text(system);
         }

@@ -163,7 +163,11 @@ pub fn build(world: &mut World, size: Size) {
         shifts(world, &wards, start, day as i64);
         operation_list(world, size.theatres, &wards, start, day as i64);
     }
+    crate::life::census(world, CENSUS_SHARE);
 }
+
+/// How full the wards are when the simulation starts.
+const CENSUS_SHARE: f64 = 0.75;
 
 fn ward(
     world: &mut World,

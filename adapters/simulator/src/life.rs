@@ -270,6 +270,36 @@ fn send(world: &mut World, trigger: &str, visit: &str, place: &Place, prior: Opt
 /// Admits a new patient to `unit` (over-capacity places only when `overflow` and the
 /// regular ones are full). False when there is no place.
 fn admit(world: &mut World, unit: &str, overflow: bool) -> bool {
+    let days = world.rng.random_range(1..=5);
+    let now = world.now;
+    admit_since(world, unit, overflow, now, days)
+}
+
+/// The patients already in the wards when the simulation starts: `share` of each
+/// ward's regular beds, admitted up to three days ago, leaving within four days. The
+/// feed tells of them first, as a census.
+pub fn census(world: &mut World, share: f64) {
+    for unit in world.plan.wards.clone() {
+        let beds = free_beds(world, &unit, false).len();
+        let patients = (beds as f64 * share.clamp(0.0, 1.0)).round() as usize;
+        for _ in 0..patients {
+            let ago = world.rng.random_range(60..=3 * 24 * 60);
+            let arrived = later(world, -ago);
+            let days = world.rng.random_range(0..=4);
+            admit_since(world, &unit, false, arrived, days);
+        }
+    }
+}
+
+/// Admits a patient who arrived at `arrived` to `unit`, planned to leave `days` days
+/// from today. False when there is no place.
+fn admit_since(
+    world: &mut World,
+    unit: &str,
+    overflow: bool,
+    arrived: Timestamp,
+    days: i64,
+) -> bool {
     let mut beds = free_beds(world, unit, false);
     if beds.is_empty() && overflow {
         beds = free_beds(world, unit, true);
@@ -279,26 +309,25 @@ fn admit(world: &mut World, unit: &str, overflow: bool) -> bool {
     }
     let bed = beds[world.rng.random_range(0..beds.len())].clone();
     let visit = format!("K{:07}", world.next("kaynti"));
-    let days = world.rng.random_range(1..=5);
     let planned = local_midnight(world, world.now, days)
         .to_zoned_datetime(world.zone.clone())
         .date()
         .to_string();
-    let now = now_text(world);
+    let arrived = arrived.to_string();
     world.hoitojaksot.insert(
         visit.clone(),
         Hoitojakso {
             kaynti: visit.clone(),
             yksikko: unit.into(),
             paikka: bed.koodi.clone(),
-            tulo: now.clone(),
+            tulo: arrived.clone(),
             suunniteltu_lahto: Some(planned),
             lahto: None,
             tila: "osastolla".into(),
             paikat: vec![Siirto {
                 yksikko: unit.into(),
                 paikka: bed.koodi.clone(),
-                alkaa: now,
+                alkaa: arrived,
                 paattyy: None,
             }],
         },

@@ -4,6 +4,7 @@
 mod adapter_admin;
 mod adapter_adt;
 mod adapter_pull;
+mod demo;
 mod logging;
 mod serve;
 mod simulate;
@@ -37,6 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the demo: the core on SQLite, the simulator and both adapters, in one process.
+    Demo(demo::DemoArgs),
     /// Run the core: the FHIR REST API over the store.
     Serve(serve::ServeArgs),
     /// Run the ADT-feed adapter: HL7 v2 over MLLP to the core's Encounters.
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     match cli.command {
+        Command::Demo(args) => runtime.block_on(demo::run(args)),
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::AdapterAdt(args) => runtime.block_on(adapter_adt::run(args)),
         Command::AdapterPull(args) => runtime.block_on(adapter_pull::run(args)),

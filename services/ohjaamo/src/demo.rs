@@ -1,0 +1,113 @@
+//! `ohjaamo demo`: everything on one machine, in one process, on the embedded
+//! default — the core on a SQLite file, the source simulator living a busy day
+//! faster than real time, and both adapters feeding the core from it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser as _;
+
+use crate::{adapter_adt, adapter_pull, serve, simulate};
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Where the core serves the FHIR API (`/fhir`).
+    #[arg(long, env = "OHJAAMO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Folder for the demo's database, cursor and quarantine files.
+    #[arg(long, default_value = "ohjaamo-demo")]
+    pub dir: PathBuf,
+    /// Simulated seconds per real second (60: an hour a minute).
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where the simulator serves its export and `/truth`.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub simulator_listen: SocketAddr,
+    /// Where the ADT adapter listens for the simulator's MLLP feed.
+    #[arg(long, default_value = "127.0.0.1:2575")]
+    pub mllp_listen: SocketAddr,
+}
+
+/// Builds a subcommand's arguments as its own command line would.
+fn parse<T: clap::Args>(name: &str, args: &[String]) -> anyhow::Result<T> {
+    #[derive(clap::Parser)]
+    struct Wrapper<A: clap::Args> {
+        #[command(flatten)]
+        inner: A,
+    }
+    let argv = std::iter::once(name.to_owned()).chain(args.iter().cloned());
+    Ok(Wrapper::<T>::try_parse_from(argv)
+        .with_context(|| format!("demo settings for {name}"))?
+        .inner)
+}
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create {}", args.dir.display()))?;
+    let file = |name: &str| args.dir.join(name).display().to_string();
+    let core = format!("http://{}/fhir", args.listen);
+    let simulator = format!("http://{}", args.simulator_listen);
+    let serve_args: serve::ServeArgs = parse(
+        "serve",
+        &[
+            "--listen".into(),
+            args.listen.to_string(),
+            "--database-url".into(),
+            format!("sqlite:{}", file("ohjaamo.db")),
+        ],
+    )?;
+    let simulate_args: simulate::SimulateArgs = parse(
+        "simulate",
+        &[
+            "--listen".into(),
+            args.simulator_listen.to_string(),
+            "--speed".into(),
+            args.speed.to_string(),
+            "--seed".into(),
+            args.seed.to_string(),
+            "--adt-target".into(),
+            args.mllp_listen.to_string(),
+        ],
+    )?;
+    let adt_args: adapter_adt::AdtArgs = parse(
+        "adapter-adt",
+        &[
+            "--listen".into(),
+            args.mllp_listen.to_string(),
+            "--core".into(),
+            core.clone(),
+            "--quarantine-file".into(),
+            file("adt-quarantine.jsonl"),
+            "--retry-max".into(),
+            "5".into(),
+        ],
+    )?;
+    let pull_args: adapter_pull::PullArgs = parse(
+        "adapter-pull",
+        &[
+            "--export".into(),
+            simulator.clone(),
+            "--core".into(),
+            core.clone(),
+            "--poll-interval".into(),
+            "2".into(),
+            "--cursor-file".into(),
+            file("pull-cursor.json"),
+            "--quarantine-file".into(),
+            file("pull-quarantine.jsonl"),
+            "--retry-max".into(),
+            "5".into(),
+        ],
+    )?;
+    tracing::info!(%core, %simulator, "demo: the core, the simulator and both adapters");
+    tokio::try_join!(
+        serve::run(serve_args),
+        simulate::run(simulate_args),
+        adapter_adt::run(adt_args),
+        adapter_pull::run(pull_args),
+    )?;
+    Ok(())
+}

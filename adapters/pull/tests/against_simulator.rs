@@ -39,6 +39,7 @@ async fn setup(faults: Faults) -> Setup {
         recovery_bays: 3,
         rehabilitation_beds: 6,
         equipment: 6,
+        clinic_rooms: 2,
         days_ahead: 2,
     };
     let simulator = Simulator::new(SimConfig {

@@ -40,6 +40,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/{stream}", get(export))
         .route("/truth", get(truth))
+        .route("/ohjaus/tila", get(summary))
         .route("/health", get(|| async { "ok" }))
         .route("/ohjaus/eteenpain", post(advance))
         .with_state(state)
@@ -152,6 +153,13 @@ async fn truth(State(state): State<ApiState>) -> Response {
         "uudelleen": state.feed.resent.load(Ordering::Relaxed),
     });
     Json(truth).into_response()
+}
+
+/// Where the world stands, without its records (for benchmarks).
+async fn summary(State(state): State<ApiState>) -> Response {
+    let mut summary = state.world.lock().await.summary();
+    summary["adt_viive_ms"] = state.feed.lag_summary();
+    Json(summary).into_response()
 }
 
 #[derive(Deserialize)]

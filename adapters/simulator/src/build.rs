@@ -20,6 +20,8 @@ pub struct Size {
     pub recovery_bays: usize,
     pub rehabilitation_beds: usize,
     pub equipment: usize,
+    /// Outpatient clinic rooms, each with a list of 20-minute booking windows.
+    pub clinic_rooms: usize,
     /// Days of operation lists and shifts ahead of the start.
     pub days_ahead: usize,
 }
@@ -36,7 +38,25 @@ impl Size {
             recovery_bays: 12,
             rehabilitation_beds: 30,
             equipment: 40,
+            clinic_rooms: 4,
             days_ahead: 3,
+        }
+    }
+
+    /// A large regional hospital: 2,000 beds, 40 theatres, 90 days of bookings
+    /// (about 500,000 Slots once pulled), for the initial-sync benchmark.
+    pub fn large() -> Size {
+        Size {
+            hospitals: 4,
+            wards_per_hospital: 20,
+            beds_per_ward: 24,
+            over_capacity_per_ward: 1,
+            theatres: 40,
+            recovery_bays: 60,
+            rehabilitation_beds: 0,
+            equipment: 1_000,
+            clinic_rooms: 220,
+            days_ahead: 90,
         }
     }
 }
@@ -157,11 +177,14 @@ pub fn build(world: &mut World, size: Size) {
     }
     world.plan.wards = wards.clone();
     world.plan.theatres = size.theatres;
+    world.plan.clinic_rooms = size.clinic_rooms;
+    clinic(world, size.clinic_rooms);
     world.plan.days_ahead = size.days_ahead.max(1);
     let start = world.now;
     for day in 0..size.days_ahead.max(1) {
         shifts(world, &wards, start, day as i64);
         operation_list(world, size.theatres, &wards, start, day as i64);
+        clinic_lists(world, size.clinic_rooms, start, day as i64);
     }
     crate::life::census(world, CENSUS_SHARE);
 }
@@ -326,4 +349,51 @@ pub fn new_operation(
         muutos: 0,
         poistettu: false,
     });
+}
+
+/// The outpatient clinic of the first hospital and its rooms.
+fn clinic(world: &mut World, rooms: usize) {
+    if rooms == 0 {
+        return;
+    }
+    world.store(Yksikko {
+        koodi: "S1-POLI".into(),
+        nimi: "Poliklinikka".into(),
+        toimipiste: "S1".into(),
+        tyyppi: "poliklinikka".into(),
+        muutos: 0,
+        poistettu: false,
+    });
+    for r in 1..=rooms {
+        world.store(Huone {
+            koodi: format!("S1-POLI-H{r}"),
+            nimi: format!("Vastaanotto {r}"),
+            yksikko: "S1-POLI".into(),
+            tyyppi: "vastaanottohuone".into(),
+            muutos: 0,
+            poistettu: false,
+        });
+    }
+}
+
+/// Each clinic room's booking windows on `day`: every 20 minutes from 08:00 to 16:00,
+/// most of them booked.
+pub fn clinic_lists(world: &mut World, rooms: usize, start: Timestamp, day: i64) {
+    let midnight = local_midnight(world, start, day);
+    let date = midnight.to_zoned_datetime(world.zone.clone()).date();
+    for r in 1..=rooms {
+        for window in 0..24 {
+            let begin = 8 * 60 + window * 20;
+            let booked = world.rng.random_bool(0.7);
+            world.store(Vastaanottoaika {
+                koodi: format!("S1-POLI-H{r}/{date}/{window:02}"),
+                huone: format!("S1-POLI-H{r}"),
+                alkaa: at(midnight, begin),
+                paattyy: at(midnight, begin + 20),
+                tila: if booked { "varattu" } else { "vapaa" }.into(),
+                muutos: 0,
+                poistettu: false,
+            });
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! a refused connect: reconnect after a pause and send the same message again — as
 //! Lifecare-style senders do, so a receiver must treat replays as no-ops.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -29,6 +30,39 @@ pub struct FeedCounts {
     pub rejected: AtomicU64,
     pub resent: AtomicU64,
     pub garbage_sent: AtomicU64,
+    /// Milliseconds from a message being made to its `AA`, the latest samples.
+    #[serde(skip)]
+    lags: std::sync::Mutex<VecDeque<u64>>,
+}
+
+/// How many lag samples are kept.
+const LAG_SAMPLES: usize = 10_000;
+
+impl FeedCounts {
+    fn record_lag(&self, made: std::time::Instant) {
+        let mut lags = self.lags.lock().unwrap_or_else(|e| e.into_inner());
+        if lags.len() == LAG_SAMPLES {
+            lags.pop_front();
+        }
+        lags.push_back(made.elapsed().as_millis() as u64);
+    }
+
+    /// `{n, p50, p99, max}` of the kept lag samples, in milliseconds.
+    pub fn lag_summary(&self) -> serde_json::Value {
+        let mut lags: Vec<u64> = self
+            .lags
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        lags.sort_unstable();
+        let at = |q: f64| -> Option<u64> {
+            let i = ((lags.len() as f64 - 1.0) * q).round() as usize;
+            lags.get(i).copied()
+        };
+        serde_json::json!({"n": lags.len(), "p50": at(0.5), "p99": at(0.99), "max": lags.last()})
+    }
 }
 
 /// Sends the outbox of `world` to `target` until `shutdown`.
@@ -79,7 +113,7 @@ pub async fn run(
                 let _ =
                     tokio::time::timeout(ACK_TIMEOUT, read_frame(&mut reader, &mut decoder)).await;
             }
-            if write_frame(&mut writer, &message).await.is_err() {
+            if write_frame(&mut writer, &message.bytes).await.is_err() {
                 break;
             }
             counts.sent.fetch_add(1, Ordering::Relaxed);
@@ -104,7 +138,10 @@ pub async fn run(
                 .and_then(|m| m.get("MSA-1").map(|c| c.into_owned()))
                 .unwrap_or_default();
             match code.as_str() {
-                "AA" | "CA" => counts.accepted.fetch_add(1, Ordering::Relaxed),
+                "AA" | "CA" => {
+                    counts.record_lag(message.made);
+                    counts.accepted.fetch_add(1, Ordering::Relaxed)
+                }
                 "AE" | "CE" => counts.errors.fetch_add(1, Ordering::Relaxed),
                 _ => counts.rejected.fetch_add(1, Ordering::Relaxed),
             };

@@ -11,26 +11,26 @@
 use jiff::{Span, Timestamp, ToSpan as _};
 use rand::Rng as _;
 
-use crate::build::{local_midnight, new_operation, operation_list, shifts};
+use crate::build::{clinic_lists, local_midnight, new_operation, operation_list, shifts};
 use crate::hl7_out::{Place, adt};
 use crate::records::*;
-use crate::world::{Store as _, Undo, World};
+use crate::world::{Outgoing, Store as _, Undo, World};
 
 /// Admissions per free (regular) bed per minute.
 const ADMIT_PER_FREE_BED: f64 = 0.001;
 /// Transfers, corrections per open stay per minute.
-const TRANSFER_RATE: f64 = 0.000_05;
+const TRANSFER_RATE: f64 = 0.000_1;
 const CORRECTION_RATE: f64 = 0.000_02;
 /// Chances that an event is cancelled a little later.
 const CANCEL_ADMIT: f64 = 0.02;
-const CANCEL_TRANSFER: f64 = 0.05;
-const CANCEL_DISCHARGE: f64 = 0.03;
+const CANCEL_TRANSFER: f64 = 0.15;
+const CANCEL_DISCHARGE: f64 = 0.08;
 const CLOSE_RATE: f64 = 0.000_01;
 const MAINTENANCE_RATE: f64 = 0.000_005;
 const LATE_CANCEL_RATE: f64 = 0.000_5;
 const EMERGENCY_RATE: f64 = 0.001;
 /// Future shifts deleted from the roster, devices decommissioned (tombstones).
-const SHIFT_DELETE_RATE: f64 = 0.000_5;
+const SHIFT_DELETE_RATE: f64 = 0.002;
 const DECOMMISSION_RATE: f64 = 0.000_02;
 
 /// Lives until `until`, a minute at a time.
@@ -106,6 +106,32 @@ fn new_day(world: &mut World) {
     let ahead = world.plan.days_ahead as i64;
     shifts(world, &wards, world.now, ahead - 1);
     operation_list(world, world.plan.theatres, &wards, world.now, ahead - 1);
+    clinic_lists(world, world.plan.clinic_rooms, world.now, ahead - 1);
+    bookings(world);
+}
+
+/// Each day some of today's free clinic windows get booked and some bookings are
+/// cancelled (the window is free again).
+fn bookings(world: &mut World) {
+    let today_end = local_midnight(world, world.now, 1).to_string();
+    let now = world.now.to_string();
+    let windows: Vec<Vastaanottoaika> = world
+        .vastaanottoajat
+        .live()
+        .filter(|w| w.alkaa >= now && w.alkaa < today_end)
+        .cloned()
+        .collect();
+    for mut window in windows {
+        if world.rng.random_bool(0.1) {
+            window.tila = if window.tila == "vapaa" {
+                "varattu"
+            } else {
+                "vapaa"
+            }
+            .into();
+            world.store(window);
+        }
+    }
 }
 
 fn operations(world: &mut World) {
@@ -264,7 +290,10 @@ fn send(world: &mut World, trigger: &str, visit: &str, place: &Place, prior: Opt
         place,
         prior,
     );
-    world.outbox.push_back(message);
+    world.outbox.push_back(Outgoing {
+        bytes: message,
+        made: std::time::Instant::now(),
+    });
 }
 
 /// Admits a new patient to `unit` (over-capacity places only when `overflow` and the

@@ -138,3 +138,17 @@ pub struct Siirto {
     pub alkaa: String,
     pub paattyy: Option<String>,
 }
+
+/// A time window of an outpatient clinic room's booking list.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Vastaanottoaika {
+    pub koodi: String,
+    /// The clinic room (a `Huone` of type `vastaanottohuone`).
+    pub huone: String,
+    pub alkaa: String,
+    pub paattyy: String,
+    /// `vapaa` (free) or `varattu` (booked).
+    pub tila: String,
+    pub muutos: u64,
+    pub poistettu: bool,
+}

@@ -187,6 +187,25 @@ pub async fn differences(
             Some(_) => {}
         }
     }
+    let windows = core.by_key("Slot", 10, &mut problems).await?;
+    for window in rows(truth, "vastaanottoajat") {
+        let expected = if window["tila"] == "varattu" {
+            "busy"
+        } else {
+            "free"
+        };
+        match windows.get(key(window)) {
+            None => problems.push(format!("clinic window {} missing", key(window))),
+            Some(slot) if slot["status"] != expected => {
+                problems.push(format!(
+                    "clinic window {}: {} in the core, {expected} in the truth",
+                    key(window),
+                    slot["status"]
+                ));
+            }
+            Some(_) => {}
+        }
+    }
     if scope == Scope::ExportAndStays {
         stays(core, truth, &beds, &mut problems).await?;
     }

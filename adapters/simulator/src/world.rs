@@ -36,7 +36,8 @@ versioned!(
     Vuodepaikka,
     Laite,
     Tyovuoro,
-    Leikkaus
+    Leikkaus,
+    Vastaanottoaika
 );
 
 /// The records of one stream and which key each change number belongs to.
@@ -86,7 +87,7 @@ impl<T: Versioned> Table<T> {
 }
 
 /// The export streams, in the order a reader syncs them (parents first).
-pub const STREAMS: [&str; 7] = [
+pub const STREAMS: [&str; 8] = [
     "toimipisteet",
     "yksikot",
     "huoneet",
@@ -94,6 +95,7 @@ pub const STREAMS: [&str; 7] = [
     "laitteet",
     "tyovuorot",
     "leikkaukset",
+    "vastaanottoajat",
 ];
 
 pub struct World {
@@ -108,13 +110,22 @@ pub struct World {
     pub laitteet: Table<Laite>,
     pub tyovuorot: Table<Tyovuoro>,
     pub leikkaukset: Table<Leikkaus>,
+    pub vastaanottoajat: Table<Vastaanottoaika>,
     pub hoitojaksot: BTreeMap<String, Hoitojakso>,
-    /// ADT messages not yet taken by the feed, oldest first.
-    pub outbox: VecDeque<Vec<u8>>,
+    /// ADT messages not yet acknowledged, oldest first.
+    pub outbox: VecDeque<Outgoing>,
     /// Counters for names: visits, messages, cases, operations.
     pub counters: BTreeMap<&'static str, u64>,
     /// What the simulation knows ahead of the source (when things will happen).
     pub plan: Plan,
+}
+
+/// An ADT message waiting to be sent, and when (in real time) it was made: the feed's
+/// lag is measured from then to its ACK.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub bytes: Vec<u8>,
+    pub made: std::time::Instant,
 }
 
 /// Future happenings, not part of any export.
@@ -133,6 +144,7 @@ pub struct Plan {
     /// Ward codes (acute and rehabilitation) operations send patients to.
     pub wards: Vec<String>,
     pub theatres: usize,
+    pub clinic_rooms: usize,
     pub days_ahead: usize,
 }
 
@@ -162,7 +174,7 @@ macro_rules! store_into {
 store_into!(
     Toimipiste => toimipisteet, Yksikko => yksikot, Huone => huoneet,
     Vuodepaikka => vuodepaikat, Laite => laitteet, Tyovuoro => tyovuorot,
-    Leikkaus => leikkaukset
+    Leikkaus => leikkaukset, Vastaanottoaika => vastaanottoajat
 );
 
 impl World {
@@ -179,6 +191,7 @@ impl World {
             laitteet: Table::default(),
             tyovuorot: Table::default(),
             leikkaukset: Table::default(),
+            vastaanottoajat: Table::default(),
             hoitojaksot: BTreeMap::new(),
             outbox: VecDeque::new(),
             counters: BTreeMap::new(),
@@ -191,6 +204,20 @@ impl World {
         let n = self.counters.entry(counter).or_insert(0);
         *n += 1;
         *n
+    }
+
+    /// The size of the world and where its feed stands, without the records: what
+    /// benchmarks poll.
+    pub fn summary(&self) -> Value {
+        json!({
+            "aika": self.now.to_string(),
+            "muutos": self.change,
+            "lahettamatta_adt": self.outbox.len(),
+            "hoitojaksot": self.hoitojaksot.len(),
+            "vastaanottoajat": self.vastaanottoajat.rows.len(),
+            "leikkaukset": self.leikkaukset.rows.len(),
+            "vuodepaikat": self.vuodepaikat.rows.len(),
+        })
     }
 
     /// The last change number given.
@@ -222,6 +249,7 @@ impl World {
             "laitteet" => values(self.laitteet.page(after, limit)),
             "tyovuorot" => values(self.tyovuorot.page(after, limit)),
             "leikkaukset" => values(self.leikkaukset.page(after, limit)),
+            "vastaanottoajat" => values(self.vastaanottoajat.page(after, limit)),
             _ => return None,
         })
     }
@@ -241,6 +269,7 @@ impl World {
             "laitteet": list(self.laitteet.live()),
             "tyovuorot": list(self.tyovuorot.live()),
             "leikkaukset": list(self.leikkaukset.live()),
+            "vastaanottoajat": list(self.vastaanottoajat.live()),
             "hoitojaksot": self.hoitojaksot.values().collect::<Vec<_>>(),
             "lahettamatta_adt": self.outbox.len(),
         })

@@ -33,7 +33,7 @@ async fn live(seed: u64, hours: i64) -> (Value, BTreeMap<String, usize>) {
     advance_to(&mut world, until);
     let mut triggers = BTreeMap::new();
     for raw in &world.outbox {
-        let message = Message::parse(raw).expect("the simulator sends parseable HL7");
+        let message = Message::parse(&raw.bytes).expect("the simulator sends parseable HL7");
         *triggers
             .entry(message.message_type().trigger.clone())
             .or_insert(0) += 1;

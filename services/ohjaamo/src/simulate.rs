@@ -28,25 +28,32 @@ pub struct SimulateArgs {
     /// The ADT adapter's MLLP address (`host:port`); no feed when unset.
     #[arg(long, env = "OHJAAMO_SIM_ADT_TARGET")]
     pub adt_target: Option<String>,
-    #[arg(long, default_value_t = Size::demo().hospitals)]
-    pub hospitals: usize,
-    #[arg(long, default_value_t = Size::demo().wards_per_hospital)]
-    pub wards_per_hospital: usize,
-    #[arg(long, default_value_t = Size::demo().beds_per_ward)]
-    pub beds_per_ward: usize,
-    #[arg(long, default_value_t = Size::demo().over_capacity_per_ward)]
-    pub over_capacity_per_ward: usize,
-    #[arg(long, default_value_t = Size::demo().theatres)]
-    pub theatres: usize,
-    #[arg(long, default_value_t = Size::demo().recovery_bays)]
-    pub recovery_bays: usize,
-    #[arg(long, default_value_t = Size::demo().rehabilitation_beds)]
-    pub rehabilitation_beds: usize,
-    #[arg(long, default_value_t = Size::demo().equipment)]
-    pub equipment: usize,
-    /// Days of operation lists and shifts published ahead.
-    #[arg(long, default_value_t = Size::demo().days_ahead)]
-    pub days_ahead: usize,
+    /// The hospital's size: `demo` (about 200 beds) or `large` (2,000 beds, 40
+    /// theatres, 90 days of bookings); the flags below change single figures of it.
+    #[arg(long, env = "OHJAAMO_SIM_SIZE", default_value = "demo")]
+    pub size: SizePreset,
+    #[arg(long)]
+    pub hospitals: Option<usize>,
+    #[arg(long)]
+    pub wards_per_hospital: Option<usize>,
+    #[arg(long)]
+    pub beds_per_ward: Option<usize>,
+    #[arg(long)]
+    pub over_capacity_per_ward: Option<usize>,
+    #[arg(long)]
+    pub theatres: Option<usize>,
+    #[arg(long)]
+    pub recovery_bays: Option<usize>,
+    #[arg(long)]
+    pub rehabilitation_beds: Option<usize>,
+    #[arg(long)]
+    pub equipment: Option<usize>,
+    /// Outpatient clinic rooms (each with 24 booking windows a day).
+    #[arg(long)]
+    pub clinic_rooms: Option<usize>,
+    /// Days of operation lists, clinic lists and shifts published ahead.
+    #[arg(long)]
+    pub days_ahead: Option<usize>,
     /// Share of export requests answered 500.
     #[arg(long, default_value_t = 0.0)]
     pub fault_http_error_rate: f64,
@@ -73,7 +80,36 @@ pub struct SimulateArgs {
     pub fault_drop_mllp_every: u32,
 }
 
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum SizePreset {
+    Demo,
+    Large,
+}
+
 impl SimulateArgs {
+    fn sized(&self) -> Size {
+        let preset = match self.size {
+            SizePreset::Demo => Size::demo(),
+            SizePreset::Large => Size::large(),
+        };
+        Size {
+            hospitals: self.hospitals.unwrap_or(preset.hospitals),
+            wards_per_hospital: self.wards_per_hospital.unwrap_or(preset.wards_per_hospital),
+            beds_per_ward: self.beds_per_ward.unwrap_or(preset.beds_per_ward),
+            over_capacity_per_ward: self
+                .over_capacity_per_ward
+                .unwrap_or(preset.over_capacity_per_ward),
+            theatres: self.theatres.unwrap_or(preset.theatres),
+            recovery_bays: self.recovery_bays.unwrap_or(preset.recovery_bays),
+            rehabilitation_beds: self
+                .rehabilitation_beds
+                .unwrap_or(preset.rehabilitation_beds),
+            equipment: self.equipment.unwrap_or(preset.equipment),
+            clinic_rooms: self.clinic_rooms.unwrap_or(preset.clinic_rooms),
+            days_ahead: self.days_ahead.unwrap_or(preset.days_ahead),
+        }
+    }
+
     pub fn config(&self) -> anyhow::Result<SimConfig> {
         let zone = TimeZone::get(&self.time_zone)
             .with_context(|| format!("unknown time zone {:?}", self.time_zone))?;
@@ -86,17 +122,7 @@ impl SimulateArgs {
         };
         Ok(SimConfig {
             seed: self.seed,
-            size: Size {
-                hospitals: self.hospitals,
-                wards_per_hospital: self.wards_per_hospital,
-                beds_per_ward: self.beds_per_ward,
-                over_capacity_per_ward: self.over_capacity_per_ward,
-                theatres: self.theatres,
-                recovery_bays: self.recovery_bays,
-                rehabilitation_beds: self.rehabilitation_beds,
-                equipment: self.equipment,
-                days_ahead: self.days_ahead,
-            },
+            size: self.sized(),
             start,
             zone,
             speed: self.speed,

@@ -16,7 +16,7 @@ use serde_json::Value;
 pub use fields::{OHJAAMO_CODES, coding};
 
 /// The export's streams, parents first.
-pub const STREAMS: [&str; 7] = [
+pub const STREAMS: [&str; 8] = [
     "toimipisteet",
     "yksikot",
     "huoneet",
@@ -24,6 +24,7 @@ pub const STREAMS: [&str; 7] = [
     "laitteet",
     "tyovuorot",
     "leikkaukset",
+    "vastaanottoajat",
 ];
 
 /// The FHIR writes of one record of `stream`.
@@ -36,6 +37,7 @@ pub fn record(ids: &SourceIds, stream: &str, record: &Value) -> Mapped {
         "laitteet" => resources::equipment(ids, record),
         "tyovuorot" => resources::shift(ids, record),
         "leikkaukset" => operations::operation(ids, record),
+        "vastaanottoajat" => operations::clinic_window(ids, record),
         other => Err(format!("unknown stream {other}")),
     };
     match result {

@@ -126,3 +126,36 @@ fn period(start: Option<String>, end: Option<String>) -> Value {
     }
     p
 }
+
+/// A clinic room's booking window: a Slot on the room's Schedule, `busy` when booked.
+pub fn clinic_window(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String> {
+    let key = text(record, "koodi")?;
+    if deleted(record) {
+        return Ok(vec![Upsert::retire(
+            ids.conditional(Kind::Slot, key),
+            "status",
+            json!("entered-in-error"),
+        )]);
+    }
+    let status = match text(record, "tila")? {
+        "varattu" => "busy",
+        "vapaa" => "free",
+        other => {
+            return Err(format!(
+                "tila {other:?} is not a booking window state this adapter knows"
+            ));
+        }
+    };
+    let room = text(record, "huone")?;
+    Ok(vec![Upsert::put(
+        ids.conditional(Kind::Slot, key),
+        json!({
+            "resourceType": "Slot",
+            "identifier": [ids.identifier(Kind::Slot, key)],
+            "schedule": ids.reference(Kind::Schedule, &SourceIds::schedule_key(Kind::Room, room)),
+            "status": status,
+            "start": instant(record, "alkaa")?,
+            "end": instant(record, "paattyy")?,
+        }),
+    )])
+}

@@ -57,6 +57,7 @@ pub fn unit(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String> {
         "vuodeosasto" => "ward",
         "kuntoutusosasto" => "rehabilitation-ward",
         "leikkausosasto" => "theatre-suite",
+        "poliklinikka" => "outpatient-clinic",
         "heraamo" => "recovery-unit",
         other => {
             return Err(format!(
@@ -72,10 +73,15 @@ pub fn unit(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String> {
 
 pub fn room(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String> {
     let key = text(record, "koodi")?;
-    let operating = text(record, "tyyppi").is_ok_and(|t| t == "leikkaussali");
+    let kind = match text(record, "tyyppi") {
+        Ok("leikkaussali") => "operating-room",
+        Ok("vastaanottohuone") => "clinic-room",
+        _ => "patient-room",
+    };
+    let bookable = kind != "patient-room";
     if deleted(record) {
         let mut out = vec![retire_location(ids, Kind::Room, key)];
-        if operating {
+        if bookable {
             let schedule_key = SourceIds::schedule_key(Kind::Room, key);
             out.push(Upsert::retire(
                 ids.conditional(Kind::Schedule, &schedule_key),
@@ -87,15 +93,10 @@ pub fn room(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String> {
     }
     let name = text(record, "nimi")?;
     let mut l = location(ids, Kind::Room, key, name, "ro");
-    let kind = if operating {
-        "operating-room"
-    } else {
-        "patient-room"
-    };
     l["type"] = json!([{"coding": [coding("room-kind", kind)]}]);
     l["partOf"] = ids.reference(Kind::Unit, text(record, "yksikko")?);
     let mut out = vec![Upsert::put(ids.conditional(Kind::Room, key), l)];
-    if operating {
+    if bookable {
         out.push(schedule(ids, Kind::Room, key, name, true));
     }
     Ok(out)

@@ -8,10 +8,12 @@
 //! any point re-reads at most the page in hand — and its conditional updates are
 //! no-ops in the core.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use futures_util::stream::FuturesOrdered;
 use serde::Serialize;
 use tokio::sync::watch;
 
@@ -29,6 +31,8 @@ pub struct RunnerConfig {
     pub poll_interval: Duration,
     /// Backoff between failed pulls.
     pub backoff: Backoff,
+    /// Pages pushed to the core at once (1: one after another).
+    pub push_concurrency: usize,
 }
 
 /// What the runner knows of each stream, for the status endpoint.
@@ -116,23 +120,76 @@ impl<S: PullSource> PullRunner<S> {
         Ok(())
     }
 
+    /// Reads `stream` to its end. Up to `push_concurrency` pages are being pushed
+    /// while the next is fetched; cursors are saved in page order, each only when its
+    /// page and every page before it are settled. A record changed while the stream
+    /// was being read comes again in a later page: that page waits until the earlier
+    /// ones are settled, so the newer version is written last.
     async fn sync_stream(
         &self,
         stream: &str,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<(), RunError> {
+        let mut in_flight = FuturesOrdered::new();
+        let mut in_flight_keys: VecDeque<HashSet<String>> = VecDeque::new();
+        let mut cursor = self.cursors.get(stream).await;
         loop {
-            let cursor = self.cursors.get(stream).await;
             let page = self.fetch(stream, cursor.as_deref(), shutdown).await?;
-            self.settle(stream, &page.records, shutdown).await?;
-            if let Some(next) = &page.next_cursor {
-                self.cursors.save(stream, next).await?;
-                self.update(stream, |s| s.cursor = Some(next.clone()));
+            let done = !page.more || page.next_cursor.is_none();
+            if page.next_cursor.is_some() {
+                cursor = page.next_cursor.clone();
             }
-            if !page.more || page.next_cursor.is_none() {
+            let keys: HashSet<String> = page.records.iter().map(|r| r.key.clone()).collect();
+            let overlaps = in_flight_keys.iter().any(|k| !k.is_disjoint(&keys));
+            let limit = if overlaps {
+                1
+            } else {
+                self.config.push_concurrency.max(1)
+            };
+            while in_flight.len() >= limit {
+                self.next_settled(stream, &mut in_flight, &mut in_flight_keys)
+                    .await?;
+            }
+            let mut own_shutdown = shutdown.clone();
+            in_flight_keys.push_back(keys);
+            in_flight.push_back(async move {
+                self.settle(stream, &page.records, &mut own_shutdown)
+                    .await?;
+                Ok::<_, RunError>(page.next_cursor)
+            });
+            if done {
+                while !in_flight.is_empty() {
+                    self.next_settled(stream, &mut in_flight, &mut in_flight_keys)
+                        .await?;
+                }
                 return Ok(());
             }
         }
+    }
+
+    /// Waits for the oldest page in flight and saves its cursor.
+    async fn next_settled<F>(
+        &self,
+        stream: &str,
+        in_flight: &mut FuturesOrdered<F>,
+        keys: &mut VecDeque<HashSet<String>>,
+    ) -> Result<(), RunError>
+    where
+        F: std::future::Future<Output = Result<Option<String>, RunError>>,
+    {
+        if let Some(settled) = in_flight.next().await {
+            keys.pop_front();
+            self.save_cursor(stream, settled?).await?;
+        }
+        Ok(())
+    }
+
+    async fn save_cursor(&self, stream: &str, cursor: Option<String>) -> Result<(), RunError> {
+        if let Some(next) = cursor {
+            self.cursors.save(stream, &next).await?;
+            self.update(stream, |s| s.cursor = Some(next));
+        }
+        Ok(())
     }
 
     /// The page after `cursor`, retried with backoff until it comes.

@@ -143,6 +143,7 @@ async fn runner(
             name: "test".into(),
             poll_interval: Duration::from_millis(20),
             backoff: fast(),
+            push_concurrency: 2,
         },
     )
 }

@@ -85,6 +85,7 @@ async fn setup(faults: Faults) -> Setup {
             name: "pull".into(),
             poll_interval: Duration::from_millis(50),
             backoff: fast,
+            push_concurrency: 2,
         },
     );
     Setup {

@@ -47,6 +47,9 @@ pub struct PullArgs {
     /// Records asked for per page.
     #[arg(long, env = "OHJAAMO_PULL_PAGE_SIZE", default_value_t = 500)]
     pub page_size: usize,
+    /// Pages pushed to the core at once while the next is read.
+    #[arg(long, env = "OHJAAMO_PULL_PUSH_CONCURRENCY", default_value_t = 4)]
+    pub push_concurrency: usize,
     /// Seconds before a pull is given up (and retried).
     #[arg(long, env = "OHJAAMO_PULL_TIMEOUT_SECONDS", default_value_t = 30.0)]
     pub timeout: f64,
@@ -97,6 +100,7 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
             name: "pull".into(),
             poll_interval: Duration::from_secs_f64(args.poll_interval.max(0.05)),
             backoff,
+            push_concurrency: args.push_concurrency,
         },
     ));
     let shutdown = adapter_admin::shutdown_channel();

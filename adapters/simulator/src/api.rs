@@ -41,6 +41,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/{stream}", get(export))
         .route("/truth", get(truth))
         .route("/ohjaus/tila", get(summary))
+        .route("/ohjaus/nollaa-viive", post(reset_lag))
         .route("/health", get(|| async { "ok" }))
         .route("/ohjaus/eteenpain", post(advance))
         .with_state(state)
@@ -160,6 +161,12 @@ async fn summary(State(state): State<ApiState>) -> Response {
     let mut summary = state.world.lock().await.summary();
     summary["adt_viive_ms"] = state.feed.lag_summary();
     Json(summary).into_response()
+}
+
+/// Forgets the ADT lag samples so far (a benchmark's steady phase starts clean).
+async fn reset_lag(State(state): State<ApiState>) -> Response {
+    state.feed.reset_lag();
+    StatusCode::NO_CONTENT.into_response()
 }
 
 #[derive(Deserialize)]

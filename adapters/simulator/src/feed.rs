@@ -47,6 +47,10 @@ impl FeedCounts {
         lags.push_back(made.elapsed().as_millis() as u64);
     }
 
+    pub fn reset_lag(&self) {
+        self.lags.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
     /// `{n, p50, p99, max}` of the kept lag samples, in milliseconds.
     pub fn lag_summary(&self) -> serde_json::Value {
         let mut lags: Vec<u64> = self

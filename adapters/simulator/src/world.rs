@@ -81,6 +81,11 @@ impl<T: Versioned> Table<T> {
         )
     }
 
+    /// The change number of the latest change in this table.
+    pub fn last_change(&self) -> u64 {
+        self.changes.keys().next_back().copied().unwrap_or(0)
+    }
+
     pub fn live(&self) -> impl Iterator<Item = &T> {
         self.rows.values().filter(|r| !r.deleted())
     }
@@ -217,6 +222,16 @@ impl World {
             "vastaanottoajat": self.vastaanottoajat.rows.len(),
             "leikkaukset": self.leikkaukset.rows.len(),
             "vuodepaikat": self.vuodepaikat.rows.len(),
+            "virrat": {
+                "toimipisteet": self.toimipisteet.last_change(),
+                "yksikot": self.yksikot.last_change(),
+                "huoneet": self.huoneet.last_change(),
+                "vuodepaikat": self.vuodepaikat.last_change(),
+                "laitteet": self.laitteet.last_change(),
+                "tyovuorot": self.tyovuorot.last_change(),
+                "leikkaukset": self.leikkaukset.last_change(),
+                "vastaanottoajat": self.vastaanottoajat.last_change(),
+            },
         })
     }
 

@@ -1,0 +1,363 @@
+//! `bench-sources`: the adapters and the core together, as separate processes, on
+//! PostgreSQL: the initial sync of a large hospital and the steady-state lag.
+//!
+//! For each run: a fresh database, the release `ohjaamo serve` on it, the simulator
+//! with a large hospital on a stopped clock (`--size large`: 2,000 beds, 40
+//! theatres, 90 days of bookings) and both adapters. **Initial sync** is the time from
+//! starting the adapters until the pull adapter has read every stream to its end and
+//! the simulator's census of stays has been acknowledged over the ADT feed. Then the
+//! **steady state**: the clock moves a simulated minute every real second for
+//! `--steady-seconds`; the ADT lag is the simulator's own measure (a message made →
+//! its `AA`, which the adapter sends after the core stored it), the pull lag is from
+//! a change appearing in the export to the pull adapter's cursor passing it (which
+//! it saves after the core stored the page).
+//!
+//! ```text
+//! cargo build --release -p ohjaamo
+//! target/release/bench-sources --runs 3
+//! ```
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use serde_json::Value;
+use sqlx::Connection;
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmark the adapters and the core: initial sync and lag")]
+struct Args {
+    /// Independent runs (fresh database each); medians are reported.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// The simulator's size preset.
+    #[arg(long, default_value = "large")]
+    size: String,
+    /// Seconds of steady state (one simulated minute per second).
+    #[arg(long, default_value_t = 60)]
+    steady_seconds: u64,
+    /// The pull adapter's poll interval, in seconds.
+    #[arg(long, default_value_t = 2.0)]
+    poll_interval: f64,
+    /// Administrative connection used to create and drop the bench databases.
+    #[arg(
+        long,
+        env = "OHJAAMO_BENCH_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    admin_url: String,
+    /// The binary to start.
+    #[arg(long, default_value = "target/release/ohjaamo")]
+    binary: String,
+}
+
+const CORE: &str = "127.0.0.1:18180";
+const SIMULATOR: &str = "127.0.0.1:18190";
+const MLLP: &str = "127.0.0.1:12675";
+const PULL_ADMIN: &str = "127.0.0.1:19183";
+const ADT_ADMIN: &str = "127.0.0.1:19182";
+const ORGANIZATION: &str = "1.2.246.10.1234567";
+
+struct RunResult {
+    sync_seconds: f64,
+    records: u64,
+    slots: u64,
+    adt_p50_ms: f64,
+    adt_p99_ms: f64,
+    pull_p50_ms: f64,
+    pull_p99_ms: f64,
+}
+
+/// A child process, killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start(binary: &str, args: &[&str], log: &str) -> anyhow::Result<Proc> {
+    let file = std::fs::File::create(log)?;
+    let child = Command::new(binary)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::from(file.try_clone()?))
+        .stderr(Stdio::from(file))
+        .spawn()
+        .with_context(|| {
+            format!("cannot start {binary} (build it with cargo build --release -p ohjaamo)")
+        })?;
+    Ok(Proc(child))
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut results = Vec::new();
+    for run in 1..=args.runs {
+        let r = one_run(&args, run).await?;
+        println!(
+            "run {run}: initial sync {:.1} s ({} export records, {} Slots in the core), ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
+            r.sync_seconds,
+            r.records,
+            r.slots,
+            r.adt_p50_ms,
+            r.adt_p99_ms,
+            r.pull_p50_ms,
+            r.pull_p99_ms,
+            args.poll_interval
+        );
+        results.push(r);
+    }
+    let median = |f: fn(&RunResult) -> f64| {
+        let mut v: Vec<f64> = results.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "median of {} runs (size {}): initial sync {:.1} s, ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
+        results.len(),
+        args.size,
+        median(|r| r.sync_seconds),
+        median(|r| r.adt_p50_ms),
+        median(|r| r.adt_p99_ms),
+        median(|r| r.pull_p50_ms),
+        median(|r| r.pull_p99_ms),
+        args.poll_interval
+    );
+    Ok(())
+}
+
+async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
+    let db = format!("ohjaamo_bench_sources_{}_{run}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&args.admin_url)
+        .await
+        .context("cannot reach PostgreSQL for the benchmark")?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut admin)
+        .await?;
+    let db_url = match args.admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{db}"),
+        None => bail!("admin URL has no database part"),
+    };
+    let dir = std::env::temp_dir().join(&db);
+    std::fs::create_dir_all(&dir)?;
+    let result = measure(args, &db_url, &dir).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
+    Ok(http
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
+}
+
+async fn wait_up(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if http
+            .get(url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{url} did not come up")
+}
+
+async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Result<RunResult> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let log = |name: &str| dir.join(format!("{name}.log")).display().to_string();
+    let _core = start(
+        &args.binary,
+        &["serve", "--listen", CORE, "--database-url", db_url],
+        &log("core"),
+    )?;
+    wait_up(&http, &format!("http://{CORE}/readyz")).await?;
+    let _simulator = start(
+        &args.binary,
+        &[
+            "simulate",
+            "--listen",
+            SIMULATOR,
+            "--size",
+            &args.size,
+            "--speed",
+            "0",
+            "--adt-target",
+            MLLP,
+        ],
+        &log("simulator"),
+    )?;
+    let sim = format!("http://{SIMULATOR}");
+    wait_up(&http, &format!("{sim}/health")).await?;
+    let before = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
+    let records = before["muutos"].as_u64().unwrap_or(0);
+
+    let core = format!("http://{CORE}/fhir");
+    let common = [
+        "--core",
+        core.as_str(),
+        "--organization",
+        ORGANIZATION,
+        "--retry-max",
+        "2",
+    ];
+    let cursor = dir.join("cursor.json").display().to_string();
+    let pull_quarantine = dir.join("pull-quarantine.jsonl").display().to_string();
+    let adt_quarantine = dir.join("adt-quarantine.jsonl").display().to_string();
+    let poll = args.poll_interval.to_string();
+    let started = Instant::now();
+    let mut pull_args = vec![
+        "adapter-pull",
+        "--export",
+        &sim,
+        "--poll-interval",
+        &poll,
+        "--page-size",
+        "1000",
+    ];
+    pull_args.extend([
+        "--cursor-file",
+        &cursor,
+        "--quarantine-file",
+        &pull_quarantine,
+        "--admin-listen",
+        PULL_ADMIN,
+    ]);
+    pull_args.extend(common);
+    let _pull = start(&args.binary, &pull_args, &log("pull"))?;
+    let mut adt_args = vec![
+        "adapter-adt",
+        "--listen",
+        MLLP,
+        "--quarantine-file",
+        &adt_quarantine,
+        "--admin-listen",
+        ADT_ADMIN,
+    ];
+    adt_args.extend(common);
+    let _adt = start(&args.binary, &adt_args, &log("adt"))?;
+
+    // Initial sync: every stream read to its end once, and the census acknowledged.
+    let status_url = format!("http://{PULL_ADMIN}/status");
+    let deadline = Instant::now() + Duration::from_secs(900);
+    loop {
+        if Instant::now() > deadline {
+            bail!(
+                "the initial sync did not finish in 15 minutes; see {}",
+                dir.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let Ok(status) = get_json(&http, &status_url).await else {
+            continue;
+        };
+        let streams = status["streams"].as_object().cloned().unwrap_or_default();
+        let synced = streams.len() == 8 && streams.values().all(|s| !s["last_success"].is_null());
+        let tila = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
+        if synced && tila["lahettamatta_adt"] == 0 {
+            break;
+        }
+    }
+    let sync_seconds = started.elapsed().as_secs_f64();
+    let slots = count(&http, &core, "Slot").await?;
+
+    // Steady state: a simulated minute every second.
+    http.post(format!("{sim}/ohjaus/nollaa-viive"))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut pull_lags: Vec<f64> = Vec::new();
+    let mut waiting: Vec<(Instant, BTreeMap<String, u64>)> = Vec::new();
+    let mut last_seen: BTreeMap<String, u64> = BTreeMap::new();
+    let steady_end = Instant::now() + Duration::from_secs(args.steady_seconds);
+    let mut next_tick = Instant::now();
+    while Instant::now() < steady_end
+        || (!waiting.is_empty() && Instant::now() < steady_end + Duration::from_secs(30))
+    {
+        if Instant::now() >= next_tick && Instant::now() < steady_end {
+            next_tick += Duration::from_secs(1);
+            http.post(format!("{sim}/ohjaus/eteenpain?minuutit=1"))
+                .send()
+                .await?
+                .error_for_status()?;
+            let tila = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
+            let mut changed = BTreeMap::new();
+            for (stream, last) in tila["virrat"].as_object().into_iter().flatten() {
+                let last = last.as_u64().unwrap_or(0);
+                if last_seen.get(stream).is_some_and(|seen| *seen < last) {
+                    changed.insert(stream.clone(), last);
+                }
+                last_seen.insert(stream.clone(), last);
+            }
+            if !changed.is_empty() {
+                waiting.push((Instant::now(), changed));
+            }
+        }
+        if let Ok(status) = get_json(&http, &status_url).await {
+            let cursor_of = |s: &str| {
+                status["streams"][s]["cursor"]
+                    .as_str()
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            waiting.retain(|(at, changed)| {
+                let stored = changed.iter().all(|(s, last)| cursor_of(s) >= *last);
+                if stored {
+                    pull_lags.push(at.elapsed().as_secs_f64() * 1000.0);
+                }
+                !stored
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let tila = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
+    let adt = &tila["adt_viive_ms"];
+    pull_lags.sort_by(f64::total_cmp);
+    let quantile = |v: &[f64], q: f64| {
+        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(RunResult {
+        sync_seconds,
+        records,
+        slots,
+        adt_p50_ms: adt["p50"].as_f64().unwrap_or(f64::NAN),
+        adt_p99_ms: adt["p99"].as_f64().unwrap_or(f64::NAN),
+        pull_p50_ms: quantile(&pull_lags, 0.5),
+        pull_p99_ms: quantile(&pull_lags, 0.99),
+    })
+}
+
+/// Counts a type's resources as the organisation.
+async fn count(http: &reqwest::Client, core: &str, rtype: &str) -> anyhow::Result<u64> {
+    let bundle: Value = http
+        .get(format!("{core}/{rtype}?_summary=count"))
+        .header("x-ohjaamo-organization", ORGANIZATION)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(bundle["total"].as_u64().unwrap_or(0))
+}

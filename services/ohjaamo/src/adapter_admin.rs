@@ -42,6 +42,12 @@ pub async fn serve(
     Ok(())
 }
 
+/// Installs the process's metrics recorder. Call it first: counts made before a
+/// recorder exists are lost.
+pub fn install_metrics() {
+    ohjaamo_core::observe::handle();
+}
+
 /// A watch channel that turns true on SIGTERM or Ctrl-C.
 pub fn shutdown_channel() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);

@@ -64,6 +64,7 @@ pub struct AdtArgs {
 }
 
 pub async fn run(args: AdtArgs) -> anyhow::Result<()> {
+    adapter_admin::install_metrics();
     let zone = TimeZone::get(&args.time_zone)
         .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
     let ids = SourceIds::new(&args.source_oid_root);

@@ -73,6 +73,7 @@ pub struct PullArgs {
 }
 
 pub async fn run(args: PullArgs) -> anyhow::Result<()> {
+    adapter_admin::install_metrics();
     let timeout = Duration::from_secs_f64(args.timeout.max(0.1));
     let export = Export::new(
         &args.export,

@@ -18,6 +18,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+
+#[path = "common/proc_stats.rs"]
+mod proc_stats;
+use proc_stats::{cpu_seconds, postgres_cpu};
+
 use clap::Parser;
 use sqlx::Connection;
 use tokio::sync::Semaphore;
@@ -351,40 +356,6 @@ fn slot_entry(n: usize, bed: usize, hour: usize) -> String {
 /// Current and peak resident memory of a process, in MB (Linux /proc).
 /// User + system CPU seconds a process has used, from `/proc/<pid>/stat` (Linux,
 /// 100 clock ticks a second); 0 when it cannot be read.
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // The command name may contain spaces; the fields after it are fixed.
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// CPU seconds of each PostgreSQL backend serving the benchmark database, by pid
-/// (PostgreSQL runs on this machine, so its processes can be read).
-async fn postgres_cpu(
-    admin_url: &str,
-    db_url: &str,
-) -> anyhow::Result<std::collections::HashMap<i32, f64>> {
-    let db = db_url.rsplit_once('/').map_or("", |(_, name)| name);
-    let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
-        .bind(db)
-        .fetch_all(&mut admin)
-        .await?;
-    Ok(pids
-        .into_iter()
-        .map(|pid| (pid, cpu_seconds(pid as u32)))
-        .collect())
-}
-
 fn memory_of(pid: u32) -> anyhow::Result<(f64, f64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let field = |name: &str| {

@@ -26,6 +26,10 @@ use clap::Parser;
 use serde_json::Value;
 use sqlx::Connection;
 
+#[path = "common/proc_stats.rs"]
+mod proc_stats;
+use proc_stats::{cpu_seconds, postgres_cpu, postgres_cpu_between};
+
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark the adapters and the core: initial sync and lag")]
 struct Args {
@@ -41,6 +45,15 @@ struct Args {
     /// The pull adapter's poll interval, in seconds.
     #[arg(long, default_value_t = 2.0)]
     poll_interval: f64,
+    /// Pages the pull adapter pushes at once.
+    #[arg(long, default_value_t = 4)]
+    push_concurrency: usize,
+    /// Records per page the pull adapter asks for.
+    #[arg(long, default_value_t = 1000)]
+    page_size: usize,
+    /// The simulated start: a weekday morning, so that operations change all the time.
+    #[arg(long, default_value = "2026-11-30T07:00:00Z")]
+    start: String,
     /// Administrative connection used to create and drop the bench databases.
     #[arg(
         long,
@@ -62,6 +75,8 @@ const ORGANIZATION: &str = "1.2.246.10.1234567";
 
 struct RunResult {
     sync_seconds: f64,
+    /// CPU seconds during the initial sync: core, PostgreSQL, pull adapter, simulator.
+    cpu: [f64; 4],
     records: u64,
     slots: u64,
     adt_p50_ms: f64,
@@ -101,10 +116,15 @@ async fn main() -> anyhow::Result<()> {
     for run in 1..=args.runs {
         let r = one_run(&args, run).await?;
         println!(
-            "run {run}: initial sync {:.1} s ({} export records, {} Slots in the core), ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
+            "run {run}: initial sync {:.1} s ({} export records, {} Slots in the core; CPU s: core {:.0}, PostgreSQL {:.0}, pull adapter {:.0}, simulator {:.0}; machine busy {:.0} %), ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
             r.sync_seconds,
             r.records,
             r.slots,
+            r.cpu[0],
+            r.cpu[1],
+            r.cpu[2],
+            r.cpu[3],
+            100.0 * r.cpu.iter().sum::<f64>() / (2.0 * r.sync_seconds),
             r.adt_p50_ms,
             r.adt_p99_ms,
             r.pull_p50_ms,
@@ -119,9 +139,11 @@ async fn main() -> anyhow::Result<()> {
         v[v.len() / 2]
     };
     println!(
-        "median of {} runs (size {}): initial sync {:.1} s, ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
+        "median of {} runs (size {}, push concurrency {}, page {}): initial sync {:.1} s, ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
         results.len(),
         args.size,
+        args.push_concurrency,
+        args.page_size,
         median(|r| r.sync_seconds),
         median(|r| r.adt_p50_ms),
         median(|r| r.adt_p99_ms),
@@ -187,13 +209,13 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         .timeout(Duration::from_secs(60))
         .build()?;
     let log = |name: &str| dir.join(format!("{name}.log")).display().to_string();
-    let _core = start(
+    let core_process = start(
         &args.binary,
         &["serve", "--listen", CORE, "--database-url", db_url],
         &log("core"),
     )?;
     wait_up(&http, &format!("http://{CORE}/readyz")).await?;
-    let _simulator = start(
+    let simulator = start(
         &args.binary,
         &[
             "simulate",
@@ -203,6 +225,8 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
             &args.size,
             "--speed",
             "0",
+            "--start",
+            &args.start,
             "--adt-target",
             MLLP,
         ],
@@ -226,6 +250,11 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
     let pull_quarantine = dir.join("pull-quarantine.jsonl").display().to_string();
     let adt_quarantine = dir.join("adt-quarantine.jsonl").display().to_string();
     let poll = args.poll_interval.to_string();
+    let page = args.page_size.to_string();
+    let concurrency = args.push_concurrency.to_string();
+    let pg_before = postgres_cpu(&args.admin_url, db_url).await?;
+    let core_before = cpu_seconds(core_process.0.id());
+    let sim_before = cpu_seconds(simulator.0.id());
     let started = Instant::now();
     let mut pull_args = vec![
         "adapter-pull",
@@ -234,7 +263,9 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         "--poll-interval",
         &poll,
         "--page-size",
-        "1000",
+        &page,
+        "--push-concurrency",
+        &concurrency,
     ];
     pull_args.extend([
         "--cursor-file",
@@ -245,7 +276,7 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         PULL_ADMIN,
     ]);
     pull_args.extend(common);
-    let _pull = start(&args.binary, &pull_args, &log("pull"))?;
+    let pull = start(&args.binary, &pull_args, &log("pull"))?;
     let mut adt_args = vec![
         "adapter-adt",
         "--listen",
@@ -280,6 +311,12 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         }
     }
     let sync_seconds = started.elapsed().as_secs_f64();
+    let cpu = [
+        cpu_seconds(core_process.0.id()) - core_before,
+        postgres_cpu_between(&pg_before, &postgres_cpu(&args.admin_url, db_url).await?),
+        cpu_seconds(pull.0.id()),
+        cpu_seconds(simulator.0.id()) - sim_before,
+    ];
     let slots = count(&http, &core, "Slot").await?;
 
     // Steady state: a simulated minute every second.
@@ -341,6 +378,7 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
     };
     Ok(RunResult {
         sync_seconds,
+        cpu,
         records,
         slots,
         adt_p50_ms: adt["p50"].as_f64().unwrap_or(f64::NAN),

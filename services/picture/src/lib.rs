@@ -1,0 +1,12 @@
+//! The situational picture's arithmetic, free of storage and transport: given a
+//! unit's places and what occupies them, the figures a bed coordinator reads.
+//!
+//! Kept pure so that every figure can be tested on its own, across the
+//! daylight-saving days of the unit's time zone ([`day`]), and so that the core can
+//! recompute one unit from what a write touched.
+
+pub mod day;
+pub mod ward;
+
+pub use day::LocalDay;
+pub use ward::{Occupancy, OccupancyKind, Place, WardFigures, ward_figures};

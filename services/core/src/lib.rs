@@ -18,6 +18,7 @@ pub mod json_shape;
 pub mod normalize;
 pub mod observe;
 pub mod occupancy;
+pub mod picture;
 pub mod pipeline;
 pub mod references;
 pub mod registry;

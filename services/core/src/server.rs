@@ -23,6 +23,7 @@ pub fn app(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(crate::observe::render))
+        .route("/picture", get(crate::picture::handler))
         .with_state(state.clone())
         .merge(crate::http::router(state))
         .layer(axum::middleware::from_fn(crate::observe::track_requests))

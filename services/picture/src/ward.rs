@@ -9,7 +9,9 @@
 //!   no stay does (a hold past its expiry holds nothing);
 //! - *open* beds are beds not closed; *free now* = open − occupied − reserved;
 //! - *freeing today / tomorrow*: occupied open beds whose stay ends (its planned
-//!   discharge while open) later today / tomorrow in the unit's time zone;
+//!   discharge while open) later today / tomorrow in the unit's time zone; a stay
+//!   ending exactly at midnight frees its bed on the day that ends then (a planned
+//!   discharge *date* is written as the end of that day);
 //! - *occupancy %* = patients / open beds, none when no bed is open.
 
 use jiff::Timestamp;
@@ -99,9 +101,14 @@ pub fn ward_figures(
         match stay {
             Some(stay) => {
                 f.occupied += 1;
-                if today.is_some_and(|d| d.contains(stay.end)) {
+                // The last instant of the stay decides its day.
+                let last = stay
+                    .end
+                    .checked_sub(jiff::SignedDuration::from_nanos(1))
+                    .unwrap_or(stay.end);
+                if today.is_some_and(|d| d.contains(last)) {
                     f.freeing_today += 1;
-                } else if tomorrow.is_some_and(|d| d.contains(stay.end)) {
+                } else if tomorrow.is_some_and(|d| d.contains(last)) {
                     f.freeing_tomorrow += 1;
                 }
             }
@@ -206,16 +213,19 @@ mod tests {
 
     #[test]
     fn today_ends_at_local_midnight_on_the_spring_change() {
-        // 2026-03-29 has 23 hours: it ends at 21:00Z (00:00 local, +03:00).
+        // 2026-03-29 has 23 hours: it ends at 21:00Z (00:00 local, +03:00). A stay
+        // ending exactly then (a planned discharge date of the 29th) frees its bed on
+        // the 29th; one ending a second later, on the 30th.
         let now = t("2026-03-29T20:30:00Z");
-        let places = vec![bed("b1"), bed("b2"), bed("b3")];
+        let places = vec![bed("b1"), bed("b2"), bed("b3"), bed("b4")];
         let occupancy = vec![
             stay("b1", "2026-03-28T08:00:00Z", "2026-03-29T20:59:59Z"),
             stay("b2", "2026-03-28T08:00:00Z", "2026-03-29T21:00:00Z"),
-            stay("b3", "2026-03-28T08:00:00Z", "2026-03-30T21:00:00Z"),
+            stay("b3", "2026-03-28T08:00:00Z", "2026-03-29T21:00:01Z"),
+            stay("b4", "2026-03-28T08:00:00Z", "2026-03-30T21:00:01Z"),
         ];
         let f = ward_figures(&places, &occupancy, now, &helsinki());
-        assert_eq!((f.freeing_today, f.freeing_tomorrow), (1, 1));
+        assert_eq!((f.freeing_today, f.freeing_tomorrow), (2, 1));
     }
 
     #[test]

@@ -225,6 +225,37 @@ impl Store {
         self.fetch_strings(sql).await
     }
 
+    /// For many targets at once: `(id, target id)` of the current `rtype` resources
+    /// whose reference parameter `param` points at `target_type/<one of target_ids>`.
+    pub async fn referring_many(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        param: &str,
+        target_type: &str,
+        target_ids: &[String],
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in target_ids.chunks(IN_LIST_CHUNK) {
+            let mut sql =
+                Sql::new("SELECT DISTINCT id, target_id FROM search_reference WHERE tenant = ");
+            sql.text(tenant).push(" AND rtype = ").text(rtype);
+            sql.push(" AND param = ").text(param);
+            sql.push(" AND target_type = ").text(target_type);
+            sql.push(" AND target_id IN ").text_list(chunk);
+            on_pool!(self, pool => {
+                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                    .fetch_all(pool)
+                    .await?;
+                for row in rows {
+                    out.push((row.try_get(0)?, row.try_get(1)?));
+                }
+            });
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// The codes a resource's token parameter `param` holds, as `(system, code)`.
     pub async fn tokens_of(
         &self,

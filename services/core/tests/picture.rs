@@ -1,0 +1,108 @@
+//! `GET /picture`: a ward's figures from its beds, their occupancy derived from
+//! stays, and holds — as of now in the core's time zone.
+
+#[macro_use]
+mod common;
+
+use common::*;
+use jiff::Timestamp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const PLANNED_END: &str =
+    "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate";
+const PLACE_KIND: &str = "https://ohjaamo.fi/fhir/CodeSystem/place-kind";
+
+fn stay(id: &str, bed: &str, start: Timestamp, planned: Option<&str>) -> Value {
+    let mut e = json!({
+        "resourceType": "Encounter",
+        "id": id,
+        "status": "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "period": {"start": start.to_string()},
+        "location": [{"location": {"reference": format!("Location/{bed}")}, "status": "active",
+                      "period": {"start": start.to_string()}}],
+    });
+    if let Some(date) = planned {
+        e["extension"] = json!([{"url": PLANNED_END, "valueDateTime": date}]);
+    }
+    e
+}
+
+async fn picture(h: &Harness, query: &str) -> Resp {
+    let root = h.url("").trim_end_matches("/fhir").to_owned();
+    h.get_absolute(&format!("{root}/picture{query}")).await
+}
+
+both_backends!(a_ward_s_figures);
+async fn a_ward_s_figures(h: &Harness) {
+    let zone = jiff::tz::TimeZone::get("Europe/Helsinki").unwrap();
+    let now = Timestamp::now();
+    let today = now.to_zoned_datetime(zone.clone()).date();
+    let tomorrow = today.tomorrow().unwrap();
+    let yesterday = now
+        .checked_sub(jiff::SignedDuration::from_hours(24))
+        .unwrap();
+
+    let mut closed = location("b4", "Vuode 4", "bd", Some("ward"));
+    closed["operationalStatus"] =
+        json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "C"});
+    let mut over = location("y1", "Ylipaikka 1", "bd", Some("ward"));
+    over["type"] = json!([{"coding": [{"system": PLACE_KIND, "code": "over-capacity"}]}]);
+    let mut resources = vec![location("ward", "Osasto 1", "wa", None)];
+    for b in ["b1", "b2", "b3", "b5"] {
+        resources.push(location(b, b, "bd", Some("ward")));
+    }
+    resources.extend([closed, over]);
+    for b in ["b1", "b2", "b3", "b4", "b5", "y1"] {
+        resources.push(schedule(&format!("s-{b}"), &format!("Location/{b}")));
+    }
+    h.seed(&resources).await;
+    // b1 leaves today, b2 tomorrow, y1 (over capacity) has no planned day; b3 is held
+    // for an incoming patient for the next two hours; b5 is free.
+    h.put_resource(&stay("e1", "b1", yesterday, Some(&today.to_string())))
+        .await;
+    h.put_resource(&stay("e2", "b2", yesterday, Some(&tomorrow.to_string())))
+        .await;
+    h.put_resource(&stay("e3", "y1", yesterday, None)).await;
+    let mut held = slot(
+        "hold-b3",
+        "s-b3",
+        &now.to_string(),
+        &now.checked_add(jiff::SignedDuration::from_hours(2))
+            .unwrap()
+            .to_string(),
+    );
+    held["status"] = json!("busy-tentative");
+    h.put_resource(&held).await;
+
+    let r = picture(h, "?unit=ward").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let figures = &r.body["units"][0]["figures"];
+    assert_eq!(r.body["units"][0]["name"], "Osasto 1");
+    let expect = json!({
+        "beds_total": 5, "beds_closed": 1, "beds_open": 4, "occupied": 2, "reserved": 1,
+        "free_now": 1, "freeing_today": 1, "freeing_tomorrow": 1, "over_capacity_patients": 1,
+        "patients": 3, "occupancy_percent": 75.0
+    });
+    assert_eq!(figures, &expect, "{}", r.text);
+    // Every ward when no unit is named.
+    let all = picture(h, "").await;
+    assert_eq!(
+        all.body["units"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        all.text
+    );
+
+    // What is not served yet says so.
+    assert_eq!(
+        picture(h, "?kind=theatre").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        picture(h, "?at=2026-01-01T00:00:00Z").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(picture(h, "?unit=nope").await.status, StatusCode::NOT_FOUND);
+}

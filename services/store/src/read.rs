@@ -194,14 +194,11 @@ impl Store {
                 .text(param)
                 .push(" AND id IN ")
                 .text_list(chunk);
-            on_pool!(self, pool => {
-                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows {
-                    out.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
-                }
-            });
+            for row in self.fetch_text_rows(sql, 3).await? {
+                let [id, target_type, target_id]: [String; 3] =
+                    row.try_into().expect("three columns asked for");
+                out.push((id, target_type, target_id));
+            }
         }
         Ok(out)
     }
@@ -243,16 +240,30 @@ impl Store {
             sql.push(" AND param = ").text(param);
             sql.push(" AND target_type = ").text(target_type);
             sql.push(" AND target_id IN ").text_list(chunk);
-            on_pool!(self, pool => {
-                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows {
-                    out.push((row.try_get(0)?, row.try_get(1)?));
-                }
-            });
+            for row in self.fetch_text_rows(sql, 2).await? {
+                let [id, target_id]: [String; 2] = row.try_into().expect("two columns asked for");
+                out.push((id, target_id));
+            }
         }
         out.sort();
+        Ok(out)
+    }
+
+    /// The rows of a query whose first `columns` columns are text.
+    async fn fetch_text_rows(
+        &self,
+        sql: Sql,
+        columns: usize,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let mut out = Vec::new();
+        on_pool!(self, pool => {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
+                .fetch_all(pool)
+                .await?;
+            for row in rows {
+                out.push((0..columns).map(|i| row.try_get(i)).collect::<Result<Vec<String>, _>>()?);
+            }
+        });
         Ok(out)
     }
 

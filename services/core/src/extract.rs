@@ -27,6 +27,12 @@ pub struct Extracted {
     pub references: Vec<FoundReference>,
 }
 
+/// Reference parameters whose Reference.identifier is indexed too (as
+/// `<param>:identifier`): a stay names its place by identifier when the place is not
+/// known yet, and the core finds such stays again when it arrives (occupancy.rs).
+/// Only where needed: each such row costs every write of the type an index row.
+const IDENTIFIER_INDEXED: &[(ResourceType, &str)] = &[(ResourceType::Encounter, "location")];
+
 /// Extracts the index of every registered parameter. Fails (400) on a date that is
 /// not a FHIR date, or a reference to a type the element may not point to.
 pub fn extract(
@@ -36,12 +42,13 @@ pub fn extract(
 ) -> Result<Extracted, ApiError> {
     let mut out = Extracted::default();
     for param in registry::params(rtype) {
+        let with_identifier = IDENTIFIER_INDEXED.contains(&(rtype, param.name));
         for path in param.paths {
             let element = format!("{rtype}.{}", path.join("."));
             let mut values = Vec::new();
             values_at(resource, path, &mut values);
             for value in values {
-                extract_value(&param, &element, value, tz, &mut out)?;
+                extract_value(&param, &element, value, tz, with_identifier, &mut out)?;
             }
         }
     }
@@ -68,12 +75,11 @@ fn extract_value(
     element: &str,
     value: &Value,
     tz: &TimeZone,
+    with_identifier: bool,
     out: &mut Extracted,
 ) -> Result<(), ApiError> {
-    // The identifier of a reference is indexed too (as `<param>:identifier`): a
-    // logical reference names its target before the target exists, and the core
-    // finds such references again when it arrives.
-    if matches!(param.kind, ParamKind::Reference)
+    if with_identifier
+        && matches!(param.kind, ParamKind::Reference)
         && let Some(identifier) = value.get("identifier")
     {
         for (system, code) in tokens(identifier) {

@@ -4,12 +4,54 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
+use ohjaamo_adapter_kit::{Backoff, SourceIds};
 use serde_json::Value;
 use tokio::sync::watch;
+
+/// What every adapter needs to write to the core: where it is, for whom, the
+/// source's identifier systems, and how long to wait between retries.
+#[derive(clap::Args, Debug)]
+pub struct CoreTarget {
+    /// The core's FHIR base URL.
+    #[arg(
+        long,
+        env = "OHJAAMO_CORE_URL",
+        default_value = "http://127.0.0.1:8080/fhir"
+    )]
+    pub core: String,
+    /// The organisation (tenant) the source writes for.
+    #[arg(long, env = "OHJAAMO_ORGANIZATION", default_value = "default")]
+    pub organization: String,
+    /// The source system's OID root; identifier systems are `urn:oid:<root>.<arc>`.
+    #[arg(
+        long,
+        env = "OHJAAMO_SOURCE_OID_ROOT",
+        default_value = "1.2.246.10.1234567.10"
+    )]
+    pub source_oid_root: String,
+    /// Longest pause, in seconds, between retries while the core (or the source)
+    /// fails; pauses grow from 0.2 s to this, with jitter.
+    #[arg(long, env = "OHJAAMO_RETRY_MAX_SECONDS", default_value_t = 30.0)]
+    pub retry_max: f64,
+}
+
+impl CoreTarget {
+    pub fn source_ids(&self) -> SourceIds {
+        SourceIds::new(&self.source_oid_root)
+    }
+
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base: Duration::from_millis(200),
+            max: Duration::from_secs_f64(self.retry_max.max(0.2)),
+        }
+    }
+}
 
 /// Answers the status document when asked.
 pub type StatusFn = Arc<dyn Fn() -> Value + Send + Sync>;

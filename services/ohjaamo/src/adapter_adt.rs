@@ -10,35 +10,20 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
 use ohjaamo_adapter_adt::core_client::CoreClient;
-use ohjaamo_adapter_adt::{AdtAdapter, Backoff, Quarantine, SourceIds, serve};
+use ohjaamo_adapter_adt::{AdtAdapter, Quarantine, serve};
 use ohjaamo_adapter_kit::Kind;
 use ohjaamo_hl7::AckBuilder;
 use serde_json::json;
 
-use crate::adapter_admin;
+use crate::adapter_admin::{self, CoreTarget};
 
 #[derive(clap::Args, Debug)]
 pub struct AdtArgs {
+    #[command(flatten)]
+    pub target: CoreTarget,
     /// Address the MLLP listener binds.
     #[arg(long, env = "OHJAAMO_ADT_LISTEN", default_value = "127.0.0.1:2575")]
     pub listen: SocketAddr,
-    /// The core's FHIR base URL.
-    #[arg(
-        long,
-        env = "OHJAAMO_CORE_URL",
-        default_value = "http://127.0.0.1:8080/fhir"
-    )]
-    pub core: String,
-    /// The organisation (tenant) the feed writes for.
-    #[arg(long, env = "OHJAAMO_ORGANIZATION", default_value = "default")]
-    pub organization: String,
-    /// The source system's OID root; identifier systems are `urn:oid:<root>.<arc>`.
-    #[arg(
-        long,
-        env = "OHJAAMO_SOURCE_OID_ROOT",
-        default_value = "1.2.246.10.1234567.10"
-    )]
-    pub source_oid_root: String,
     /// Zone of HL7 timestamps without an offset.
     #[arg(long, env = "OHJAAMO_TIME_ZONE", default_value = "Europe/Helsinki")]
     pub time_zone: String,
@@ -54,10 +39,6 @@ pub struct AdtArgs {
     pub ack_application: String,
     #[arg(long, env = "OHJAAMO_ADT_ACK_FACILITY", default_value = "OHJAAMO")]
     pub ack_facility: String,
-    /// Longest pause, in seconds, between retries while the core (or the source)
-    /// fails; pauses grow from 0.2 s to this, with jitter.
-    #[arg(long, env = "OHJAAMO_RETRY_MAX_SECONDS", default_value_t = 30.0)]
-    pub retry_max: f64,
     /// Address of /livez, /status and /metrics.
     #[arg(long, env = "OHJAAMO_ADMIN_LISTEN", default_value = "127.0.0.1:9102")]
     pub admin_listen: SocketAddr,
@@ -67,10 +48,10 @@ pub async fn run(args: AdtArgs) -> anyhow::Result<()> {
     adapter_admin::install_metrics();
     let zone = TimeZone::get(&args.time_zone)
         .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
-    let ids = SourceIds::new(&args.source_oid_root);
+    let ids = args.target.source_ids();
     let core = CoreClient::new(
-        &args.core,
-        &args.organization,
+        &args.target.core,
+        &args.target.organization,
         &ids.system(Kind::Visit),
         Duration::from_secs(30),
     )?;
@@ -80,15 +61,12 @@ pub async fn run(args: AdtArgs) -> anyhow::Result<()> {
         zone,
         AckBuilder::new(args.ack_application, args.ack_facility),
         Quarantine::new(args.quarantine_file.clone(), "adt"),
-        Backoff {
-            base: Duration::from_millis(200),
-            max: Duration::from_secs_f64(args.retry_max.max(0.2)),
-        },
+        args.target.backoff(),
     ));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen for MLLP on {}", args.listen))?;
-    tracing::info!(address = %args.listen, core = %args.core, "ADT adapter listening for MLLP");
+    tracing::info!(address = %args.listen, core = %args.target.core, "ADT adapter listening for MLLP");
     let shutdown = adapter_admin::shutdown_channel();
     let status = {
         let adapter = adapter.clone();

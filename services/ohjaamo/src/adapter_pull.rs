@@ -7,16 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ohjaamo_adapter_kit::{
-    Backoff, CursorStore, PullRunner, PushClient, Quarantine, RunnerConfig, SourceIds,
-};
+use ohjaamo_adapter_kit::{CursorStore, PullRunner, PushClient, Quarantine, RunnerConfig};
 use ohjaamo_adapter_pull::Export;
 use serde_json::json;
 
-use crate::adapter_admin;
+use crate::adapter_admin::{self, CoreTarget};
 
 #[derive(clap::Args, Debug)]
 pub struct PullArgs {
+    #[command(flatten)]
+    pub target: CoreTarget,
     /// The export's base address (its API is under /api/v1).
     #[arg(
         long,
@@ -24,23 +24,6 @@ pub struct PullArgs {
         default_value = "http://127.0.0.1:8090"
     )]
     pub export: String,
-    /// The core's FHIR base URL.
-    #[arg(
-        long,
-        env = "OHJAAMO_CORE_URL",
-        default_value = "http://127.0.0.1:8080/fhir"
-    )]
-    pub core: String,
-    /// The organisation (tenant) the source writes for.
-    #[arg(long, env = "OHJAAMO_ORGANIZATION", default_value = "default")]
-    pub organization: String,
-    /// The source system's OID root; identifier systems are `urn:oid:<root>.<arc>`.
-    #[arg(
-        long,
-        env = "OHJAAMO_SOURCE_OID_ROOT",
-        default_value = "1.2.246.10.1234567.10"
-    )]
-    pub source_oid_root: String,
     /// Seconds between rounds over the export's streams.
     #[arg(long, env = "OHJAAMO_PULL_INTERVAL_SECONDS", default_value_t = 10.0)]
     pub poll_interval: f64,
@@ -63,10 +46,6 @@ pub struct PullArgs {
         default_value = "pull-quarantine.jsonl"
     )]
     pub quarantine_file: PathBuf,
-    /// Longest pause, in seconds, between retries while the core (or the source)
-    /// fails; pauses grow from 0.2 s to this, with jitter.
-    #[arg(long, env = "OHJAAMO_RETRY_MAX_SECONDS", default_value_t = 30.0)]
-    pub retry_max: f64,
     /// Address of /livez, /status and /metrics.
     #[arg(long, env = "OHJAAMO_ADMIN_LISTEN", default_value = "127.0.0.1:9103")]
     pub admin_listen: SocketAddr,
@@ -77,17 +56,14 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs_f64(args.timeout.max(0.1));
     let export = Export::new(
         &args.export,
-        SourceIds::new(&args.source_oid_root),
+        args.target.source_ids(),
         args.page_size,
         timeout,
     )?;
-    let backoff = Backoff {
-        base: Duration::from_millis(200),
-        max: Duration::from_secs_f64(args.retry_max.max(0.2)),
-    };
+    let backoff = args.target.backoff();
     let push = PushClient::new(
-        &args.core,
-        &args.organization,
+        &args.target.core,
+        &args.target.organization,
         "pull",
         Duration::from_secs(120),
         backoff,
@@ -118,7 +94,7 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
         status,
         shutdown.clone(),
     ));
-    tracing::info!(export = %args.export, core = %args.core, "pull adapter running");
+    tracing::info!(export = %args.export, core = %args.target.core, "pull adapter running");
     runner.run(shutdown).await?;
     admin.await??;
     tracing::info!("pull adapter stopped");

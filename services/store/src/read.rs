@@ -195,9 +195,9 @@ impl Store {
                 .push(" AND id IN ")
                 .text_list(chunk);
             for row in self.fetch_text_rows(sql, 3).await? {
-                let [id, target_type, target_id]: [String; 3] =
-                    row.try_into().expect("three columns asked for");
-                out.push((id, target_type, target_id));
+                if let Ok([id, target_type, target_id]) = <[String; 3]>::try_from(row) {
+                    out.push((id, target_type, target_id));
+                }
             }
         }
         Ok(out)
@@ -213,13 +213,10 @@ impl Store {
         target_type: &str,
         target_id: &str,
     ) -> Result<Vec<String>, StoreError> {
-        let mut sql = Sql::new("SELECT DISTINCT id FROM search_reference WHERE tenant = ");
-        sql.text(tenant).push(" AND rtype = ").text(rtype);
-        sql.push(" AND param = ").text(param);
-        sql.push(" AND target_type = ").text(target_type);
-        sql.push(" AND target_id = ").text(target_id);
-        sql.push(" ORDER BY id");
-        self.fetch_strings(sql).await
+        let links = self
+            .referring_many(tenant, rtype, param, target_type, &[target_id.to_owned()])
+            .await?;
+        Ok(links.into_iter().map(|(id, _)| id).collect())
     }
 
     /// For many targets at once: `(id, target id)` of the current `rtype` resources
@@ -241,8 +238,9 @@ impl Store {
             sql.push(" AND target_type = ").text(target_type);
             sql.push(" AND target_id IN ").text_list(chunk);
             for row in self.fetch_text_rows(sql, 2).await? {
-                let [id, target_id]: [String; 2] = row.try_into().expect("two columns asked for");
-                out.push((id, target_id));
+                if let Ok([id, target_id]) = <[String; 2]>::try_from(row) {
+                    out.push((id, target_id));
+                }
             }
         }
         out.sort();

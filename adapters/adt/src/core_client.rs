@@ -133,10 +133,7 @@ fn classify(status: StatusCode, body: &Value) -> CoreError {
         .map_or_else(|| status.to_string(), |d| format!("{status}: {d}"));
     match status {
         StatusCode::PRECONDITION_FAILED => CoreError::Changed,
-        StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => {
-            CoreError::Transient(diagnostics)
-        }
-        s if s.is_server_error() => CoreError::Transient(diagnostics),
+        s if ohjaamo_adapter_kit::push::retryable(s) => CoreError::Transient(diagnostics),
         _ => CoreError::Refused(diagnostics),
     }
 }

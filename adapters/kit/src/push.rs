@@ -275,8 +275,9 @@ fn entry_attempt(reply: Option<&Value>) -> Attempt {
     }
 }
 
-/// 5xx, 408, 429, and 409/412 (a concurrent writer; the next attempt re-reads).
-fn retryable(status: StatusCode) -> bool {
+/// Whether the core's answer is worth trying again: 5xx, 408, 429, and 409/412 (a
+/// concurrent writer; the next attempt re-reads). Everything else refuses the content.
+pub fn retryable(status: StatusCode) -> bool {
     status.is_server_error()
         || matches!(
             status,

@@ -21,7 +21,10 @@ use anyhow::{Context, bail};
 
 #[path = "common/proc_stats.rs"]
 mod proc_stats;
+#[path = "common/stats.rs"]
+mod stats;
 use proc_stats::{cpu_seconds, postgres_cpu};
+use stats::{median_by, quantile};
 
 use clap::Parser;
 use sqlx::Connection;
@@ -100,11 +103,7 @@ async fn main() -> anyhow::Result<()> {
         );
         results.push(r);
     }
-    let median = |f: fn(&RunResult) -> f64| {
-        let mut v: Vec<f64> = results.iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |f: fn(&RunResult) -> f64| median_by(&results, f);
     println!(
         "median of {} runs ({} Slots, batch {}, concurrency {}): ingest {:.0} Slots/s (CPU per 1,000 Slots: core {:.0} ms, PostgreSQL {:.0} ms), search p50 {:.2} ms p99 {:.2} ms, RSS {:.0} MB (peak {:.0} MB)",
         results.len(),
@@ -252,9 +251,9 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
             bail!("search {url} answered {status}");
         }
     }
-    latencies.sort_unstable();
-    let pct =
-        |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize].as_secs_f64() * 1e3;
+    let mut latencies_ms: Vec<f64> = latencies.iter().map(|l| l.as_secs_f64() * 1e3).collect();
+    latencies_ms.sort_by(f64::total_cmp);
+    let pct = |p: f64| quantile(&latencies_ms, p);
     let (rss, peak) = memory_of(server.0.id())?;
     Ok(RunResult {
         ingest_per_s: total as f64 / ingest_secs,

@@ -28,7 +28,10 @@ use sqlx::Connection;
 
 #[path = "common/proc_stats.rs"]
 mod proc_stats;
+#[path = "common/stats.rs"]
+mod stats;
 use proc_stats::{cpu_seconds, postgres_cpu, postgres_cpu_between};
+use stats::{median_by, quantile};
 
 #[derive(Parser, Debug)]
 #[command(about = "Benchmark the adapters and the core: initial sync and lag")]
@@ -133,11 +136,7 @@ async fn main() -> anyhow::Result<()> {
         );
         results.push(r);
     }
-    let median = |f: fn(&RunResult) -> f64| {
-        let mut v: Vec<f64> = results.iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = |f: fn(&RunResult) -> f64| median_by(&results, f);
     println!(
         "median of {} runs (size {}, push concurrency {}, page {}): initial sync {:.1} s, ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
         results.len(),
@@ -371,11 +370,6 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
     let tila = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
     let adt = &tila["adt_viive_ms"];
     pull_lags.sort_by(f64::total_cmp);
-    let quantile = |v: &[f64], q: f64| {
-        v.get(((v.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
     Ok(RunResult {
         sync_seconds,
         cpu,

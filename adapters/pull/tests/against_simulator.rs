@@ -114,11 +114,7 @@ async fn a_sync_brings_the_truth_and_a_day_later_still_does() {
     assert_eq!(differences(&s.core, &truth).await, Vec::<String>::new());
 
     // A simulated day: operations run, beds close, shifts are deleted.
-    {
-        let mut world = s.world.lock().await;
-        let until = world.now.checked_add(jiff::Span::new().hours(30)).unwrap();
-        ohjaamo_simulator::life::advance_to(&mut world, until);
-    }
+    ohjaamo_simulator::life::advance_by(&mut *s.world.lock().await, 30 * 60);
     s.runner.sync_once(&mut shutdown).await.unwrap();
     let truth = s.world.lock().await.truth();
     assert_eq!(differences(&s.core, &truth).await, Vec::<String>::new());
@@ -143,11 +139,7 @@ async fn a_failing_export_is_retried_and_malformed_records_are_kept() {
     let s = setup(faults).await;
     let (_tx, mut shutdown) = watch::channel(false);
     s.runner.sync_once(&mut shutdown).await.unwrap();
-    {
-        let mut world = s.world.lock().await;
-        let until = world.now.checked_add(jiff::Span::new().hours(12)).unwrap();
-        ohjaamo_simulator::life::advance_to(&mut world, until);
-    }
+    ohjaamo_simulator::life::advance_by(&mut *s.world.lock().await, 12 * 60);
     s.runner.sync_once(&mut shutdown).await.unwrap();
     let truth = s.world.lock().await.truth();
     assert_eq!(differences(&s.core, &truth).await, Vec::<String>::new());

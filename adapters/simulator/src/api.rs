@@ -184,10 +184,6 @@ async fn advance(State(state): State<ApiState>, Query(by): Query<Advance>) -> Re
             .into_response();
     }
     let mut world = state.world.lock().await;
-    let until = world
-        .now
-        .checked_add(jiff::Span::new().minutes(by.minuutit.clamp(0, 60 * 24 * 31)))
-        .unwrap_or(world.now);
-    crate::life::advance_to(&mut world, until);
+    crate::life::advance_by(&mut world, by.minuutit.clamp(0, 60 * 24 * 31));
     Json(json!({"aika": world.now.to_string(), "muutos": world.last_change()})).into_response()
 }

@@ -33,6 +33,12 @@ const EMERGENCY_RATE: f64 = 0.001;
 const SHIFT_DELETE_RATE: f64 = 0.002;
 const DECOMMISSION_RATE: f64 = 0.000_02;
 
+/// Lives `minutes` more minutes (none when negative).
+pub fn advance_by(world: &mut World, minutes: i64) {
+    let until = later(world, minutes.max(0));
+    advance_to(world, until);
+}
+
 /// Lives until `until`, a minute at a time.
 pub fn advance_to(world: &mut World, until: Timestamp) {
     loop {

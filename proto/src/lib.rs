@@ -24,6 +24,7 @@ mod tests {
             organization: "1.2.246.10.1234567".into(),
             unit: "ward-5".into(),
             kind: EventKind::ResourceChange as i32,
+            unit_previous_sequence: 0,
             trace: Some(TraceContext {
                 traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
                 tracestate: String::new(),

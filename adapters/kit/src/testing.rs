@@ -39,10 +39,7 @@ impl Core {
         let store = Store::connect(&format!("sqlite:{}", file.display()), 4)
             .await
             .expect("a SQLite store");
-        let state = AppState {
-            store: Arc::new(store),
-            config: Arc::new(Config::default()),
-        };
+        let state = AppState::new(Arc::new(store), Config::default());
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, ohjaamo_core::server::app(state))

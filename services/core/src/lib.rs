@@ -22,6 +22,7 @@ pub mod picture;
 pub mod pipeline;
 pub mod references;
 pub mod registry;
+pub mod relay;
 pub mod rules;
 pub mod search;
 pub mod server;
@@ -38,4 +39,46 @@ pub use config::Config;
 pub struct AppState {
     pub store: Arc<Store>,
     pub config: Arc<Config>,
+    /// What the relay to the bus is doing (for `/readyz` and `/metrics`).
+    pub relay: Arc<relay::RelayStatus>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, config: Config) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            relay: Arc::default(),
+        }
+    }
+}
+
+/// The core's background work: the picture deriver and the relay to the bus. Dropping
+/// it stops both (what they had not finished is redone from the log on the next start).
+pub struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Starts the deriver and the relay for `state`, publishing to `bus`.
+    pub fn start(
+        state: &AppState,
+        bus: relay::Bus,
+        deriver: picture::deriver::DeriverOptions,
+    ) -> Background {
+        Background {
+            tasks: vec![
+                tokio::spawn(picture::deriver::run(state.clone(), deriver)),
+                tokio::spawn(relay::run(state.clone(), bus)),
+            ],
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }

@@ -58,6 +58,30 @@ fn describe() {
         "ohjaamo_resources_written_total",
         "Resources written through the API, by type and outcome (created, updated, unchanged, deleted, refused)"
     );
+    metrics::describe_counter!(
+        "ohjaamo_background_errors_total",
+        "Failed rounds of a background task (picture deriver, relay), by task"
+    );
+    metrics::describe_counter!(
+        "ohjaamo_events_published_total",
+        "Events the bus confirmed (RabbitMQ publisher confirms, or the in-process bus)"
+    );
+    metrics::describe_gauge!(
+        "ohjaamo_outbox_backlog_events",
+        "Events committed but not yet confirmed by the bus"
+    );
+    metrics::describe_gauge!(
+        "ohjaamo_bus_connected",
+        "1 while the relay holds a connection to the bus, 0 otherwise"
+    );
+    metrics::describe_counter!(
+        "ohjaamo_picture_units_recomputed_total",
+        "Unit pictures recomputed by the deriver"
+    );
+    metrics::describe_counter!(
+        "ohjaamo_picture_units_changed_total",
+        "Unit pictures that changed and were announced"
+    );
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -119,4 +143,20 @@ pub fn count_writes<'a>(outcomes: impl Iterator<Item = (&'a str, Option<WriteSta
         )
         .increment(1);
     }
+}
+
+/// Counts a failed round of the background task `task`.
+pub fn note_background_error(task: &'static str) {
+    metrics::counter!("ohjaamo_background_errors_total", "task" => task).increment(1);
+}
+
+/// Counts one deriver round's recomputed and changed unit pictures.
+pub fn note_pictures_derived(recomputed: usize, changed: usize) {
+    metrics::counter!("ohjaamo_picture_units_recomputed_total").increment(recomputed as u64);
+    metrics::counter!("ohjaamo_picture_units_changed_total").increment(changed as u64);
+}
+
+/// Counts events the bus confirmed.
+pub fn note_published(events: usize) {
+    metrics::counter!("ohjaamo_events_published_total").increment(events as u64);
 }

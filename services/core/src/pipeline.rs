@@ -477,7 +477,8 @@ async fn run_once(
         return Err(RunError::Api(in_entry(e.clone(), i, n, &entries[i])));
     }
     let (positions, ops): (Vec<usize>, Vec<WriteOp>) = ops.into_iter().unzip();
-    let written = match state.store.apply(tenant, &ops, atomic).await {
+    let trace = crate::trace_context::current_event_trace();
+    let written = match state.store.apply(tenant, &ops, atomic, &trace).await {
         Err(e) if e.is_stale() => return Err(RunError::Stale(e)),
         other => other?,
     };

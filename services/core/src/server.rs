@@ -39,17 +39,24 @@ pub fn app(state: AppState) -> Router {
         )
 }
 
-/// Ready when the database answers; 503 with the reason otherwise.
+/// Ready when the database answers; 503 with the reason otherwise. The bus is
+/// reported but does not decide readiness: without it the API still serves and the
+/// outbox keeps the events until the relay reconnects.
 async fn ready(State(state): State<AppState>) -> Response {
+    let bus = state.relay.to_json();
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            axum::Json(json!({ "status": "ready", "database": state.store.backend_name() })),
+            axum::Json(json!({
+                "status": "ready",
+                "database": state.store.backend_name(),
+                "bus": bus,
+            })),
         )
             .into_response(),
         Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "not ready", "database": e.to_string() })),
+            axum::Json(json!({ "status": "not ready", "database": e.to_string(), "bus": bus })),
         )
             .into_response(),
     }

@@ -39,3 +39,28 @@ pub fn request_span<B>(request: &Request<B>) -> Span {
     let _ = span.set_parent(parent);
     span
 }
+
+/// Collects propagation fields into the strings an event carries.
+#[derive(Default)]
+struct Fields(std::collections::HashMap<String, String>);
+
+impl opentelemetry::propagation::Injector for Fields {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+}
+
+/// The trace context of the current span, for the events a write appends: a consumer
+/// that continues from it joins the trace of the request that caused the change.
+/// Empty when tracing is off.
+pub fn current_event_trace() -> ohjaamo_store::EventTrace {
+    let context = Span::current().context();
+    let mut fields = Fields::default();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut fields)
+    });
+    ohjaamo_store::EventTrace {
+        traceparent: fields.0.remove("traceparent").unwrap_or_default(),
+        tracestate: fields.0.remove("tracestate").unwrap_or_default(),
+    }
+}

@@ -34,6 +34,12 @@ async fn picture(h: &Harness, query: &str) -> Resp {
     h.get_absolute(&format!("{root}/picture{query}")).await
 }
 
+/// The picture once the deriver has dealt with every event so far.
+async fn settled_picture(h: &Harness, query: &str) -> Resp {
+    h.wait_for_pictures().await;
+    picture(h, query).await
+}
+
 both_backends!(a_ward_s_figures);
 async fn a_ward_s_figures(h: &Harness) {
     let zone = jiff::tz::TimeZone::get("Europe/Helsinki").unwrap();
@@ -76,7 +82,7 @@ async fn a_ward_s_figures(h: &Harness) {
     held["status"] = json!("busy-tentative");
     h.put_resource(&held).await;
 
-    let r = picture(h, "?unit=ward").await;
+    let r = settled_picture(h, "?unit=ward").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let figures = &r.body["units"][0]["figures"];
     assert_eq!(r.body["units"][0]["name"], "Osasto 1");

@@ -3,11 +3,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
+use ohjaamo_core::picture::deriver::DeriverOptions;
+use ohjaamo_core::relay::{Bus, LocalBus};
 use ohjaamo_core::search::Paging;
-use ohjaamo_core::{AppState, Config};
+use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_store::Store;
 
 #[derive(clap::Args, Debug)]
@@ -47,6 +50,14 @@ pub struct ServeArgs {
     /// derived from the Host header when unset.
     #[arg(long, env = "OHJAAMO_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// RabbitMQ to publish events to, e.g. amqp://user:pass@rabbitmq:5672/%2f; without
+    /// it events go to the in-process bus (the embedded default).
+    #[arg(long, env = "OHJAAMO_BUS_URL")]
+    pub bus_url: Option<String>,
+    /// Seconds between recomputing every unit's picture for the passing of time
+    /// (changes are recomputed as they are written).
+    #[arg(long, env = "OHJAAMO_PICTURE_REFRESH_SECONDS", default_value_t = 60)]
+    pub picture_refresh_seconds: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -70,10 +81,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         public_base_url: args.public_url,
     };
-    let state = AppState {
-        store: Arc::new(store),
-        config: Arc::new(config),
+    let state = AppState::new(Arc::new(store), config);
+    let bus = match args.bus_url {
+        Some(url) => Bus::Amqp { url },
+        None => Bus::InProcess(LocalBus::default()),
     };
+    tracing::info!(bus = bus.describe(), "publishing events");
+    let background = Background::start(
+        &state,
+        bus,
+        DeriverOptions {
+            refresh: Duration::from_secs(args.picture_refresh_seconds.max(1)),
+            ..DeriverOptions::default()
+        },
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -84,6 +105,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         ohjaamo_core::server::shutdown_signal(),
     )
     .await?;
+    drop(background);
     state.store.close().await;
     tracing::info!("stopped");
     Ok(())

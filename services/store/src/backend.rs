@@ -38,6 +38,10 @@ pub struct Store {
     pub(crate) sqlite_writer: tokio::sync::Mutex<()>,
     /// PostgreSQL only: keeps the planner statistics up with the writes.
     pub(crate) statistics: Option<Arc<Statistics>>,
+    /// Bumped after every commit that appended events (see `events`).
+    pub(crate) events_committed: tokio::sync::watch::Sender<u64>,
+    /// SQLite only: which outbox readers hold which tenant's log.
+    pub(crate) local_leases: crate::cursor::LocalLeases,
 }
 
 impl Store {
@@ -76,6 +80,8 @@ impl Store {
             db,
             sqlite_writer: tokio::sync::Mutex::new(()),
             statistics,
+            events_committed: tokio::sync::watch::Sender::new(0),
+            local_leases: Default::default(),
         })
     }
 

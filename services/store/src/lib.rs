@@ -9,7 +9,10 @@
 //! is indexed by and what a search means; the store makes it durable and fast.
 
 mod backend;
+mod cursor;
 mod error;
+mod events;
+mod events_append;
 pub mod model;
 mod read;
 mod search;
@@ -20,7 +23,9 @@ mod write;
 mod write_bulk;
 
 pub use backend::Store;
+pub use cursor::{CursorLease, PictureUpdate, StoredPicture};
 pub use error::StoreError;
+pub use events::{EventBody, EventFilter, EventTrace, Operation, StoredEvent};
 pub use model::*;
 pub use read::HistoryScope;
 pub use stamp::format_instant;

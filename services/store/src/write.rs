@@ -13,6 +13,8 @@ use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::backend::on_pool;
 use crate::error::Attempts;
+use crate::events::EventTrace;
+use crate::events_append::AppendEvents as _;
 use crate::model::*;
 use crate::sql::{IN_LIST_CHUNK, Sql, bind_all};
 use crate::stamp::{now_micros, stamp};
@@ -36,7 +38,8 @@ struct State {
 type Key = (&'static str, String);
 
 impl Store {
-    /// Applies `ops` in order in one transaction. With `atomic`, any refusal rolls
+    /// Applies `ops` in order in one transaction, appending one event per new version
+    /// to the outbox in the same transaction. With `atomic`, any refusal rolls
     /// everything back (and the refusals are returned); without it, refused writes
     /// are skipped and the rest committed.
     pub async fn apply(
@@ -44,10 +47,11 @@ impl Store {
         tenant: &str,
         ops: &[WriteOp],
         atomic: bool,
+        trace: &EventTrace,
     ) -> Result<Vec<WriteResult>, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.apply_once(tenant, ops, atomic).await {
+            match self.apply_once(tenant, ops, atomic, trace).await {
                 Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
                     tracing::debug!(attempt, error = %e, "write collided with a concurrent one; retrying");
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
@@ -70,6 +74,7 @@ impl Store {
         tenant: &str,
         ops: &[WriteOp],
         atomic: bool,
+        trace: &EventTrace,
     ) -> Result<Vec<WriteResult>, StoreError> {
         let _turn = self.writer_turn().await;
         let postgres = self.is_postgres();
@@ -154,7 +159,16 @@ impl Store {
                 return Ok(results);
             }
             rows.write(&mut tx, tenant).await?;
+            if !rows.is_empty() {
+                // Last, so that the sequence row is locked for as short a time as can be.
+                rows.events()
+                    .append_events(&mut tx, tenant, rows.occurred_at(), trace)
+                    .await?;
+            }
             tx.commit().await?;
+            if !rows.is_empty() {
+                self.signal_events();
+            }
             Ok(results)
         })
     }

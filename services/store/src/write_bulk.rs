@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::StoreError;
+use crate::events::Operation;
+use crate::events_append::NewEvent;
 use crate::model::{IndexEntry, IndexValue};
 
 /// One new version of a resource.
@@ -48,6 +50,36 @@ impl PlannedRows {
         let mut positions: Vec<usize> = self.latest.values().copied().collect();
         positions.sort_unstable();
         positions.into_iter().map(|i| &self.history[i]).collect()
+    }
+
+    /// One resource-change event per new version, in the order they were written.
+    pub fn events(&self) -> Vec<NewEvent> {
+        self.history
+            .iter()
+            .map(|r| NewEvent {
+                kind: "resource",
+                unit: String::new(),
+                rtype: r.rtype.to_owned(),
+                id: r.id.clone(),
+                version: r.version,
+                operation: Operation::of_version(r.version, r.deleted).as_str(),
+                body: String::new(),
+            })
+            .collect()
+    }
+
+    /// When the changes happened: the latest new version's time.
+    pub fn occurred_at(&self) -> i64 {
+        self.history
+            .iter()
+            .map(|r| r.last_updated)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether the transaction writes anything (and so appends events).
+    pub fn is_empty(&self) -> bool {
+        self.history.is_empty()
     }
 
     /// The index rows of the latest versions, split by table.

@@ -27,7 +27,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ohjaamo_core::{AppState, Config};
+use ohjaamo_core::picture::deriver::DeriverOptions;
+use ohjaamo_core::relay::{Bus, LocalBus};
+use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_store::Store;
 use reqwest::header::{self, HeaderMap};
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
@@ -91,6 +93,9 @@ pub struct Harness {
     server: tokio::task::JoinHandle<()>,
     store: Arc<Store>,
     db: Option<TestDb>,
+    background: Option<Background>,
+    /// The organisation requests without the tenant header act for.
+    tenant: String,
 }
 
 impl Harness {
@@ -105,10 +110,16 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("cannot open the {backend:?} test database: {e}"));
         let store = Arc::new(store);
-        let state = AppState {
-            store: store.clone(),
-            config: Arc::new(config),
-        };
+        let tenant = config.default_tenant.clone();
+        let state = AppState::new(store.clone(), config);
+        let background = Background::start(
+            &state,
+            Bus::InProcess(LocalBus::default()),
+            DeriverOptions {
+                refresh: Duration::from_secs(3600),
+                poll: Duration::from_millis(50),
+            },
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
@@ -128,7 +139,42 @@ impl Harness {
             server,
             store,
             db: Some(db),
+            background: Some(background),
+            tenant,
         })
+    }
+
+    /// Waits until the picture deriver has dealt with every event written so far (and
+    /// its own picture events), so that `GET /picture` reflects every write.
+    pub async fn wait_for_pictures(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let last = self
+                .store
+                .last_sequence(&self.tenant)
+                .await
+                .expect("last sequence");
+            let lease = self
+                .store
+                .claim_cursor(&self.tenant, "picture")
+                .await
+                .expect("cursor");
+            if let Some(lease) = lease
+                && lease.position >= last
+            {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the picture deriver did not catch up with sequence {last}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The store under the API, for tests that look at the event log.
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// The URL of this test's database (for tests that look at it directly).
@@ -139,6 +185,7 @@ impl Harness {
     /// Stops the server and removes the database.
     pub async fn finish(mut self) {
         self.server.abort();
+        drop(self.background.take());
         self.store.close().await;
         if let Some(db) = self.db.take() {
             db.remove().await;

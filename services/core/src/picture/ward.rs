@@ -1,101 +1,35 @@
-//! `GET /picture`: the figures of each ward, from the stored Locations and the Slots
-//! of their places' Schedules (the beds' occupancy the core derives from stays, and
-//! holds), as of now in the core's time zone.
-//!
-//! This first form computes on request and serves ward figures only; the sequence
-//! number, other unit kinds, incremental recomputation and `?at=` come with the
-//! outbox (issue 4). The arithmetic is `ohjaamo-picture`'s.
+//! Ward pictures: the figures of each ward, from the stored Locations and the Slots of
+//! their places' Schedules (the beds' occupancy the core derives from stays, and
+//! holds). The arithmetic is `ohjaamo-picture`'s; this module gathers its inputs for
+//! just the wards asked about, so recomputing after a write costs what the write
+//! touched, not what the hospital holds.
 
-use axum::Json;
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use ohjaamo_picture::{Occupancy, OccupancyKind, Place, ward_figures};
-use serde::Deserialize;
+use ohjaamo_store::{PictureUpdate, Store, StoreError};
 use serde_json::{Value, json};
 
-use crate::AppState;
-use crate::error::ApiError;
-use crate::http::context::Ctx;
+use super::json::{code_of, parse};
 
-#[derive(Debug, Deserialize)]
-pub struct PictureQuery {
-    /// One ward's Location id.
-    unit: Option<String>,
-    /// Unit kind; `ward` is the one served so far.
-    kind: Option<String>,
-    /// The picture as of a past instant (not served yet).
-    at: Option<String>,
-}
+/// The kind name of ward pictures (in the store, the API and routing keys).
+pub const KIND: &str = "ward";
 
-fn code_of(resource: &Value, element: &str) -> Vec<String> {
-    let value = &resource[element];
-    let codings = value["coding"]
-        .as_array()
-        .cloned()
-        .or_else(|| {
-            value.as_array().map(|concepts| {
-                concepts
-                    .iter()
-                    .flat_map(|c| c["coding"].as_array().cloned().unwrap_or_default())
-                    .collect()
-            })
-        })
-        .unwrap_or_default();
-    let mut codes: Vec<String> = codings
-        .iter()
-        .filter_map(|c| c["code"].as_str().map(str::to_owned))
-        .collect();
-    if let Some(code) = value["code"].as_str() {
-        codes.push(code.to_owned()); // a bare Coding (operationalStatus)
-    }
-    codes
-}
-
-fn parse(text: &str) -> Option<Value> {
-    serde_json::from_str(text).ok()
-}
-
-pub async fn handler(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Query(query): Query<PictureQuery>,
-) -> Result<Response, ApiError> {
-    if query.at.is_some() {
-        return Err(ApiError::BadRequest(
-            "at: the picture as of a past instant is not served yet; without at, it is as of now"
-                .into(),
-        ));
-    }
-    if let Some(kind) = query.kind.as_deref().filter(|k| *k != "ward") {
-        return Err(ApiError::BadRequest(format!(
-            "kind {kind:?}: only ward figures are served so far"
-        )));
-    }
-    let store = &state.store;
-    let tenant = ctx.tenant.as_str();
-    let ward_ids = match &query.unit {
-        Some(unit) => vec![unit.clone()],
-        None => {
-            store
-                .ids_by_token(tenant, "Location", "physical-type", None, "wa")
-                .await?
-        }
-    };
+/// The pictures of those of `candidates` that are wards, at `now` in `zone`.
+pub async fn ward_pictures(
+    store: &Store,
+    tenant: &str,
+    candidates: &[String],
+    now: Timestamp,
+    zone: &TimeZone,
+) -> Result<Vec<PictureUpdate>, StoreError> {
     let wards: Vec<(String, Value)> = store
-        .read_many(tenant, "Location", &ward_ids)
+        .read_many(tenant, "Location", candidates)
         .await?
         .into_iter()
         .filter_map(|v| Some((v.id, parse(&v.content)?)))
         .filter(|(_, l)| code_of(l, "physicalType").iter().any(|c| c == "wa"))
         .collect();
-    if let Some(unit) = &query.unit
-        && wards.is_empty()
-    {
-        return Err(ApiError::NotFound(format!(
-            "Location/{unit} is not a ward of this organisation"
-        )));
-    }
     let ids: Vec<String> = wards.iter().map(|(id, _)| id.clone()).collect();
     let place_links = store
         .referring_many(tenant, "Location", "partof", "Location", &ids)
@@ -157,9 +91,7 @@ pub async fn handler(
         });
     }
 
-    let now = Timestamp::now();
-    let zone = &state.config.time_zone;
-    let units: Vec<Value> = wards
+    Ok(wards
         .iter()
         .map(|(ward_id, ward)| {
             let in_ward: Vec<Place> = places
@@ -171,18 +103,26 @@ pub async fn handler(
                     closed: code_of(l, "operationalStatus").iter().any(|c| c == "C"),
                 })
                 .collect();
-            json!({
+            let body = json!({
                 "id": ward_id,
                 "name": ward["name"],
-                "kind": "ward",
+                "kind": KIND,
+                "site": site_of(ward),
                 "figures": ward_figures(&in_ward, &occupancy, now, zone),
-            })
+            });
+            PictureUpdate {
+                unit: ward_id.clone(),
+                kind: KIND.into(),
+                body: body.to_string(),
+            }
         })
-        .collect();
-    Ok(Json(json!({
-        "asOf": now.to_string(),
-        "timeZone": zone.iana_name(),
-        "units": units,
-    }))
-    .into_response())
+        .collect())
+}
+
+/// The Location a unit is part of (its building or hospital), if it says.
+fn site_of(unit: &Value) -> Value {
+    unit["partOf"]["reference"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("Location/"))
+        .map_or(Value::Null, |id| Value::String(id.to_owned()))
 }

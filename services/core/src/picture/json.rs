@@ -1,0 +1,50 @@
+//! Reading the few elements the picture needs from stored FHIR JSON.
+
+use serde_json::Value;
+
+/// Every code of a CodeableConcept, a list of them, or a bare Coding at `element`.
+pub fn code_of(resource: &Value, element: &str) -> Vec<String> {
+    let value = &resource[element];
+    let codings = value["coding"]
+        .as_array()
+        .cloned()
+        .or_else(|| {
+            value.as_array().map(|concepts| {
+                concepts
+                    .iter()
+                    .flat_map(|c| c["coding"].as_array().cloned().unwrap_or_default())
+                    .collect()
+            })
+        })
+        .unwrap_or_default();
+    let mut codes: Vec<String> = codings
+        .iter()
+        .filter_map(|c| c["code"].as_str().map(str::to_owned))
+        .collect();
+    if let Some(code) = value["code"].as_str() {
+        codes.push(code.to_owned()); // a bare Coding (operationalStatus)
+    }
+    codes
+}
+
+/// Stored content as JSON; `None` for content that does not parse (never expected:
+/// the core stores what it validated).
+pub fn parse(text: &str) -> Option<Value> {
+    serde_json::from_str(text).ok()
+}
+
+/// The ids a reference element (or list of them) at `element` points to in `rtype`.
+pub fn references(resource: &Value, element: &str, rtype: &str) -> Vec<String> {
+    let value = &resource[element];
+    let one = |v: &Value| {
+        v["reference"]
+            .as_str()
+            .and_then(|r| r.strip_prefix(rtype))
+            .and_then(|r| r.strip_prefix('/'))
+            .map(str::to_owned)
+    };
+    match value.as_array() {
+        Some(list) => list.iter().filter_map(one).collect(),
+        None => one(value).into_iter().collect(),
+    }
+}

@@ -1,0 +1,11 @@
+//! The situational picture: derived from the stored resources by the [`deriver`],
+//! stored per unit with the sequence of the event that announced it, and served at
+//! `GET /picture`.
+
+pub mod deriver;
+mod json;
+mod serve;
+mod touched;
+pub mod ward;
+
+pub use serve::handler;

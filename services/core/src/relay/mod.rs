@@ -1,0 +1,136 @@
+//! The relay: publishes the event log to the bus, in sequence order per organisation,
+//! moving its cursor only past what the broker confirmed.
+//!
+//! Delivery is at least once: after a crash or a broker restart it publishes again
+//! from the first unconfirmed event, and consumers de-duplicate by sequence. With
+//! several core replicas each runs a relay; the store's cursor lease lets one at a time
+//! publish an organisation's events, so their order holds. When the broker is away
+//! the API keeps serving, the log grows, and the relay reconnects with backoff and
+//! drains it; `/readyz` and `/metrics` say so meanwhile.
+
+mod envelope;
+mod sink;
+mod status;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use ohjaamo_bus::BusError;
+use ohjaamo_store::{EventFilter, StoreError};
+
+pub use envelope::envelope;
+pub use sink::{Bus, LocalBus};
+pub use status::RelayStatus;
+
+use crate::AppState;
+use sink::Sink;
+
+/// The relay's name for its cursor in the store.
+pub const READER: &str = "relay";
+
+/// Events published per confirm round.
+const BATCH: i64 = 500;
+/// How often the log is looked at without a signal (other replicas' writes).
+const POLL: Duration = Duration::from_millis(200);
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+enum RelayError {
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs until aborted: connect, publish, and on any bus failure reconnect with backoff.
+pub async fn run(state: AppState, bus: Bus) {
+    let status = state.relay.clone();
+    status.starting(bus.describe());
+    let mut signal = state.store.event_signal();
+    let mut backoff = FIRST_BACKOFF;
+    let mut done_up_to: HashMap<String, i64> = HashMap::new();
+    loop {
+        let mut sink = match bus.open().await {
+            Ok(sink) => {
+                tracing::info!(bus = bus.describe(), "relay connected");
+                status.connected();
+                backoff = FIRST_BACKOFF;
+                sink
+            }
+            Err(e) => {
+                status.failed(&e.to_string());
+                tracing::warn!(bus = bus.describe(), error = %e, retry_in = ?backoff, "relay cannot reach the bus");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                continue;
+            }
+        };
+        loop {
+            match relay_round(&state, &mut sink, &status, &mut done_up_to).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(RelayError::Store(e)) => {
+                    crate::observe::note_background_error(READER);
+                    tracing::warn!(error = %e, "relay cannot read the event log; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(RelayError::Bus(e)) => {
+                    crate::observe::note_background_error(READER);
+                    status.failed(&e.to_string());
+                    tracing::warn!(error = %e, "publishing failed; reconnecting");
+                    break;
+                }
+            }
+            tokio::select! {
+                _ = signal.changed() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+        }
+        sink.close().await;
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// One pass over every organisation; `true` when a batch was full (more waiting).
+async fn relay_round(
+    state: &AppState,
+    sink: &mut Sink,
+    status: &RelayStatus,
+    done_up_to: &mut HashMap<String, i64>,
+) -> Result<bool, RelayError> {
+    let store = &state.store;
+    let mut more = false;
+    let mut backlog = 0;
+    for (tenant, last) in store.event_tenants().await? {
+        if done_up_to.get(&tenant) == Some(&last) {
+            continue;
+        }
+        let Some(lease) = store.claim_cursor(&tenant, READER).await? else {
+            continue; // another replica publishes this organisation now
+        };
+        let stored = store
+            .events_after(&tenant, lease.position, BATCH, EventFilter::All)
+            .await?;
+        let events: Vec<_> = stored.iter().map(|e| envelope(&tenant, e)).collect();
+        let (confirmed, error) = sink.publish(&events).await;
+        let to = match confirmed {
+            0 => lease.position,
+            n => stored[n - 1].sequence,
+        };
+        lease.finish(store, to, &[]).await?;
+        status.published(confirmed as u64);
+        crate::observe::note_published(confirmed);
+        backlog += last - to;
+        if let Some(e) = error {
+            return Err(e.into());
+        }
+        if to == last {
+            done_up_to.insert(tenant, last);
+        }
+        more |= stored.len() as i64 == BATCH;
+    }
+    status.set_backlog(backlog);
+    Ok(more)
+}

@@ -20,6 +20,14 @@ pub struct Config {
     /// The base URL clients see (`https://ohjaamo.example/fhir`), when a proxy in
     /// front rewrites hosts; otherwise links are built from the `Host` header.
     pub public_base_url: Option<String>,
+    /// A live-stream client further behind than this many events is sent `resync`
+    /// and dropped.
+    pub stream_max_lag: i64,
+    /// A live-stream client that takes no event for this long is dropped.
+    pub stream_send_timeout: std::time::Duration,
+    /// How often an idle live stream sends a comment, so proxies keep it open and
+    /// clients can tell the connection is alive.
+    pub stream_heartbeat: std::time::Duration,
 }
 
 impl Default for Config {
@@ -34,6 +42,9 @@ impl Default for Config {
                 max_count: 1_000,
             },
             public_base_url: None,
+            stream_max_lag: 100_000,
+            stream_send_timeout: std::time::Duration::from_secs(30),
+            stream_heartbeat: std::time::Duration::from_secs(15),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod relay;
 pub mod rules;
 pub mod search;
 pub mod server;
+pub mod stream;
 pub mod trace_context;
 
 use std::sync::Arc;

@@ -24,6 +24,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(crate::observe::render))
         .route("/picture", get(crate::picture::handler))
+        .route("/stream", get(crate::stream::handler))
         .with_state(state.clone())
         .merge(crate::http::router(state))
         .layer(axum::middleware::from_fn(crate::observe::track_requests))

@@ -58,6 +58,17 @@ pub struct ServeArgs {
     /// (changes are recomputed as they are written).
     #[arg(long, env = "OHJAAMO_PICTURE_REFRESH_SECONDS", default_value_t = 60)]
     pub picture_refresh_seconds: u64,
+    /// A live-stream client further behind than this many events is sent `resync`
+    /// and dropped.
+    #[arg(long, env = "OHJAAMO_STREAM_MAX_LAG", default_value_t = 100_000)]
+    pub stream_max_lag: i64,
+    /// Seconds a live-stream client may go without reading before it is dropped.
+    #[arg(
+        long,
+        env = "OHJAAMO_STREAM_SEND_TIMEOUT_SECONDS",
+        default_value_t = 30
+    )]
+    pub stream_send_timeout_seconds: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -80,6 +91,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_count: args.max_page_size.max(1),
         },
         public_base_url: args.public_url,
+        stream_max_lag: args.stream_max_lag,
+        stream_send_timeout: Duration::from_secs(args.stream_send_timeout_seconds.max(1)),
+        ..Config::default()
     };
     let state = AppState::new(Arc::new(store), config);
     let bus = match args.bus_url {

@@ -8,4 +8,4 @@ mod serve;
 mod touched;
 pub mod ward;
 
-pub use serve::handler;
+pub use serve::{PictureFilter, handler, snapshot};

@@ -1,6 +1,6 @@
 //! `GET /picture`: the stored unit pictures of the caller's organisation and the
 //! sequence number they are as of — the snapshot a consumer starts from before it
-//! applies events (docs/bus-contract.md).
+//! applies events (docs/bus-contract.md). The live stream sends the same snapshot.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -13,16 +13,46 @@ use crate::error::ApiError;
 use crate::http::context::Ctx;
 
 /// The unit kinds there are pictures of.
-const KINDS: [&str; 1] = [super::ward::KIND];
+pub const KINDS: [&str; 1] = [super::ward::KIND];
+
+/// Which units a snapshot (or a stream) is about.
+#[derive(Debug, Default, Deserialize)]
+pub struct PictureFilter {
+    /// One unit's Location id.
+    pub unit: Option<String>,
+    /// Unit kind (`ward`).
+    pub kind: Option<String>,
+    /// The site (hospital, building) Location id the units are part of.
+    pub site: Option<String>,
+}
+
+impl PictureFilter {
+    /// Refuses a kind there are no pictures of.
+    pub fn check(&self) -> Result<(), ApiError> {
+        match self.kind.as_deref().filter(|k| !KINDS.contains(k)) {
+            Some(kind) => Err(ApiError::BadRequest(format!(
+                "kind {kind:?}: the kinds served are {}",
+                KINDS.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the unit picture `body` (with its `id`, `kind`, `site`) is wanted.
+    pub fn wants(&self, body: &Value) -> bool {
+        let is = |wanted: &Option<String>, field: &str| {
+            wanted
+                .as_ref()
+                .is_none_or(|w| body[field].as_str() == Some(w.as_str()))
+        };
+        is(&self.unit, "id") && is(&self.kind, "kind") && is(&self.site, "site")
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct PictureQuery {
-    /// One unit's Location id.
-    unit: Option<String>,
-    /// Unit kind (`ward`).
-    kind: Option<String>,
-    /// The site (hospital, building) Location id the units are part of.
-    site: Option<String>,
+    #[serde(flatten)]
+    filter: PictureFilter,
     /// The picture as of a past instant (not served yet).
     at: Option<String>,
 }
@@ -38,43 +68,38 @@ pub async fn handler(
                 .into(),
         ));
     }
-    if let Some(kind) = query.kind.as_deref().filter(|k| !KINDS.contains(k)) {
-        return Err(ApiError::BadRequest(format!(
-            "kind {kind:?}: the kinds served are {}",
-            KINDS.join(", ")
-        )));
-    }
-    let (pictures, sequence) = state
-        .store
-        .pictures(&ctx.tenant, query.kind.as_deref())
-        .await?;
-    let units: Vec<Value> = pictures
-        .into_iter()
-        .filter(|p| query.unit.as_ref().is_none_or(|u| *u == p.unit))
-        .filter_map(|p| {
-            let mut body: Value = serde_json::from_str(&p.body).ok()?;
-            body["sequence"] = json!(p.sequence);
-            Some(body)
-        })
-        .filter(|b| {
-            query
-                .site
-                .as_ref()
-                .is_none_or(|s| b["site"].as_str() == Some(s.as_str()))
-        })
-        .collect();
-    if let Some(unit) = &query.unit
-        && units.is_empty()
+    let body = snapshot(&state, &ctx.tenant, &query.filter).await?;
+    if let Some(unit) = &query.filter.unit
+        && body["units"].as_array().is_none_or(Vec::is_empty)
     {
         return Err(ApiError::NotFound(format!(
             "Location/{unit} is not a unit with a picture in this organisation"
         )));
     }
-    Ok(Json(json!({
-        "organization": ctx.tenant,
+    Ok(Json(body).into_response())
+}
+
+/// The stored pictures `filter` wants and the sequence they are as of.
+pub async fn snapshot(
+    state: &AppState,
+    tenant: &str,
+    filter: &PictureFilter,
+) -> Result<Value, ApiError> {
+    filter.check()?;
+    let (pictures, sequence) = state.store.pictures(tenant, filter.kind.as_deref()).await?;
+    let units: Vec<Value> = pictures
+        .into_iter()
+        .filter_map(|p| {
+            let mut body: Value = serde_json::from_str(&p.body).ok()?;
+            body["sequence"] = json!(p.sequence);
+            Some(body)
+        })
+        .filter(|b| filter.wants(b))
+        .collect();
+    Ok(json!({
+        "organization": tenant,
         "sequence": sequence,
         "timeZone": state.config.time_zone.iana_name(),
         "units": units,
     }))
-    .into_response())
 }

@@ -1,0 +1,183 @@
+//! `GET /stream`: snapshot, then picture events; resume with `Last-Event-ID`;
+//! `resync` when the log no longer reaches back or the client falls too far behind.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// One Server-Sent Event.
+#[derive(Debug)]
+struct Sse {
+    event: String,
+    id: Option<i64>,
+    data: Value,
+}
+
+/// A live-stream connection read event by event.
+struct Client {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Client {
+    async fn open(h: &Harness, query: &str, last_event_id: Option<&str>) -> Client {
+        let root = h.url("").trim_end_matches("/fhir").to_owned();
+        let mut request = reqwest::Client::new().get(format!("{root}/stream{query}"));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id);
+        }
+        let response = request.send().await.expect("GET /stream");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            response.headers()["content-type"],
+            "text/event-stream",
+            "the stream's content type"
+        );
+        Client {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event (heartbeat comments skipped); `None` when the server ended the
+    /// stream.
+    async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = Sse {
+                    event: "message".into(),
+                    id: None,
+                    data: Value::Null,
+                };
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event.event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("id:") {
+                        event.id = v.trim().parse().ok();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() && event.id.is_none() {
+                    continue; // a heartbeat comment
+                }
+                event.data = serde_json::from_str(&data).unwrap_or(Value::Null);
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(20), self.response.chunk())
+                .await
+                .expect("an event within 20 s")
+                .expect("reading the stream")?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event that is not an unrelated picture.
+    async fn next_of(&mut self, kind: &str) -> Sse {
+        loop {
+            let e = self.next().await.expect("the stream ended");
+            if e.event == kind {
+                return e;
+            }
+        }
+    }
+}
+
+fn beds_total(unit: &Value) -> i64 {
+    unit["figures"]["beds_total"].as_i64().unwrap_or(-1)
+}
+
+both_backends!(snapshot_then_events_then_resume);
+async fn snapshot_then_events_then_resume(h: &Harness) {
+    h.seed(&[
+        location("w1", "Osasto 1", "wa", None),
+        location("b1", "Vuode 1", "bd", Some("w1")),
+    ])
+    .await;
+    h.wait_for_pictures().await;
+
+    let mut client = Client::open(h, "?kind=ward", None).await;
+    let snapshot = client.next().await.expect("a snapshot");
+    assert_eq!(snapshot.event, "snapshot");
+    assert_eq!(snapshot.id, snapshot.data["sequence"].as_i64());
+    let unit = &snapshot.data["units"][0];
+    assert_eq!(beds_total(unit), 1);
+
+    h.put_resource(&location("b2", "Vuode 2", "bd", Some("w1")))
+        .await;
+    let change = client.next_of("picture").await;
+    assert_eq!(beds_total(&change.data), 2);
+    assert!(change.id.unwrap() > snapshot.id.unwrap());
+    assert_eq!(change.data["previous"], unit["sequence"]);
+    drop(client);
+
+    // Away for a while: what happened meanwhile arrives on resume, without a snapshot.
+    h.put_resource(&location("b3", "Vuode 3", "bd", Some("w1")))
+        .await;
+    let id = change.id.unwrap().to_string();
+    let mut client = Client::open(h, "", Some(&id)).await;
+    let missed = client.next().await.expect("the missed change");
+    assert_eq!(missed.event, "picture", "{missed:?}");
+    assert_eq!(beds_total(&missed.data), 3);
+    assert_eq!(missed.data["previous"].as_i64(), change.id);
+}
+
+both_backends!(a_resume_the_log_cannot_serve_starts_over);
+async fn a_resume_the_log_cannot_serve_starts_over(h: &Harness) {
+    h.put_resource(&location("w1", "Osasto 1", "wa", None))
+        .await;
+    h.wait_for_pictures().await;
+    let mut client = Client::open(h, "", Some("999999")).await;
+    assert_eq!(client.next().await.unwrap().event, "resync");
+    let snapshot = client.next().await.unwrap();
+    assert_eq!(snapshot.event, "snapshot");
+    assert_eq!(snapshot.data["units"][0]["id"], "w1");
+
+    // Garbage is refused with an OperationOutcome, not a stream.
+    let root = h.url("").trim_end_matches("/fhir").to_owned();
+    let r = h
+        .send(
+            h.client
+                .get(format!("{root}/stream"))
+                .header("Last-Event-ID", "yesterday"),
+        )
+        .await;
+    r.assert_outcome(StatusCode::BAD_REQUEST);
+    let r = h.get_absolute(&format!("{root}/stream?kind=zoo")).await;
+    r.assert_outcome(StatusCode::BAD_REQUEST);
+}
+
+both_backends!(
+    a_client_too_far_behind_is_told_to_resync_and_dropped,
+    ohjaamo_core::Config {
+        stream_max_lag: 5,
+        ..ohjaamo_core::Config::default()
+    }
+);
+async fn a_client_too_far_behind_is_told_to_resync_and_dropped(h: &Harness) {
+    h.put_resource(&location("w1", "Osasto 1", "wa", None))
+        .await;
+    h.wait_for_pictures().await;
+    let mut client = Client::open(h, "", None).await;
+    assert_eq!(client.next().await.unwrap().event, "snapshot");
+    let beds: Vec<Value> = (0..30)
+        .map(|n| location(&format!("b{n}"), "Vuode", "bd", Some("w1")))
+        .collect();
+    h.seed(&beds).await;
+    let resync = client.next_of("resync").await;
+    assert!(
+        resync.data["reason"].as_str().unwrap().contains("behind"),
+        "{resync:?}"
+    );
+    assert!(
+        client.next().await.is_none(),
+        "the stream ends after resync"
+    );
+}

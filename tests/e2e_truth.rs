@@ -9,158 +9,17 @@
 //! and drops its own database). Without a server it is skipped loudly, or fails when
 //! `CI=true`.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ohjaamo_simulator::verify::{self, CoreReader, Scope};
 use serde_json::Value;
-use sqlx::{Connection as _, Executor as _, PgConnection};
 
 const TENANT: &str = "1.2.246.10.1234567";
 const ROOT: &str = "1.2.246.10.1234567.10";
-const BIN: &str = env!("CARGO_BIN_EXE_ohjaamo");
 
-/// A process of the `ohjaamo` binary, logging to a file, killed when dropped.
-struct Proc {
-    name: &'static str,
-    args: Vec<String>,
-    log: PathBuf,
-    child: Option<Child>,
-}
+mod support;
 
-impl Proc {
-    fn start(name: &'static str, dir: &Path, args: Vec<String>) -> Proc {
-        let mut p = Proc {
-            name,
-            args,
-            log: dir.join(format!("{name}.log")),
-            child: None,
-        };
-        p.spawn();
-        p
-    }
-
-    fn spawn(&mut self) {
-        let log = File::options()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(BIN)
-            .args(&self.args)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.name));
-        self.child = Some(child);
-    }
-
-    /// SIGKILL: no graceful anything, as when a node dies.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-
-    fn tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(25)..].join("\n")
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A database of its own on the test server, dropped afterwards.
-struct Database {
-    admin_url: String,
-    name: String,
-}
-
-impl Database {
-    async fn create() -> Option<Database> {
-        let admin_url = std::env::var("OHJAAMO_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let mut admin = match PgConnection::connect(&admin_url).await {
-            Ok(c) => c,
-            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("CI=true and PostgreSQL is not reachable at {admin_url}: {e}")
-            }
-            Err(e) => {
-                eprintln!(
-                    "\n*** SKIPPED the end-to-end test: PostgreSQL is not reachable at {admin_url}: {e} ***\n"
-                );
-                return None;
-            }
-        };
-        let name = format!(
-            "ohjaamo_e2e_{}_{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_millisecond()
-        );
-        admin
-            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        Some(Database { admin_url, name })
-    }
-
-    fn url(&self) -> String {
-        let mut url = url::Url::parse(&self.admin_url).unwrap();
-        url.set_path(&self.name);
-        url.to_string()
-    }
-
-    async fn drop_it(self) {
-        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
-            let _ = admin
-                .execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                )))
-                .await;
-        }
-    }
-}
-
-async fn wait_for(url: &str, what: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if reqwest::get(url)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what} did not come up at {url}");
-}
-
-fn strings(args: &[&str]) -> Vec<String> {
-    args.iter().map(|a| (*a).to_owned()).collect()
-}
+use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_day_arrives_whole_through_faults_and_restarts() {
@@ -174,20 +33,7 @@ async fn a_day_arrives_whole_through_faults_and_restarts() {
     let core_base = format!("http://127.0.0.1:{core_port}/fhir");
     let sim_base = format!("http://127.0.0.1:{sim_port}");
 
-    let mut core = Proc::start(
-        "core",
-        &dir,
-        strings(&[
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{core_port}"),
-            "--database-url",
-            &db.url(),
-            "--database-max-connections",
-            "8",
-        ]),
-    );
-    wait_for(&format!("http://127.0.0.1:{core_port}/readyz"), "the core").await;
+    let mut core = start_core(&dir, core_port, &db, &[]).await;
     let sim = Proc::start(
         "simulator",
         &dir,

@@ -48,6 +48,9 @@ enum Command {
     AdapterPull(adapter_pull::PullArgs),
     /// Run the Lifecare-style source simulator: an ADT feed and an export to pull.
     Simulate(simulate::SimulateArgs),
+    /// Run the reference bus consumer: a ward bed-reservation replica of the ward
+    /// picture from a snapshot and RabbitMQ events, served at /wards.
+    BedReservations(ohjaamo_bed_reservations::Settings),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,5 +65,10 @@ fn main() -> anyhow::Result<()> {
         Command::AdapterAdt(args) => runtime.block_on(adapter_adt::run(args)),
         Command::AdapterPull(args) => runtime.block_on(adapter_pull::run(args)),
         Command::Simulate(args) => runtime.block_on(simulate::run(args)),
+        Command::BedReservations(settings) => runtime.block_on(async {
+            ohjaamo_bed_reservations::run(settings, ohjaamo_core::server::shutdown_signal())
+                .await
+                .map_err(anyhow::Error::from)
+        }),
     }
 }

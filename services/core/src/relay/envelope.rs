@@ -1,8 +1,7 @@
 //! Stored events as `ohjaamo.v1.Event` envelopes.
 
 use ohjaamo_proto::v1::{
-    Event, EventKind, PictureChange, ResourceChange, TraceContext, UnitKind, WardFigures, event,
-    picture_change,
+    Event, EventKind, PictureChange, ResourceChange, TraceContext, UnitKind, event, picture_change,
 };
 use ohjaamo_store::{EventBody, Operation, StoredEvent};
 use serde_json::Value;
@@ -73,9 +72,9 @@ fn picture_change(
     let (kind, figures) = match unit_kind {
         "ward" => (
             UnitKind::Ward,
-            Some(picture_change::Figures::Ward(ward_figures(
-                &picture["figures"],
-            ))),
+            Some(picture_change::Figures::Ward(
+                ohjaamo_bus::ward_figures_from_json(&picture["figures"]),
+            )),
         ),
         _ => (UnitKind::Unspecified, None),
     };
@@ -86,24 +85,5 @@ fn picture_change(
         site: picture["site"].as_str().unwrap_or_default().to_owned(),
         as_of: Some(as_of),
         figures,
-    }
-}
-
-/// The JSON figures (`ohjaamo_picture::WardFigures`) as the contract's message.
-fn ward_figures(f: &Value) -> WardFigures {
-    let n = |name: &str| f[name].as_u64().unwrap_or(0) as u32;
-    WardFigures {
-        beds_total: n("beds_total"),
-        beds_closed: n("beds_closed"),
-        beds_occupied: n("occupied"),
-        beds_reserved: n("reserved"),
-        beds_free_now: n("free_now"),
-        freeing_today: n("freeing_today"),
-        freeing_tomorrow: n("freeing_tomorrow"),
-        over_capacity_patients: n("over_capacity_patients"),
-        patients: n("patients"),
-        occupancy_per_mille: f["occupancy_percent"]
-            .as_f64()
-            .map_or(0, |p| (p * 10.0).round() as u32),
     }
 }

@@ -1,0 +1,218 @@
+//! The consumer's replica of the ward picture and the rules that keep it exact:
+//! start from a snapshot, apply each unit's events in order, skip what was already
+//! applied, and ask for a resync on any sign of a missed event.
+//!
+//! A queue bound to ward pictures sees only some of the organisation's sequence
+//! numbers, so a gap cannot be seen in the sequence itself; each picture event names
+//! its unit's previous one (`unit_previous_sequence`), and that is what is checked.
+
+use std::collections::{BTreeMap, HashSet};
+
+use ohjaamo_proto::v1::WardFigures;
+use serde::{Deserialize, Serialize};
+
+/// One ward as the replica holds it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ward {
+    pub name: String,
+    /// The sequence of the event (or snapshot entry) this state is from.
+    pub sequence: u64,
+    pub figures: WardFiguresView,
+}
+
+/// `WardFigures` with the field names the core's JSON uses, for display and for
+/// comparing with `GET /picture`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct WardFiguresView {
+    pub beds_total: u32,
+    pub beds_closed: u32,
+    pub occupied: u32,
+    pub reserved: u32,
+    pub free_now: u32,
+    pub freeing_today: u32,
+    pub freeing_tomorrow: u32,
+    pub over_capacity_patients: u32,
+    pub patients: u32,
+    pub occupancy_per_mille: u32,
+}
+
+impl From<&WardFigures> for WardFiguresView {
+    fn from(f: &WardFigures) -> Self {
+        WardFiguresView {
+            beds_total: f.beds_total,
+            beds_closed: f.beds_closed,
+            occupied: f.beds_occupied,
+            reserved: f.beds_reserved,
+            free_now: f.beds_free_now,
+            freeing_today: f.freeing_today,
+            freeing_tomorrow: f.freeing_tomorrow,
+            over_capacity_patients: f.over_capacity_patients,
+            patients: f.patients,
+            occupancy_per_mille: f.occupancy_per_mille,
+        }
+    }
+}
+
+/// A ward's picture change as delivered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub sequence: u64,
+    pub unit_previous_sequence: u64,
+    pub unit: String,
+    pub name: String,
+    pub figures: WardFiguresView,
+}
+
+/// What applying a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The replica moved on.
+    Applied,
+    /// Already in the replica (a redelivery, or covered by the snapshot).
+    Duplicate,
+    /// An event of this unit was missed: take a new snapshot.
+    Gap,
+}
+
+/// The replica: the wards, the snapshot it started from, and counts that let a test
+/// (or an operator) see that nothing was lost or applied twice.
+#[derive(Debug, Default, Serialize)]
+pub struct Replica {
+    pub wards: BTreeMap<String, Ward>,
+    /// The sequence the last snapshot was as of.
+    pub snapshot_sequence: u64,
+    /// The sequence the first snapshot was as of: every picture event after it has
+    /// been received.
+    pub first_snapshot_sequence: Option<u64>,
+    pub snapshots: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub gaps: u64,
+    /// Sequences applied more than once (must stay 0).
+    pub applied_twice: u64,
+    #[serde(skip)]
+    applied_sequences: HashSet<u64>,
+    /// Every picture sequence delivered, applied or not (for the end-to-end check).
+    #[serde(skip)]
+    pub received: HashSet<u64>,
+}
+
+impl Replica {
+    /// Replaces the wards with a snapshot's.
+    pub fn load_snapshot(&mut self, sequence: u64, wards: BTreeMap<String, Ward>) {
+        self.wards = wards;
+        self.snapshot_sequence = sequence;
+        self.first_snapshot_sequence.get_or_insert(sequence);
+        self.snapshots += 1;
+    }
+
+    pub fn apply(&mut self, change: Change) -> Applied {
+        self.received.insert(change.sequence);
+        let outcome = match self.wards.get(&change.unit) {
+            Some(ward) if change.sequence <= ward.sequence => Applied::Duplicate,
+            Some(ward) if change.unit_previous_sequence == ward.sequence => Applied::Applied,
+            Some(_) => Applied::Gap,
+            // A unit the snapshot did not have: its first picture, or one the
+            // snapshot already covers (the unit went away since), or a miss.
+            None if change.sequence <= self.snapshot_sequence => Applied::Duplicate,
+            None if change.unit_previous_sequence == 0 => Applied::Applied,
+            None => Applied::Gap,
+        };
+        match outcome {
+            Applied::Applied => {
+                self.applied += 1;
+                if !self.applied_sequences.insert(change.sequence) {
+                    self.applied_twice += 1;
+                }
+                self.wards.insert(
+                    change.unit,
+                    Ward {
+                        name: change.name,
+                        sequence: change.sequence,
+                        figures: change.figures,
+                    },
+                );
+            }
+            Applied::Duplicate => self.duplicates += 1,
+            Applied::Gap => self.gaps += 1,
+        }
+        outcome
+    }
+
+    /// The highest sequence the replica reflects.
+    pub fn sequence(&self) -> u64 {
+        self.wards
+            .values()
+            .map(|w| w.sequence)
+            .max()
+            .unwrap_or(0)
+            .max(self.snapshot_sequence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ward(sequence: u64, beds: u32) -> Ward {
+        Ward {
+            name: "Osasto 1".into(),
+            sequence,
+            figures: WardFiguresView {
+                beds_total: beds,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn change(sequence: u64, previous: u64, unit: &str, beds: u32) -> Change {
+        Change {
+            sequence,
+            unit_previous_sequence: previous,
+            unit: unit.into(),
+            name: "Osasto 1".into(),
+            figures: WardFiguresView {
+                beds_total: beds,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn replica() -> Replica {
+        let mut r = Replica::default();
+        r.load_snapshot(10, BTreeMap::from([("w1".to_owned(), ward(7, 5))]));
+        r
+    }
+
+    #[test]
+    fn events_in_order_apply() {
+        let mut r = replica();
+        assert_eq!(r.apply(change(12, 7, "w1", 6)), Applied::Applied);
+        assert_eq!(r.apply(change(15, 12, "w1", 7)), Applied::Applied);
+        assert_eq!(r.wards["w1"].figures.beds_total, 7);
+        assert_eq!(r.sequence(), 15);
+    }
+
+    #[test]
+    fn redeliveries_and_what_the_snapshot_covers_are_skipped() {
+        let mut r = replica();
+        assert_eq!(r.apply(change(7, 3, "w1", 5)), Applied::Duplicate);
+        assert_eq!(r.apply(change(12, 7, "w1", 6)), Applied::Applied);
+        assert_eq!(r.apply(change(12, 7, "w1", 6)), Applied::Duplicate);
+        // A unit gone from the snapshot: its old events are covered by it.
+        assert_eq!(r.apply(change(9, 4, "w2", 1)), Applied::Duplicate);
+        assert_eq!((r.applied, r.duplicates, r.applied_twice), (1, 3, 0));
+    }
+
+    #[test]
+    fn a_missed_event_is_a_gap() {
+        let mut r = replica();
+        assert_eq!(r.apply(change(15, 12, "w1", 7)), Applied::Gap);
+        assert_eq!(r.wards["w1"].figures.beds_total, 5, "a gap changes nothing");
+        // A new unit whose first event was missed.
+        assert_eq!(r.apply(change(20, 18, "w9", 1)), Applied::Gap);
+        // A new unit's first event.
+        assert_eq!(r.apply(change(21, 0, "w8", 1)), Applied::Applied);
+        assert_eq!(r.gaps, 2);
+    }
+}

@@ -1,0 +1,91 @@
+//! Taking the snapshot: `GET /picture?kind=ward` from the core, retried until it
+//! answers (the replica is useless without it, and the queue keeps the events
+//! meanwhile).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::Settings;
+use crate::consume::lock;
+use crate::replica::{Replica, Ward, WardFiguresView};
+
+pub struct Snapshots {
+    http: reqwest::Client,
+    url: String,
+    organization: String,
+}
+
+impl Snapshots {
+    pub fn new(settings: &Settings) -> Snapshots {
+        Snapshots {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+            url: format!("{}/picture?kind=ward", settings.core.trim_end_matches('/')),
+            organization: settings.organization.clone(),
+        }
+    }
+
+    /// Loads a snapshot into `replica`, retrying until the core answers.
+    pub async fn take(&self, replica: &Mutex<Replica>) {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match self.fetch().await {
+                Ok((sequence, wards)) => {
+                    tracing::info!(sequence, wards = wards.len(), "snapshot loaded");
+                    lock(replica).load_snapshot(sequence, wards);
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?pause, "cannot take a snapshot from the core");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<(u64, BTreeMap<String, Ward>), String> {
+        let response = self
+            .http
+            .get(&self.url)
+            .header("X-Ohjaamo-Organization", &self.organization)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("GET {} answered {}", self.url, response.status()));
+        }
+        let body: Value = response.json().await.map_err(|e| e.to_string())?;
+        parse_snapshot(&body)
+    }
+}
+
+/// A `GET /picture` body as the replica's wards.
+pub fn parse_snapshot(body: &Value) -> Result<(u64, BTreeMap<String, Ward>), String> {
+    let sequence = body["sequence"]
+        .as_u64()
+        .ok_or("the snapshot has no sequence")?;
+    let mut wards = BTreeMap::new();
+    for unit in body["units"].as_array().into_iter().flatten() {
+        let (Some(id), Some(unit_sequence)) = (unit["id"].as_str(), unit["sequence"].as_u64())
+        else {
+            return Err(format!("a snapshot unit without id or sequence: {unit}"));
+        };
+        wards.insert(
+            id.to_owned(),
+            Ward {
+                name: unit["name"].as_str().unwrap_or_default().to_owned(),
+                sequence: unit_sequence,
+                figures: WardFiguresView::from(&ohjaamo_bus::ward_figures_from_json(
+                    &unit["figures"],
+                )),
+            },
+        );
+    }
+    Ok((sequence, wards))
+}

@@ -1,0 +1,421 @@
+//! End to end through the bus, across processes: a core on PostgreSQL publishing to
+//! RabbitMQ, and the reference consumer (`ohjaamo bed-reservations`) keeping a replica
+//! of the ward picture. A random workload of beds, stays, holds, closures and moves
+//! runs while the core is killed (SIGKILL) and restarted and the broker is stopped and
+//! started. Afterwards the consumer's replica equals `GET /picture`, every picture
+//! event after its first snapshot arrived, and none was applied twice.
+//!
+//! Needs PostgreSQL and RabbitMQ (see `support`); skipped loudly without them, fails
+//! without them when `CI=true`. The broker restart uses `rabbitmqctl stop_app` /
+//! `start_app` on the local node.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use jiff::{SignedDuration, Timestamp};
+use rand::{Rng as _, SeedableRng as _};
+use rand_chacha::ChaCha8Rng;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::{Connection as _, PgConnection};
+use support::*;
+
+const WARDS: usize = 4;
+const BEDS_PER_WARD: usize = 6;
+const OPERATIONS: usize = 360;
+
+/// The FHIR API of the core under test, for one organisation; writes retry while the
+/// core is down (it is killed on purpose).
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    organization: String,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{}/{path}", self.base))
+                .header("X-Ohjaamo-Organization", &self.organization)
+                .timeout(Duration::from_secs(10));
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            match request.send().await {
+                Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => return,
+                Ok(r) if r.status().is_client_error() => {
+                    panic!(
+                        "{method} {path}: {} {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )
+                }
+                _ if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                other => panic!("{method} {path}: the core did not come back: {other:?}"),
+            }
+        }
+    }
+
+    async fn put(&self, resource: &Value) {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
+        self.send(reqwest::Method::PUT, &path, Some(resource)).await;
+    }
+}
+
+fn location(id: &str, physical: &str, part_of: Option<&str>, closed: bool) -> Value {
+    let mut l = json!({
+        "resourceType": "Location",
+        "id": id,
+        "name": id,
+        "status": "active",
+        "physicalType": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
+            "code": physical,
+        }]},
+    });
+    if let Some(ward) = part_of {
+        l["partOf"] = json!({"reference": format!("Location/{ward}")});
+    }
+    if closed {
+        l["operationalStatus"] =
+            json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "C"});
+    }
+    l
+}
+
+fn schedule(bed: &str) -> Value {
+    json!({
+        "resourceType": "Schedule",
+        "id": format!("s-{bed}"),
+        "actor": [{"reference": format!("Location/{bed}")}],
+    })
+}
+
+fn slot(id: &str, bed: &str, held: bool, hours: i64) -> Value {
+    let now = Timestamp::now();
+    json!({
+        "resourceType": "Slot",
+        "id": id,
+        "schedule": {"reference": format!("Schedule/s-{bed}")},
+        "status": if held { "busy-tentative" } else { "busy" },
+        "start": now.checked_sub(SignedDuration::from_hours(1)).unwrap().to_string(),
+        "end": now.checked_add(SignedDuration::from_hours(hours)).unwrap().to_string(),
+    })
+}
+
+/// The random workload's state: which bed is where, which Slots exist.
+struct Hospital {
+    beds: BTreeMap<String, (usize, bool)>,
+    slots: Vec<String>,
+    next: usize,
+}
+
+impl Hospital {
+    async fn seed(api: &Api) -> Hospital {
+        let mut beds = BTreeMap::new();
+        for w in 0..WARDS {
+            api.put(&location(&format!("w{w}"), "wa", None, false))
+                .await;
+            for n in 0..BEDS_PER_WARD {
+                let bed = format!("b{w}-{n}");
+                api.put(&location(&bed, "bd", Some(&format!("w{w}")), false))
+                    .await;
+                api.put(&schedule(&bed)).await;
+                beds.insert(bed, (w, false));
+            }
+        }
+        Hospital {
+            beds,
+            slots: Vec::new(),
+            next: 0,
+        }
+    }
+
+    async fn random_change(&mut self, api: &Api, rng: &mut ChaCha8Rng) {
+        let bed = self
+            .beds
+            .keys()
+            .nth(rng.random_range(0..self.beds.len()))
+            .unwrap()
+            .clone();
+        let (ward, closed) = self.beds[&bed];
+        match rng.random_range(0..100) {
+            0..45 => {
+                self.next += 1;
+                let id = format!("stay-{}", self.next);
+                api.put(&slot(
+                    &id,
+                    &bed,
+                    rng.random_bool(0.3),
+                    rng.random_range(2..60),
+                ))
+                .await;
+                self.slots.push(id);
+            }
+            45..65 if !self.slots.is_empty() => {
+                let id = self
+                    .slots
+                    .swap_remove(rng.random_range(0..self.slots.len()));
+                api.send(reqwest::Method::DELETE, &format!("Slot/{id}"), None)
+                    .await;
+            }
+            65..80 => {
+                api.put(&location(&bed, "bd", Some(&format!("w{ward}")), !closed))
+                    .await;
+                self.beds.insert(bed, (ward, !closed));
+            }
+            80..90 => {
+                self.next += 1;
+                let new_bed = format!("nb-{}", self.next);
+                let ward = rng.random_range(0..WARDS);
+                api.put(&location(&new_bed, "bd", Some(&format!("w{ward}")), false))
+                    .await;
+                api.put(&schedule(&new_bed)).await;
+                self.beds.insert(new_bed, (ward, false));
+            }
+            _ => {
+                let to = (ward + 1) % WARDS;
+                api.put(&location(&bed, "bd", Some(&format!("w{to}")), closed))
+                    .await;
+                self.beds.insert(bed, (to, closed));
+            }
+        }
+    }
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let out = std::process::Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `(id, name, sequence, figures)` of each ward in a `/picture` or `/wards` body.
+fn wards_of_core(body: &Value) -> Vec<(String, String, u64, Value)> {
+    let (_, wards) = ohjaamo_bed_reservations::parse_snapshot(body).expect("a snapshot");
+    wards
+        .into_iter()
+        .map(|(id, w)| {
+            (
+                id,
+                w.name,
+                w.sequence,
+                serde_json::to_value(w.figures).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn wards_of_consumer(body: &Value) -> Vec<(String, String, u64, Value)> {
+    body["units"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap_or_default().to_owned(),
+                u["name"].as_str().unwrap_or_default().to_owned(),
+                u["sequence"].as_u64().unwrap_or(0),
+                u["figures"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn get_json(http: &reqwest::Client, url: &str, organization: &str) -> Option<Value> {
+    let r = http
+        .get(url)
+        .header("X-Ohjaamo-Organization", organization)
+        .send()
+        .await
+        .ok()?;
+    r.status().is_success().then_some(())?;
+    r.json().await.ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart() {
+    let Some(db) = Database::create().await else {
+        return;
+    };
+    let Some(bus_url) = broker_url() else {
+        db.drop_it().await;
+        return;
+    };
+    let unique = format!(
+        "{}{}",
+        std::process::id(),
+        Timestamp::now().as_millisecond() % 1_000_000
+    );
+    let organization = format!("1.2.246.10.{unique}");
+    let queue = format!("e2e-bed-reservations-{unique}");
+    let dir = std::env::temp_dir().join(format!("ohjaamo-e2e-bus-{unique}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (core_port, consumer_port) = (free_port(), free_port());
+    let core_root = format!("http://127.0.0.1:{core_port}");
+
+    let mut core = start_core(&dir, core_port, &db, &["--bus-url", &bus_url]).await;
+    let consumer = Proc::start(
+        "consumer",
+        &dir,
+        strings(&[
+            "bed-reservations",
+            "--core",
+            &core_root,
+            "--organization",
+            &organization,
+            "--bus-url",
+            &bus_url,
+            "--queue",
+            &queue,
+            "--listen",
+            &format!("127.0.0.1:{consumer_port}"),
+        ]),
+    );
+    wait_for(
+        &format!("http://127.0.0.1:{consumer_port}/livez"),
+        "the consumer",
+    )
+    .await;
+
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: format!("{core_root}/fhir"),
+        organization: organization.clone(),
+    };
+    let mut hospital = Hospital::seed(&api).await;
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for n in 0..OPERATIONS {
+        hospital.random_change(&api, &mut rng).await;
+        match n {
+            120 => {
+                core.kill();
+                core.restart();
+            }
+            240 => rabbitmqctl(&["stop_app"]),
+            270 => rabbitmqctl(&["start_app"]),
+            _ => {}
+        }
+    }
+
+    // Then it settles: the consumer's replica equals the core's picture.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (mut expected, mut held) = (Vec::new(), Vec::new());
+    while Instant::now() < deadline {
+        let picture = get_json(
+            &http,
+            &format!("{core_root}/picture?kind=ward"),
+            &organization,
+        )
+        .await;
+        let wards = get_json(
+            &http,
+            &format!("http://127.0.0.1:{consumer_port}/wards"),
+            &organization,
+        )
+        .await;
+        if let (Some(picture), Some(wards)) = (picture, wards) {
+            expected = wards_of_core(&picture);
+            held = wards_of_consumer(&wards);
+            if expected == held && expected.len() == WARDS {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let status = get_json(
+        &http,
+        &format!("http://127.0.0.1:{consumer_port}/status"),
+        &organization,
+    )
+    .await
+    .unwrap_or(Value::Null);
+    if expected != held || expected.len() != WARDS {
+        eprintln!("files in {} are kept for inspection", dir.display());
+        for p in [&core, &consumer] {
+            eprintln!("--- {} ---\n{}", p.name, p.tail());
+        }
+        panic!(
+            "the replica differs from the picture:\ncore:    {expected:?}\nreplica: {held:?}\nstatus: {status}"
+        );
+    }
+
+    // Every picture event of this organisation after the first snapshot arrived, and
+    // none was applied twice.
+    let replica = &status["replica"];
+    assert_eq!(replica["applied_twice"], 0, "{status}");
+    let first = replica["first_snapshot_sequence"]
+        .as_i64()
+        .expect("a snapshot was taken");
+    let received: std::collections::HashSet<i64> = status["received"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    let mut pg = PgConnection::connect(&db.url()).await.unwrap();
+    let published: Vec<i64> = sqlx::query_scalar(
+        "SELECT sequence FROM outbox WHERE tenant = $1 AND kind = 'picture' AND rtype = 'ward' \
+         AND sequence > $2 ORDER BY sequence",
+    )
+    .bind(&organization)
+    .bind(first)
+    .fetch_all(&mut pg)
+    .await
+    .unwrap();
+    let missing: Vec<i64> = published
+        .iter()
+        .copied()
+        .filter(|s| !received.contains(s))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "picture events never delivered: {missing:?}; {status}"
+    );
+    assert!(
+        published.len() > 100,
+        "a busy workload: {} picture events",
+        published.len()
+    );
+    eprintln!(
+        "{} picture events after the first snapshot; replica {}",
+        published.len(),
+        json!({"applied": replica["applied"], "duplicates": replica["duplicates"],
+               "gaps": replica["gaps"], "snapshots": replica["snapshots"]})
+    );
+    drop(pg);
+
+    drop((core, consumer));
+    delete_queue(&bus_url, &queue).await;
+    db.drop_it().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn delete_queue(url: &str, queue: &str) {
+    use ohjaamo_bus::lapin::options::QueueDeleteOptions;
+    if let Ok(connection) = ohjaamo_bus::connect(url, "e2e cleanup", Duration::from_secs(10)).await
+        && let Ok(channel) = connection.create_channel().await
+    {
+        let _ = channel
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await;
+        let _ = connection.close(200, "done".into()).await;
+    }
+}

@@ -1,0 +1,197 @@
+//! What the end-to-end tests share: processes of the `ohjaamo` binary, a PostgreSQL
+//! database of their own, free ports, waiting for a service to answer.
+
+#![allow(dead_code)] // each test uses its own part of this
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection as _, Executor as _, PgConnection};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ohjaamo");
+
+/// A process of the `ohjaamo` binary, logging to a file, killed when dropped.
+pub struct Proc {
+    pub name: &'static str,
+    args: Vec<String>,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Proc {
+    pub fn start(name: &'static str, dir: &Path, args: Vec<String>) -> Proc {
+        let mut p = Proc {
+            name,
+            args,
+            log: dir.join(format!("{name}.log")),
+            child: None,
+        };
+        p.spawn();
+        p
+    }
+
+    pub fn spawn(&mut self) {
+        let log = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(&self.args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.name));
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no graceful anything, as when a node dies.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    pub fn tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A database of its own on the test server, dropped afterwards.
+pub struct Database {
+    admin_url: String,
+    pub name: String,
+}
+
+impl Database {
+    pub async fn create() -> Option<Database> {
+        let admin_url = std::env::var("OHJAAMO_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let mut admin = match PgConnection::connect(&admin_url).await {
+            Ok(c) => c,
+            Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true and PostgreSQL is not reachable at {admin_url}: {e}")
+            }
+            Err(e) => {
+                eprintln!(
+                    "\n*** SKIPPED the end-to-end test: PostgreSQL is not reachable at {admin_url}: {e} ***\n"
+                );
+                return None;
+            }
+        };
+        let name = format!(
+            "ohjaamo_e2e_{}_{}",
+            std::process::id(),
+            jiff::Timestamp::now().as_millisecond()
+        );
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
+        Some(Database { admin_url, name })
+    }
+
+    pub fn url(&self) -> String {
+        let mut url = url::Url::parse(&self.admin_url).unwrap();
+        url.set_path(&self.name);
+        url.to_string()
+    }
+
+    pub async fn drop_it(self) {
+        if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
+            let _ = admin
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                )))
+                .await;
+        }
+    }
+}
+
+pub async fn wait_for(url: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if reqwest::get(url)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not come up at {url}");
+}
+
+pub fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| (*a).to_owned()).collect()
+}
+
+/// The RabbitMQ the tests use (`OHJAAMO_TEST_AMQP_URL`, default the local broker), or
+/// `None` (skipped loudly) when it does not answer outside CI.
+pub fn broker_url() -> Option<String> {
+    let url = std::env::var("OHJAAMO_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    let address = url
+        .rsplit_once('@')
+        .map_or(url.as_str(), |(_, host)| host)
+        .split('/')
+        .next()
+        .unwrap_or("127.0.0.1:5672")
+        .to_owned();
+    match std::net::TcpStream::connect(&address) {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and RabbitMQ is not reachable at {address}: {e}")
+        }
+        Err(e) => {
+            eprintln!(
+                "\n*** SKIPPED the bus end-to-end test: RabbitMQ is not reachable at {address}: {e} ***\n"
+            );
+            None
+        }
+    }
+}
+
+/// Starts `ohjaamo serve` on `port` over `db` with `extra` arguments, and waits until
+/// it is ready.
+pub async fn start_core(dir: &Path, port: u16, db: &Database, extra: &[&str]) -> Proc {
+    let mut args = strings(&[
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--database-url",
+        &db.url(),
+        "--database-max-connections",
+        "8",
+    ]);
+    args.extend(strings(extra));
+    let core = Proc::start("core", dir, args);
+    wait_for(&format!("http://127.0.0.1:{port}/readyz"), "the core").await;
+    core
+}

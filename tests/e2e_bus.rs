@@ -314,6 +314,13 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
         }
     }
 
+    // Garbage on the consumer's binding is dead-lettered, not applied, not fatal.
+    publish_garbage(
+        &bus_url,
+        &format!("v1.{}.picture.ward.w0", organization.replace('.', "_")),
+    )
+    .await;
+
     // Then it settles: the consumer's replica equals the core's picture.
     let http = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -361,6 +368,7 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
     // none was applied twice.
     let replica = &status["replica"];
     assert_eq!(replica["applied_twice"], 0, "{status}");
+    assert_eq!(status["bus"]["undecodable"], 3, "{status}");
     let first = replica["first_snapshot_sequence"]
         .as_i64()
         .expect("a snapshot was taken");
@@ -406,6 +414,34 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
     delete_queue(&bus_url, &queue).await;
     db.drop_it().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn publish_garbage(url: &str, routing_key: &str) {
+    use ohjaamo_bus::lapin::BasicProperties;
+    use ohjaamo_bus::lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    let connection = ohjaamo_bus::connect(url, "e2e garbage", Duration::from_secs(10))
+        .await
+        .expect("RabbitMQ after its restart");
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    for garbage in [&b"\xff\xff\xff"[..], b"not protobuf", b"\x0a\x05ab"] {
+        channel
+            .basic_publish(
+                ohjaamo_bus::EXCHANGE.into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                garbage,
+                BasicProperties::default(),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let _ = connection.close(200, "done".into()).await;
 }
 
 async fn delete_queue(url: &str, queue: &str) {

@@ -14,6 +14,10 @@ pub enum BusError {
     Amqp(#[from] lapin::Error),
     #[error("RabbitMQ refused a message (nack) at sequence {0}")]
     Refused(u64),
+    #[error(
+        "RabbitMQ confirmed nothing within {0} s: is it blocking publishers (disk or memory alarm)?"
+    )]
+    Unconfirmed(u64),
 }
 
 /// Opens a connection named `name` (shown in the RabbitMQ management UI).

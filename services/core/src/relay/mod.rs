@@ -32,6 +32,8 @@ pub const READER: &str = "relay";
 const BATCH: i64 = 500;
 /// How often the log is looked at without a signal (other replicas' writes).
 const POLL: Duration = Duration::from_millis(200);
+/// The longest a batch may take to publish and confirm.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(60);
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -114,7 +116,10 @@ async fn relay_round(
             .events_after(&tenant, lease.position, BATCH, EventFilter::All)
             .await?;
         let events: Vec<_> = stored.iter().map(|e| envelope(&tenant, e)).collect();
-        let (confirmed, error) = sink.publish(&events).await;
+        // A blocked broker can stall even the sending; the whole batch has a bound.
+        let (confirmed, error) = tokio::time::timeout(PUBLISH_TIMEOUT, sink.publish(&events))
+            .await
+            .unwrap_or((0, Some(BusError::Unconfirmed(PUBLISH_TIMEOUT.as_secs()))));
         let to = match confirmed {
             0 => lease.position,
             n => stored[n - 1].sequence,

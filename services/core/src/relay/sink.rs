@@ -126,18 +126,26 @@ impl Sink {
     }
 }
 
-/// Waits for the confirms in order; stops at the first nack or error.
+/// How long the relay waits for a confirm. A broker that blocks publishers (its disk
+/// or memory alarm) never answers; after this the relay reconnects and says why.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Waits for the confirms in order; stops at the first nack, error or timeout.
 async fn confirmed_prefix(
     confirms: Vec<PublisherConfirm>,
     events: &[Event],
 ) -> (usize, Option<BusError>) {
+    let deadline = tokio::time::Instant::now() + CONFIRM_TIMEOUT;
     for (n, confirm) in confirms.into_iter().enumerate() {
-        match confirm.await {
-            Ok(confirmation) if confirmation.is_nack() => {
+        match tokio::time::timeout_at(deadline, confirm).await {
+            Ok(Ok(confirmation)) if confirmation.is_nack() => {
                 return (n, Some(BusError::Refused(events[n].sequence)));
             }
-            Ok(_) => {}
-            Err(e) => return (n, Some(e.into())),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return (n, Some(e.into())),
+            Err(_) => {
+                return (n, Some(BusError::Unconfirmed(CONFIRM_TIMEOUT.as_secs())));
+            }
         }
     }
     (events.len(), None)

@@ -12,6 +12,16 @@ use crate::extract::values_at;
 /// resources we keep.
 const REQUIRED_CODES: &[(ResourceType, &[&str], &[&str])] = &[
     (
+        ResourceType::MeasureReport,
+        &["status"],
+        &["complete", "pending", "error"],
+    ),
+    (
+        ResourceType::MeasureReport,
+        &["type"],
+        &["individual", "subject-list", "summary", "data-collection"],
+    ),
+    (
         ResourceType::Slot,
         &["status"],
         &[

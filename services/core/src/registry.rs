@@ -189,6 +189,41 @@ const SLOT: &[SearchParam] = &[
     ),
 ];
 
+const MEASURE_REPORT: &[SearchParam] = &[
+    param!(
+        "subject",
+        Reference,
+        [&["subject"]],
+        ACTORS,
+        "http://hl7.org/fhir/SearchParameter/MeasureReport-subject",
+        "What the report is about: a unit's Location for ward capacity"
+    ),
+    param!(
+        "date",
+        Date,
+        [&["date"]],
+        NO_TARGETS,
+        "http://hl7.org/fhir/SearchParameter/MeasureReport-date",
+        "When the figures were computed"
+    ),
+    param!(
+        "period",
+        Date,
+        [&["period"]],
+        NO_TARGETS,
+        "http://hl7.org/fhir/SearchParameter/MeasureReport-period",
+        "The period the figures are for"
+    ),
+    param!(
+        "status",
+        Token,
+        [&["status"]],
+        NO_TARGETS,
+        "http://hl7.org/fhir/SearchParameter/MeasureReport-status",
+        "complete | pending | error"
+    ),
+];
+
 const APPOINTMENT: &[SearchParam] = &[
     param!(
         "slot",
@@ -376,6 +411,7 @@ pub fn params(rtype: ResourceType) -> Vec<SearchParam> {
         T::HealthcareService => HEALTHCARE_SERVICE,
         T::Organization => ORGANIZATION,
         T::Practitioner => PRACTITIONER,
+        T::MeasureReport => MEASURE_REPORT,
     };
     let mut all = vec![IDENTIFIER];
     all.extend_from_slice(specific);

@@ -92,6 +92,27 @@ async fn a_ward_s_figures(h: &Harness) {
         "patients": 3, "occupancy_percent": 75.0
     });
     assert_eq!(figures, &expect, "{}", r.text);
+    // The same figures as a SANER-shaped MeasureReport, found by a FHIR search.
+    let reports = h
+        .search("MeasureReport", &[("subject", "Location/ward")])
+        .await;
+    let report = &reports["entry"][0]["resource"];
+    assert_eq!(report["type"], "summary", "{reports}");
+    let count = |code: &str| {
+        report["group"][0]["population"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["code"]["coding"][1]["code"] == code)
+            .map(|p| p["count"].clone())
+    };
+    assert_eq!(count("total-beds"), Some(json!(5)));
+    assert_eq!(count("occupied-beds"), Some(json!(2)));
+    assert_eq!(count("available-beds"), Some(json!(1)));
+    assert_eq!(count("freeing-today"), Some(json!(1)));
+    assert_eq!(count("freeing-tomorrow"), Some(json!(1)));
+    assert_eq!(count("over-capacity-patients"), Some(json!(1)));
+
     // Every ward when no unit is named.
     let all = picture(h, "").await;
     assert_eq!(

@@ -129,6 +129,11 @@ fn world() -> Vec<Value> {
                 "period": { "start": "2026-05-01T10:00:00+03:00", "end": "2026-05-03T10:00:00+03:00" },
                 "location": [{ "location": { "reference": "Location/ward-5" } },
                              { "location": { "reference": "Location/bed-2" } }] }),
+        // A past report about the site (the core writes current ones about wards).
+        json!({ "resourceType": "MeasureReport", "id": "mr-1", "identifier": ident("MR-1"),
+                "status": "pending", "type": "summary", "measure": "https://ohjaamo.fi/fhir/Measure/ward-bed-capacity",
+                "subject": { "reference": "Location/site" }, "date": "2020-05-04T10:00:00+03:00",
+                "period": { "start": "2020-05-04T00:00:00+03:00", "end": "2020-05-05T00:00:00+03:00" } }),
     ]
 }
 
@@ -159,6 +164,11 @@ const CHECKS: &[(&str, &str, &[&str])] = &[
     ("Appointment", "identifier=APPT-1", &["appt-1"]),
     ("Encounter", "identifier=ENC-1", &["enc-1"]),
     ("Schedule", "identifier=nothing", &[]),
+    ("MeasureReport", "identifier=MR-1", &["mr-1"]),
+    ("MeasureReport", "subject=Location/site", &["mr-1"]),
+    ("MeasureReport", "date=lt2021-01-01", &["mr-1"]),
+    ("MeasureReport", "period=ge2020-05-04&period=lt2020-05-06", &["mr-1"]),
+    ("MeasureReport", "status=pending", &["mr-1"]),
     ("Location", "identifier=urn:oid:9.9.9|LOC-SITE", &[]),
     // _id
     ("Location", "_id=ward-5", &["ward-5"]),

@@ -13,6 +13,7 @@ pub enum ResourceType {
     Encounter,
     HealthcareService,
     Location,
+    MeasureReport,
     Organization,
     Practitioner,
     PractitionerRole,
@@ -22,12 +23,13 @@ pub enum ResourceType {
 
 impl ResourceType {
     /// Every supported type, in alphabetical order (as the CapabilityStatement lists them).
-    pub const ALL: [ResourceType; 10] = [
+    pub const ALL: [ResourceType; 11] = [
         ResourceType::Appointment,
         ResourceType::Device,
         ResourceType::Encounter,
         ResourceType::HealthcareService,
         ResourceType::Location,
+        ResourceType::MeasureReport,
         ResourceType::Organization,
         ResourceType::Practitioner,
         ResourceType::PractitionerRole,
@@ -42,6 +44,7 @@ impl ResourceType {
             ResourceType::Encounter => "Encounter",
             ResourceType::HealthcareService => "HealthcareService",
             ResourceType::Location => "Location",
+            ResourceType::MeasureReport => "MeasureReport",
             ResourceType::Organization => "Organization",
             ResourceType::Practitioner => "Practitioner",
             ResourceType::PractitionerRole => "PractitionerRole",

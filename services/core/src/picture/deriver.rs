@@ -14,9 +14,13 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use ohjaamo_store::{EventFilter, PictureUpdate, Store, StoreError};
 
+use ohjaamo_fhir::ResourceType;
+
+use super::measure_report::ward_capacity_report;
 use super::touched::touched_units;
 use super::ward::ward_pictures;
 use crate::AppState;
+use crate::pipeline::{WriteEntry, WriteKind};
 
 /// The deriver's name for its cursor in the store.
 pub const READER: &str = "picture";
@@ -76,7 +80,7 @@ async fn derive_round(
     state: &AppState,
     options: &DeriverOptions,
     progress: &mut Progress,
-) -> Result<bool, StoreError> {
+) -> anyhow::Result<bool> {
     let store = &state.store;
     let mut more = false;
     for (tenant, last) in store.event_tenants().await? {
@@ -106,6 +110,9 @@ async fn derive_round(
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
         crate::observe::note_pictures_derived(units.len(), changed.len());
+        // The reports first: if the round fails after them, it is repeated and
+        // rewrites them unchanged; the cursor never passes a change not reported.
+        write_reports(state, &tenant, &changed).await?;
         lease.finish(store, to, &changed).await?;
         // Our own picture events moved the log on; the next round reads past them.
         progress.done_up_to.insert(tenant, to);
@@ -145,4 +152,41 @@ async fn changed_pictures(
         .into_iter()
         .filter(|p| stored.get(&p.unit) != Some(&p.body))
         .collect())
+}
+
+/// Writes the capacity MeasureReport of each changed ward.
+async fn write_reports(
+    state: &AppState,
+    tenant: &str,
+    changed: &[PictureUpdate],
+) -> anyhow::Result<()> {
+    let now = Timestamp::now();
+    let entries: Vec<WriteEntry> = changed
+        .iter()
+        .filter(|p| p.kind == super::ward::KIND)
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(&p.body).ok())
+        .filter_map(|picture| ward_capacity_report(&picture, now, &state.config.time_zone))
+        .map(|report| WriteEntry {
+            rtype: ResourceType::MeasureReport,
+            kind: WriteKind::Update {
+                id: report["id"].as_str().unwrap_or_default().to_owned(),
+            },
+            resource: Some(report),
+            if_match: None,
+            full_url: None,
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let results = crate::pipeline::run_writes(state, tenant, entries, false)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing capacity reports: {e}"))?;
+    for result in results {
+        if let Err(e) = result {
+            // A report the core refuses is our bug, not a reason to stop the picture.
+            tracing::error!(error = %e, "a ward capacity MeasureReport was refused");
+        }
+    }
+    Ok(())
 }

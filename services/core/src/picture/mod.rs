@@ -4,6 +4,7 @@
 
 pub mod deriver;
 mod json;
+pub mod measure_report;
 mod serve;
 mod touched;
 pub mod ward;

@@ -33,7 +33,7 @@ async fn a_day_arrives_whole_through_faults_and_restarts() {
     let core_base = format!("http://127.0.0.1:{core_port}/fhir");
     let sim_base = format!("http://127.0.0.1:{sim_port}");
 
-    let mut core = start_core(&dir, core_port, &db, &[]).await;
+    let mut core = start_core("core", &dir, core_port, &db, &[]).await;
     let sim = Proc::start(
         "simulator",
         &dir,

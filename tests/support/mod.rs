@@ -178,9 +178,15 @@ pub fn broker_url() -> Option<String> {
     }
 }
 
-/// Starts `ohjaamo serve` on `port` over `db` with `extra` arguments, and waits until
-/// it is ready.
-pub async fn start_core(dir: &Path, port: u16, db: &Database, extra: &[&str]) -> Proc {
+/// Starts `ohjaamo serve` as `name` on `port` over `db` with `extra` arguments, and
+/// waits until it is ready.
+pub async fn start_core(
+    name: &'static str,
+    dir: &Path,
+    port: u16,
+    db: &Database,
+    extra: &[&str],
+) -> Proc {
     let mut args = strings(&[
         "serve",
         "--listen",
@@ -191,7 +197,7 @@ pub async fn start_core(dir: &Path, port: u16, db: &Database, extra: &[&str]) ->
         "8",
     ]);
     args.extend(strings(extra));
-    let core = Proc::start("core", dir, args);
+    let core = Proc::start(name, dir, args);
     wait_for(&format!("http://127.0.0.1:{port}/readyz"), "the core").await;
     core
 }

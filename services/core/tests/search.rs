@@ -167,7 +167,11 @@ const CHECKS: &[(&str, &str, &[&str])] = &[
     ("MeasureReport", "identifier=MR-1", &["mr-1"]),
     ("MeasureReport", "subject=Location/site", &["mr-1"]),
     ("MeasureReport", "date=lt2021-01-01", &["mr-1"]),
-    ("MeasureReport", "period=ge2020-05-04&period=lt2020-05-06", &["mr-1"]),
+    (
+        "MeasureReport",
+        "period=ge2020-05-04&period=lt2020-05-06",
+        &["mr-1"],
+    ),
     ("MeasureReport", "status=pending", &["mr-1"]),
     ("Location", "identifier=urn:oid:9.9.9|LOC-SITE", &[]),
     // _id

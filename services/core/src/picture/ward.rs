@@ -4,6 +4,8 @@
 //! just the wards asked about, so recomputing after a write costs what the write
 //! touched, not what the hospital holds.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ohjaamo_picture::{Occupancy, OccupancyKind, Place, ward_figures};
@@ -53,13 +55,19 @@ pub async fn ward_pictures(
     let slot_ids: Vec<String> = slot_links.iter().map(|(s, _)| s.clone()).collect();
     let slots = store.read_many(tenant, "Slot", &slot_ids).await?;
 
-    let place_of_schedule = |schedule: &str| {
-        schedules
-            .iter()
-            .find(|(s, _)| s == schedule)
-            .map(|(_, place)| place.clone())
-    };
-    let mut occupancy = Vec::new();
+    let place_by_schedule: HashMap<&str, &str> = schedules
+        .iter()
+        .map(|(s, place)| (s.as_str(), place.as_str()))
+        .collect();
+    let place_of_schedule =
+        |schedule: &str| place_by_schedule.get(schedule).map(|p| (*p).to_owned());
+    // Each ward's share of what occupies places, so that a ward's figures look only at
+    // its own places.
+    let ward_of_place: HashMap<&str, &str> = place_links
+        .iter()
+        .map(|(place, ward)| (place.as_str(), ward.as_str()))
+        .collect();
+    let mut occupancy: HashMap<&str, Vec<Occupancy>> = HashMap::new();
     for slot in slots {
         let Some(slot) = parse(&slot.content) else {
             continue;
@@ -83,7 +91,10 @@ pub async fn ward_pictures(
         ) else {
             continue;
         };
-        occupancy.push(Occupancy {
+        let Some(ward) = ward_of_place.get(place.as_str()) else {
+            continue;
+        };
+        occupancy.entry(ward).or_default().push(Occupancy {
             place,
             kind,
             start,
@@ -96,7 +107,7 @@ pub async fn ward_pictures(
         .map(|(ward_id, ward)| {
             let in_ward: Vec<Place> = places
                 .iter()
-                .filter(|(id, _)| place_links.iter().any(|(p, w)| p == id && w == ward_id))
+                .filter(|(id, _)| ward_of_place.get(id.as_str()) == Some(&ward_id.as_str()))
                 .map(|(id, l)| Place {
                     id: id.clone(),
                     over_capacity: code_of(l, "type").iter().any(|c| c == "over-capacity"),
@@ -108,7 +119,12 @@ pub async fn ward_pictures(
                 "name": ward["name"],
                 "kind": KIND,
                 "site": site_of(ward),
-                "figures": ward_figures(&in_ward, &occupancy, now, zone),
+                "figures": ward_figures(
+                    &in_ward,
+                    occupancy.get(ward_id.as_str()).map_or(&[][..], Vec::as_slice),
+                    now,
+                    zone
+                ),
             });
             PictureUpdate {
                 unit: ward_id.clone(),

@@ -28,6 +28,9 @@ pub struct Config {
     /// How often an idle live stream sends a comment, so proxies keep it open and
     /// clients can tell the connection is alive.
     pub stream_heartbeat: std::time::Duration,
+    /// How long events stay in the log after every reader has passed them, so that a
+    /// display away for a while can resume with `Last-Event-ID`.
+    pub event_retention: std::time::Duration,
 }
 
 impl Default for Config {
@@ -45,6 +48,7 @@ impl Default for Config {
             stream_max_lag: 100_000,
             stream_send_timeout: std::time::Duration::from_secs(30),
             stream_heartbeat: std::time::Duration::from_secs(15),
+            event_retention: std::time::Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod references;
 pub mod registry;
 pub mod relay;
+pub mod retention;
 pub mod rules;
 pub mod search;
 pub mod server;
@@ -61,7 +62,7 @@ pub struct Background {
 }
 
 impl Background {
-    /// Starts the deriver and the relay for `state`, publishing to `bus`.
+    /// Starts the deriver, the relay (publishing to `bus`) and the log's retention.
     pub fn start(
         state: &AppState,
         bus: relay::Bus,
@@ -71,6 +72,7 @@ impl Background {
             tasks: vec![
                 tokio::spawn(picture::deriver::run(state.clone(), deriver)),
                 tokio::spawn(relay::run(state.clone(), bus)),
+                tokio::spawn(retention::run(state.clone())),
             ],
         }
     }

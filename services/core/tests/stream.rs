@@ -181,3 +181,42 @@ async fn a_client_too_far_behind_is_told_to_resync_and_dropped(h: &Harness) {
         "the stream ends after resync"
     );
 }
+
+both_backends!(
+    a_resume_from_before_what_is_kept_starts_over,
+    ohjaamo_core::Config {
+        event_retention: std::time::Duration::ZERO,
+        ..ohjaamo_core::Config::default()
+    }
+);
+async fn a_resume_from_before_what_is_kept_starts_over(h: &Harness) {
+    h.put_resource(&location("w1", "Osasto 1", "wa", None))
+        .await;
+    h.put_resource(&location("b1", "Vuode 1", "bd", Some("w1")))
+        .await;
+    h.wait_for_pictures().await;
+    // Wait for the relay too: only what every reader has passed may go.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let last = h.store().last_sequence("default").await.unwrap();
+    loop {
+        h.prune_now().await;
+        if h.store()
+            .first_sequence("default")
+            .await
+            .unwrap()
+            .is_none_or(|f| f > last)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log was not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut client = Client::open(h, "", Some("1")).await;
+    assert_eq!(client.next().await.unwrap().event, "resync");
+    let snapshot = client.next().await.unwrap();
+    assert_eq!(snapshot.event, "snapshot");
+    assert_eq!(beds_total(&snapshot.data["units"][0]), 1);
+}

@@ -69,6 +69,10 @@ pub struct ServeArgs {
         default_value_t = 30
     )]
     pub stream_send_timeout_seconds: u64,
+    /// Hours events stay in the log after every reader has passed them (how far back a
+    /// display can resume).
+    #[arg(long, env = "OHJAAMO_EVENT_RETENTION_HOURS", default_value_t = 168)]
+    pub event_retention_hours: u64,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -93,6 +97,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_base_url: args.public_url,
         stream_max_lag: args.stream_max_lag,
         stream_send_timeout: Duration::from_secs(args.stream_send_timeout_seconds.max(1)),
+        event_retention: Duration::from_secs(args.event_retention_hours * 3600),
         ..Config::default()
     };
     let state = AppState::new(Arc::new(store), config);

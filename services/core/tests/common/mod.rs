@@ -94,6 +94,7 @@ pub struct Harness {
     store: Arc<Store>,
     db: Option<TestDb>,
     background: Option<Background>,
+    state: AppState,
     /// The organisation requests without the tenant header act for.
     tenant: String,
 }
@@ -124,7 +125,7 @@ impl Harness {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let app = ohjaamo_core::server::app(state);
+        let app = ohjaamo_core::server::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("the server failed");
         });
@@ -140,6 +141,7 @@ impl Harness {
             store,
             db: Some(db),
             background: Some(background),
+            state,
             tenant,
         })
     }
@@ -170,6 +172,13 @@ impl Harness {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+    }
+
+    /// Prunes the event log as the hourly retention task does.
+    pub async fn prune_now(&self) {
+        ohjaamo_core::retention::prune_once(&self.state)
+            .await
+            .expect("pruning the log");
     }
 
     /// The store under the API, for tests that look at the event log.

@@ -133,3 +133,73 @@ async fn a_ward_s_figures(h: &Harness) {
     );
     assert_eq!(picture(h, "?unit=nope").await.status, StatusCode::NOT_FOUND);
 }
+
+both_backends!(equipment_and_staff_of_a_unit);
+async fn equipment_and_staff_of_a_unit(h: &Harness) {
+    let now = Timestamp::now();
+    let hours = |n: i64| {
+        now.checked_add(jiff::SignedDuration::from_hours(n))
+            .unwrap()
+            .to_string()
+    };
+    let device = |id: &str, kind: &str, status: &str| {
+        json!({"resourceType": "Device", "id": id, "status": status,
+               "type": {"coding": [{"system": "https://ohjaamo.fi/fhir/CodeSystem/equipment-kind", "code": kind}]},
+               "location": {"reference": "Location/u1"}})
+    };
+    let device_schedule = |id: &str| json!({"resourceType": "Schedule", "id": format!("s-{id}"), "actor": [{"reference": format!("Device/{id}")}]});
+    let role = |id: &str, code: &str, start: i64, end: i64| {
+        json!({"resourceType": "PractitionerRole", "id": id, "active": true,
+               "period": {"start": hours(start), "end": hours(end)},
+               "code": [{"coding": [{"system": "https://ohjaamo.fi/fhir/CodeSystem/staff-role", "code": code}]}],
+               "location": [{"reference": "Location/u1"}]})
+    };
+    let mut serviced = slot("huolto-p2", "s-p2", &hours(-1), &hours(2));
+    serviced["status"] = json!("busy-unavailable");
+    let mut in_use = slot("kaytto-p3", "s-p3", &hours(-1), &hours(1));
+    in_use["status"] = json!("busy");
+    h.seed(&[
+        location("u1", "Heräämö", "wa", None),
+        device("p1", "infuusiopumppu", "active"),
+        device("p2", "infuusiopumppu", "active"),
+        device("p3", "infuusiopumppu", "active"),
+        device("v1", "ventilaattori", "inactive"),
+        device_schedule("p2"),
+        device_schedule("p3"),
+        serviced,
+        in_use,
+        role("r1", "sairaanhoitaja", -2, 6),
+        role("r2", "sairaanhoitaja", -2, 6),
+        role("r3", "sairaanhoitaja", 6, 14),
+        role("r4", "lahihoitaja", 6, 14),
+    ])
+    .await;
+    let r = settled_picture(h, "?unit=u1&kind=equipment").await;
+    assert_eq!(
+        r.body["units"][0]["figures"],
+        json!([{"device_type": "infuusiopumppu", "total": 3, "in_use": 1, "free": 1, "in_maintenance": 1}]),
+        "{}",
+        r.text
+    );
+    assert_eq!(r.body["units"][0]["name"], "Heräämö");
+    let r = picture(h, "?unit=u1&kind=staff").await;
+    assert_eq!(
+        r.body["units"][0]["figures"],
+        json!([
+            {"role": "lahihoitaja", "on_shift_now": 0, "on_next_shift": 1},
+            {"role": "sairaanhoitaja", "on_shift_now": 2, "on_next_shift": 1},
+        ]),
+        "{}",
+        r.text
+    );
+    // The unit's three pictures side by side.
+    let all = picture(h, "?unit=u1").await;
+    let mut kinds: Vec<&str> = all.body["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["kind"].as_str())
+        .collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["equipment", "staff", "ward"]);
+}

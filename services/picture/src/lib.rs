@@ -6,7 +6,13 @@
 //! recompute one unit from what a write touched.
 
 pub mod day;
+pub mod equipment;
+pub mod staff;
 pub mod ward;
 
 pub use day::LocalDay;
+pub use equipment::{
+    Device, DeviceBooking, DeviceBookingKind, EquipmentFigures, equipment_figures,
+};
+pub use staff::{Shift, StaffFigures, staff_figures};
 pub use ward::{Occupancy, OccupancyKind, Place, WardFigures, ward_figures};

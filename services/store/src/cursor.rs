@@ -145,17 +145,19 @@ impl crate::Store {
         })
     }
 
-    /// The stored picture bodies of `units`, by unit.
+    /// The stored `kind` picture bodies of `units`, by unit.
     pub async fn picture_bodies(
         &self,
         tenant: &str,
+        kind: &str,
         units: &[String],
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut found = HashMap::new();
         for chunk in units.chunks(crate::sql::IN_LIST_CHUNK) {
             let mut sql =
                 crate::sql::Sql::new("SELECT unit, body FROM picture_unit WHERE tenant = ");
-            sql.text(tenant).push(" AND unit IN ").text_list(chunk);
+            sql.text(tenant).push(" AND kind = ").text(kind);
+            sql.push(" AND unit IN ").text_list(chunk);
             on_pool!(self, pool => {
                 let rows = crate::sql::bind_all!(sqlx::query(sqlx::AssertSqlSafe(sql.text)), &sql.binds)
                     .fetch_all(pool)
@@ -264,9 +266,10 @@ macro_rules! finish_statements {
         let mut events = Vec::with_capacity($pictures.len());
         for picture in $pictures {
             let previous: Option<i64> = sqlx::query_scalar(
-                "SELECT sequence FROM picture_unit WHERE tenant = $1 AND unit = $2",
+                "SELECT sequence FROM picture_unit WHERE tenant = $1 AND kind = $2 AND unit = $3",
             )
             .bind($tenant)
+            .bind(&picture.kind)
             .bind(&picture.unit)
             .fetch_optional(&mut **tx)
             .await?;
@@ -288,8 +291,8 @@ macro_rules! finish_statements {
             for (sequence, picture) in (first..).zip($pictures) {
                 sqlx::query(
                     "INSERT INTO picture_unit (tenant, unit, kind, sequence, body) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, unit) DO UPDATE \
-                     SET kind = EXCLUDED.kind, sequence = EXCLUDED.sequence, body = EXCLUDED.body",
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, kind, unit) DO UPDATE \
+                     SET sequence = EXCLUDED.sequence, body = EXCLUDED.body",
                 )
                 .bind($tenant)
                 .bind(&picture.unit)

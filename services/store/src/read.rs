@@ -247,6 +247,28 @@ impl Store {
         Ok(out)
     }
 
+    /// Every `target_type` id that current `rtype` resources' reference parameter
+    /// `param` points at (e.g. the units that have Devices).
+    pub async fn reference_targets(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        param: &str,
+        target_type: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut sql = Sql::new("SELECT DISTINCT target_id FROM search_reference WHERE tenant = ");
+        sql.text(tenant).push(" AND rtype = ").text(rtype);
+        sql.push(" AND param = ").text(param);
+        sql.push(" AND target_type = ").text(target_type);
+        sql.push(" ORDER BY target_id");
+        Ok(self
+            .fetch_text_rows(sql, 1)
+            .await?
+            .into_iter()
+            .filter_map(|row| row.into_iter().next())
+            .collect())
+    }
+
     /// The rows of a query whose first `columns` columns are text.
     async fn fetch_text_rows(
         &self,

@@ -17,8 +17,9 @@ use ohjaamo_store::{EventFilter, PictureUpdate, Store, StoreError};
 use ohjaamo_fhir::ResourceType;
 
 use super::measure_report::ward_capacity_report;
-use super::touched::touched_units;
+use super::touched::{Touched, touched_units};
 use super::ward::ward_pictures;
+use super::{resources, ward};
 use crate::AppState;
 use crate::pipeline::{WriteEntry, WriteKind};
 
@@ -99,17 +100,18 @@ async fn derive_round(
             .await?;
         more |= events.len() as i64 == BATCH;
         let to = events.last().map_or(lease.position, |e| e.sequence);
-        let units = if refresh_due {
+        let touched = if refresh_due {
             progress.last_refresh.insert(tenant.clone(), Instant::now());
             all_units(store, &tenant).await?
         } else {
             touched_units(store, &tenant, &events).await?
         };
-        let changed = changed_pictures(state, &tenant, &units).await?;
+        let recomputed = touched.wards.len() + touched.equipment.len() + touched.staff.len();
+        let changed = changed_pictures(state, &tenant, &touched).await?;
         if !changed.is_empty() {
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
-        crate::observe::note_pictures_derived(units.len(), changed.len());
+        crate::observe::note_pictures_derived(recomputed, changed.len());
         // The reports first: if the round fails after them, it is repeated and
         // rewrites them unchanged; the cursor never passes a change not reported.
         write_reports(state, &tenant, &changed).await?;
@@ -120,38 +122,63 @@ async fn derive_round(
     Ok(more)
 }
 
-/// Every unit of `tenant` (every ward Location).
-async fn all_units(store: &Store, tenant: &str) -> Result<BTreeSet<String>, StoreError> {
-    Ok(store
-        .ids_by_token(tenant, "Location", "physical-type", None, "wa")
-        .await?
-        .into_iter()
-        .collect())
+/// Every unit of `tenant` with a picture of some kind: every ward Location, and every
+/// Location that Devices or PractitionerRoles are located at.
+async fn all_units(store: &Store, tenant: &str) -> Result<Touched, StoreError> {
+    Ok(Touched {
+        wards: store
+            .ids_by_token(tenant, "Location", "physical-type", None, "wa")
+            .await?
+            .into_iter()
+            .collect(),
+        equipment: store
+            .reference_targets(tenant, "Device", "location", "Location")
+            .await?
+            .into_iter()
+            .collect(),
+        staff: store
+            .reference_targets(tenant, "PractitionerRole", "location", "Location")
+            .await?
+            .into_iter()
+            .collect(),
+    })
 }
 
-/// The pictures of `units` now, keeping those that differ from the stored ones.
+/// The pictures of the touched units now, keeping those that differ from the stored
+/// ones.
 async fn changed_pictures(
     state: &AppState,
     tenant: &str,
-    units: &BTreeSet<String>,
+    touched: &Touched,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    if units.is_empty() {
-        return Ok(Vec::new());
+    let (store, now) = (&state.store, Timestamp::now());
+    let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<String>>();
+    let mut changed = Vec::new();
+    for (kind, units) in [
+        (ward::KIND, list(&touched.wards)),
+        (resources::EQUIPMENT, list(&touched.equipment)),
+        (resources::STAFF, list(&touched.staff)),
+    ] {
+        if units.is_empty() {
+            continue;
+        }
+        let fresh = match kind {
+            ward::KIND => {
+                ward_pictures(store, tenant, &units, now, &state.config.time_zone).await?
+            }
+            resources::EQUIPMENT => {
+                resources::equipment_pictures(store, tenant, &units, now).await?
+            }
+            _ => resources::staff_pictures(store, tenant, &units, now).await?,
+        };
+        let stored = store.picture_bodies(tenant, kind, &units).await?;
+        changed.extend(
+            fresh
+                .into_iter()
+                .filter(|p| stored.get(&p.unit) != Some(&p.body)),
+        );
     }
-    let ids: Vec<String> = units.iter().cloned().collect();
-    let fresh = ward_pictures(
-        &state.store,
-        tenant,
-        &ids,
-        Timestamp::now(),
-        &state.config.time_zone,
-    )
-    .await?;
-    let stored = state.store.picture_bodies(tenant, &ids).await?;
-    Ok(fresh
-        .into_iter()
-        .filter(|p| stored.get(&p.unit) != Some(&p.body))
-        .collect())
+    Ok(changed)
 }
 
 /// Writes the capacity MeasureReport of each changed ward.

@@ -5,6 +5,7 @@
 pub mod deriver;
 mod json;
 pub mod measure_report;
+pub mod resources;
 mod serve;
 mod touched;
 pub mod ward;

@@ -13,14 +13,18 @@ use crate::error::ApiError;
 use crate::http::context::Ctx;
 
 /// The unit kinds there are pictures of.
-pub const KINDS: [&str; 1] = [super::ward::KIND];
+pub const KINDS: [&str; 3] = [
+    super::ward::KIND,
+    super::resources::EQUIPMENT,
+    super::resources::STAFF,
+];
 
 /// Which units a snapshot (or a stream) is about.
 #[derive(Debug, Default, Deserialize)]
 pub struct PictureFilter {
     /// One unit's Location id.
     pub unit: Option<String>,
-    /// Unit kind (`ward`).
+    /// Picture kind (`ward`, `equipment`, `staff`).
     pub kind: Option<String>,
     /// The site (hospital, building) Location id the units are part of.
     pub site: Option<String>,

@@ -2,11 +2,13 @@
 //! recomputed.
 //!
 //! Ward figures depend on a ward's Location, its places (Locations `partOf` it), the
-//! Schedules of those places and the Slots of those Schedules. A change is followed
-//! up that chain to the units it may affect, from both the new version and, for a
-//! deletion or a move, the version before it (a bed moved to another ward touches
-//! both). The candidates may include Locations that are not units; the ward
-//! computation keeps only wards.
+//! Schedules of those places and the Slots of those Schedules; equipment figures on
+//! the Devices located at a unit and their Schedules' Slots; staff figures on the
+//! PractitionerRoles located at a unit. A change is followed up those chains to the
+//! units it may affect, from both the new version and, for a deletion or a move, the
+//! version before it (a bed moved to another ward touches both). The candidates may
+//! include Locations that are not units of that kind; the computations keep only
+//! what applies.
 
 use std::collections::BTreeSet;
 
@@ -15,15 +17,25 @@ use serde_json::Value;
 
 use super::json::{parse, references};
 
-/// The candidate unit ids the resource changes among `events` may touch.
+/// Candidate units per kind of picture.
+#[derive(Debug, Default)]
+pub struct Touched {
+    pub wards: BTreeSet<String>,
+    pub equipment: BTreeSet<String>,
+    pub staff: BTreeSet<String>,
+}
+
+/// The candidate units the resource changes among `events` may touch.
 pub async fn touched_units(
     store: &Store,
     tenant: &str,
     events: &[StoredEvent],
-) -> Result<BTreeSet<String>, StoreError> {
+) -> Result<Touched, StoreError> {
+    let mut touched = Touched::default();
     let mut slots_schedules = BTreeSet::new();
-    let mut schedules_actors = BTreeSet::new();
+    let mut schedule_actors = Vec::new();
     let mut locations = BTreeSet::new();
+    let mut devices = BTreeSet::new();
     for event in events {
         let EventBody::Resource {
             rtype,
@@ -35,7 +47,10 @@ pub async fn touched_units(
         else {
             continue;
         };
-        if !matches!(rtype.as_str(), "Slot" | "Schedule" | "Location") {
+        if !matches!(
+            rtype.as_str(),
+            "Slot" | "Schedule" | "Location" | "Device" | "PractitionerRole"
+        ) {
             continue;
         }
         let mut versions: Vec<Value> = json.as_deref().and_then(parse).into_iter().collect();
@@ -46,7 +61,16 @@ pub async fn touched_units(
         for resource in &versions {
             match rtype.as_str() {
                 "Slot" => slots_schedules.extend(references(resource, "schedule", "Schedule")),
-                "Schedule" => schedules_actors.extend(references(resource, "actor", "Location")),
+                "Schedule" => schedule_actors.push(resource.clone()),
+                "Device" => {
+                    devices.insert(id.clone());
+                    touched
+                        .equipment
+                        .extend(references(resource, "location", "Location"));
+                }
+                "PractitionerRole" => touched
+                    .staff
+                    .extend(references(resource, "location", "Location")),
                 _ => {
                     locations.insert(id.clone());
                     locations.extend(references(resource, "partOf", "Location"));
@@ -57,13 +81,18 @@ pub async fn touched_units(
     if !slots_schedules.is_empty() {
         let ids: Vec<String> = slots_schedules.into_iter().collect();
         for schedule in store.read_many(tenant, "Schedule", &ids).await? {
-            if let Some(resource) = parse(&schedule.content) {
-                schedules_actors.extend(references(&resource, "actor", "Location"));
-            }
+            schedule_actors.extend(parse(&schedule.content));
         }
     }
-    if !schedules_actors.is_empty() {
-        let ids: Vec<String> = schedules_actors.into_iter().collect();
+    let mut places = BTreeSet::new();
+    for schedule in &schedule_actors {
+        places.extend(references(schedule, "actor", "Location"));
+        for device in references(schedule, "actor", "Device") {
+            devices.insert(device);
+        }
+    }
+    if !places.is_empty() {
+        let ids: Vec<String> = places.into_iter().collect();
         for place in store.read_many(tenant, "Location", &ids).await? {
             if let Some(resource) = parse(&place.content) {
                 locations.extend(references(&resource, "partOf", "Location"));
@@ -71,5 +100,16 @@ pub async fn touched_units(
             locations.insert(place.id);
         }
     }
-    Ok(locations)
+    if !devices.is_empty() {
+        let ids: Vec<String> = devices.into_iter().collect();
+        for device in store.read_many(tenant, "Device", &ids).await? {
+            if let Some(resource) = parse(&device.content) {
+                touched
+                    .equipment
+                    .extend(references(&resource, "location", "Location"));
+            }
+        }
+    }
+    touched.wards = locations;
+    Ok(touched)
 }

@@ -1,7 +1,8 @@
 //! Stored events as `ohjaamo.v1.Event` envelopes.
 
 use ohjaamo_proto::v1::{
-    Event, EventKind, PictureChange, ResourceChange, TraceContext, UnitKind, event, picture_change,
+    EquipmentFigures, EquipmentList, Event, EventKind, PictureChange, ResourceChange, StaffFigures,
+    StaffList, TraceContext, UnitKind, event, picture_change,
 };
 use ohjaamo_store::{EventBody, Operation, StoredEvent};
 use serde_json::Value;
@@ -76,6 +77,28 @@ fn picture_change(
                 ohjaamo_bus::ward_figures_from_json(&picture["figures"]),
             )),
         ),
+        "equipment" => (
+            UnitKind::Equipment,
+            Some(picture_change::Figures::EquipmentByType(EquipmentList {
+                types: list(&picture["figures"], |f| EquipmentFigures {
+                    device_type: text(f, "device_type"),
+                    total: count(f, "total"),
+                    in_use: count(f, "in_use"),
+                    free: count(f, "free"),
+                    in_maintenance: count(f, "in_maintenance"),
+                }),
+            })),
+        ),
+        "staff" => (
+            UnitKind::Staff,
+            Some(picture_change::Figures::StaffByRole(StaffList {
+                roles: list(&picture["figures"], |f| StaffFigures {
+                    role: text(f, "role"),
+                    on_shift_now: count(f, "on_shift_now"),
+                    on_next_shift: count(f, "on_next_shift"),
+                }),
+            })),
+        ),
         _ => (UnitKind::Unspecified, None),
     };
     PictureChange {
@@ -86,4 +109,16 @@ fn picture_change(
         as_of: Some(as_of),
         figures,
     }
+}
+
+fn list<T>(figures: &Value, each: impl Fn(&Value) -> T) -> Vec<T> {
+    figures.as_array().into_iter().flatten().map(each).collect()
+}
+
+fn count(figures: &Value, name: &str) -> u32 {
+    figures[name].as_u64().unwrap_or(0) as u32
+}
+
+fn text(figures: &Value, name: &str) -> String {
+    figures[name].as_str().unwrap_or_default().to_owned()
 }

@@ -38,12 +38,13 @@ CREATE TABLE outbox_cursor (
     PRIMARY KEY (tenant, reader)
 );
 
--- The current picture of every unit, as of the sequence of its last picture event.
+-- The current picture of every unit, as of the sequence of its last picture event;
+-- one per kind of picture (a ward's beds, its equipment, its staff).
 CREATE TABLE picture_unit (
     tenant    TEXT   NOT NULL,
     unit      TEXT   NOT NULL,
     kind      TEXT   NOT NULL,
     sequence  BIGINT NOT NULL,
     body      TEXT   NOT NULL,
-    PRIMARY KEY (tenant, unit)
+    PRIMARY KEY (tenant, kind, unit)
 );

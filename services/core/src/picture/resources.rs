@@ -1,0 +1,197 @@
+//! Equipment and staff pictures of a unit: its Devices (by type: in use, free, in
+//! maintenance, from the Slots of their Schedules) and its PractitionerRoles (by role:
+//! on shift now and on the next shift, from their periods). The arithmetic is
+//! `ohjaamo-picture`'s; this gathers its inputs for just the units asked about.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use ohjaamo_picture::{
+    Device, DeviceBooking, DeviceBookingKind, Shift, equipment_figures, staff_figures,
+};
+use ohjaamo_store::{PictureUpdate, Store, StoreError};
+use serde_json::{Value, json};
+
+use super::json::{code_of, parse};
+
+pub const EQUIPMENT: &str = "equipment";
+pub const STAFF: &str = "staff";
+
+/// Resources of one type located at some units (`location` → the unit).
+struct Located {
+    links: Vec<(String, String)>,
+    resources: HashMap<String, Value>,
+}
+
+impl Located {
+    /// The resources located at `unit`, with their ids.
+    fn at<'a>(&'a self, unit: &'a str) -> impl Iterator<Item = (&'a str, &'a Value)> {
+        self.links
+            .iter()
+            .filter(move |(_, u)| u == unit)
+            .filter_map(|(id, _)| Some((id.as_str(), self.resources.get(id)?)))
+    }
+}
+
+async fn located_at(
+    store: &Store,
+    tenant: &str,
+    rtype: &str,
+    units: &[String],
+) -> Result<Located, StoreError> {
+    let links = store
+        .referring_many(tenant, rtype, "location", "Location", units)
+        .await?;
+    let ids: Vec<String> = links.iter().map(|(id, _)| id.clone()).collect();
+    let resources = store
+        .read_many(tenant, rtype, &ids)
+        .await?
+        .into_iter()
+        .filter_map(|v| Some((v.id, parse(&v.content)?)))
+        .collect();
+    Ok(Located { links, resources })
+}
+
+fn first_code(resource: &Value, element: &str) -> String {
+    code_of(resource, element)
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+}
+
+fn instant(value: &Value) -> Option<Timestamp> {
+    value.as_str()?.parse().ok()
+}
+
+/// The name of each of `units` (for the pictures' `name`), and their site.
+async fn unit_names(
+    store: &Store,
+    tenant: &str,
+    units: &[String],
+) -> Result<HashMap<String, Value>, StoreError> {
+    Ok(store
+        .read_many(tenant, "Location", units)
+        .await?
+        .into_iter()
+        .filter_map(|v| Some((v.id, parse(&v.content)?)))
+        .collect())
+}
+
+fn picture(kind: &str, unit: &str, location: Option<&Value>, figures: Value) -> PictureUpdate {
+    let site = location
+        .and_then(|l| l["partOf"]["reference"].as_str())
+        .and_then(|r| r.strip_prefix("Location/"));
+    PictureUpdate {
+        unit: unit.to_owned(),
+        kind: kind.to_owned(),
+        body: json!({
+            "id": unit,
+            "name": location.map_or(Value::Null, |l| l["name"].clone()),
+            "kind": kind,
+            "site": site,
+            "figures": figures,
+        })
+        .to_string(),
+    }
+}
+
+/// The equipment pictures of `units` (those with Devices located there) at `now`.
+pub async fn equipment_pictures(
+    store: &Store,
+    tenant: &str,
+    units: &[String],
+    now: Timestamp,
+) -> Result<Vec<PictureUpdate>, StoreError> {
+    let devices = located_at(store, tenant, "Device", units).await?;
+    let device_ids: Vec<String> = devices.resources.keys().cloned().collect();
+    let schedules = store
+        .referring_many(tenant, "Schedule", "actor", "Device", &device_ids)
+        .await?;
+    let device_of_schedule: HashMap<&str, &str> = schedules
+        .iter()
+        .map(|(s, d)| (s.as_str(), d.as_str()))
+        .collect();
+    let schedule_ids: Vec<String> = schedules.iter().map(|(s, _)| s.clone()).collect();
+    let slot_ids: Vec<String> = store
+        .referring_many(tenant, "Slot", "schedule", "Schedule", &schedule_ids)
+        .await?
+        .into_iter()
+        .map(|(slot, _)| slot)
+        .collect();
+    let mut bookings: HashMap<&str, Vec<DeviceBooking>> = HashMap::new();
+    for slot in store.read_many(tenant, "Slot", &slot_ids).await? {
+        let Some(slot) = parse(&slot.content) else {
+            continue;
+        };
+        let kind = match slot["status"].as_str() {
+            Some("busy") => DeviceBookingKind::InUse,
+            Some("busy-unavailable") => DeviceBookingKind::Maintenance,
+            _ => continue,
+        };
+        let device = slot["schedule"]["reference"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("Schedule/"))
+            .and_then(|s| device_of_schedule.get(s));
+        if let (Some(device), Some(start), Some(end)) =
+            (device, instant(&slot["start"]), instant(&slot["end"]))
+        {
+            bookings
+                .entry(device)
+                .or_default()
+                .push(DeviceBooking { kind, start, end });
+        }
+    }
+    let names = unit_names(store, tenant, units).await?;
+    Ok(units
+        .iter()
+        .map(|unit| {
+            let here: Vec<Device> = devices
+                .at(unit)
+                .map(|(id, device)| Device {
+                    device_type: first_code(device, "type"),
+                    active: device["status"].as_str().is_none_or(|s| s == "active"),
+                    bookings: bookings.get(id).cloned().unwrap_or_default(),
+                })
+                .collect();
+            picture(
+                EQUIPMENT,
+                unit,
+                names.get(unit),
+                json!(equipment_figures(&here, now)),
+            )
+        })
+        .collect())
+}
+
+/// The staff pictures of `units` (those with PractitionerRoles located there) at `now`.
+pub async fn staff_pictures(
+    store: &Store,
+    tenant: &str,
+    units: &[String],
+    now: Timestamp,
+) -> Result<Vec<PictureUpdate>, StoreError> {
+    let roles = located_at(store, tenant, "PractitionerRole", units).await?;
+    let names = unit_names(store, tenant, units).await?;
+    Ok(units
+        .iter()
+        .map(|unit| {
+            let shifts: Vec<Shift> = roles
+                .at(unit)
+                .filter(|(_, role)| role["active"].as_bool() != Some(false))
+                .filter_map(|(_, role)| {
+                    Some(Shift {
+                        role: first_code(role, "code"),
+                        start: instant(&role["period"]["start"])?,
+                        end: instant(&role["period"]["end"])?,
+                    })
+                })
+                .collect();
+            picture(
+                STAFF,
+                unit,
+                names.get(unit),
+                json!(staff_figures(&shifts, now)),
+            )
+        })
+        .collect())
+}

@@ -127,10 +127,35 @@ async fn a_ward_s_figures(h: &Harness) {
         picture(h, "?kind=theatre").await.status,
         StatusCode::BAD_REQUEST
     );
-    assert_eq!(
-        picture(h, "?at=2026-01-01T00:00:00Z").await.status,
-        StatusCode::BAD_REQUEST
-    );
+    // As of an instant: recomputed from history. Close b5 now; the picture as of before
+    // still has it free.
+    let before = Timestamp::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let mut b5 = location("b5", "b5", "bd", Some("ward"));
+    b5["operationalStatus"] =
+        json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "C"});
+    h.put_resource(&b5).await;
+    let then = picture(h, &format!("?unit=ward&at={}", before)).await;
+    assert_eq!(then.status, StatusCode::OK, "{}", then.text);
+    assert_eq!(then.body["units"][0]["figures"], expect, "{}", then.text);
+    assert!(then.body["sequence"].as_i64().is_some(), "{}", then.text);
+    let now = settled_picture(h, "?unit=ward").await;
+    assert_eq!(now.body["units"][0]["figures"]["beds_closed"], 2);
+    assert_eq!(now.body["units"][0]["figures"]["free_now"], 0);
+    // Before anything was written there was nothing.
+    let empty = picture(h, "?at=2020-01-01T00:00:00Z").await;
+    assert_eq!(empty.body["units"], json!([]), "{}", empty.text);
+    for bad in [
+        "?at=yesterday",
+        "?at=2999-01-01T00:00:00Z",
+        "?at=2026-01-01T00:00:00Z&kind=equipment",
+    ] {
+        assert_eq!(
+            picture(h, bad).await.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}"
+        );
+    }
     assert_eq!(picture(h, "?unit=nope").await.status, StatusCode::NOT_FOUND);
 }
 

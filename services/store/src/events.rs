@@ -120,6 +120,20 @@ impl crate::Store {
         })
     }
 
+    /// The last sequence committed at or before `at` (microseconds), if the log still
+    /// reaches back that far.
+    pub async fn sequence_at(&self, tenant: &str, at: i64) -> Result<Option<i64>, StoreError> {
+        on_pool!(self, pool => {
+            Ok(sqlx::query_scalar(
+                "SELECT MAX(sequence) FROM outbox WHERE tenant = $1 AND occurred_at <= $2",
+            )
+            .bind(tenant)
+            .bind(at)
+            .fetch_one(pool)
+            .await?)
+        })
+    }
+
     /// Tenants with at least one event, for readers that serve every tenant.
     pub async fn event_tenants(&self) -> Result<Vec<(String, i64)>, StoreError> {
         on_pool!(self, pool => {

@@ -118,6 +118,29 @@ impl Store {
         Ok(found)
     }
 
+    /// Every `rtype` resource as it was at `at` (microseconds): for each id, the last
+    /// version written at or before it, unless that version is a deletion. Reads the
+    /// type's whole history up to `at`: for answering "as of" questions, not for hot
+    /// paths.
+    pub async fn versions_as_of(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        at: i64,
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        let mut sql = Sql::new(
+            "SELECT h.rtype, h.id, h.version, h.last_updated, h.deleted, h.content \
+             FROM resource_history h JOIN (SELECT id, MAX(version) AS version \
+             FROM resource_history WHERE tenant = ",
+        );
+        sql.text(tenant).push(" AND rtype = ").text(rtype);
+        sql.push(" AND last_updated <= ").int(at);
+        sql.push(" GROUP BY id) latest ON h.id = latest.id AND h.version = latest.version WHERE h.tenant = ");
+        sql.text(tenant).push(" AND h.rtype = ").text(rtype);
+        sql.push(" AND h.deleted = FALSE");
+        self.fetch_versions(sql).await
+    }
+
     /// Which of `ids` exist (current and not deleted) as `rtype`.
     pub async fn existing_ids(
         &self,

@@ -3,6 +3,7 @@
 //! `GET /picture`.
 
 pub mod deriver;
+mod history;
 mod json;
 pub mod measure_report;
 pub mod resources;

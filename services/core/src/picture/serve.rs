@@ -57,7 +57,7 @@ impl PictureFilter {
 pub struct PictureQuery {
     #[serde(flatten)]
     filter: PictureFilter,
-    /// The picture as of a past instant (not served yet).
+    /// The picture as of a past instant (ward pictures), recomputed from history.
     at: Option<String>,
 }
 
@@ -66,13 +66,10 @@ pub async fn handler(
     ctx: Ctx,
     Query(query): Query<PictureQuery>,
 ) -> Result<Response, ApiError> {
-    if query.at.is_some() {
-        return Err(ApiError::BadRequest(
-            "at: the picture as of a past instant is not served yet; without at, it is as of now"
-                .into(),
-        ));
-    }
-    let body = snapshot(&state, &ctx.tenant, &query.filter).await?;
+    let body = match &query.at {
+        Some(at) => as_of(&state, &ctx.tenant, &query.filter, at).await?,
+        None => snapshot(&state, &ctx.tenant, &query.filter).await?,
+    };
     if let Some(unit) = &query.filter.unit
         && body["units"].as_array().is_none_or(Vec::is_empty)
     {
@@ -81,6 +78,49 @@ pub async fn handler(
         )));
     }
     Ok(Json(body).into_response())
+}
+
+/// The ward pictures `filter` wants as of the instant `at` (an instant with its
+/// offset, e.g. `2026-11-30T03:00:00+02:00`), from history.
+async fn as_of(
+    state: &AppState,
+    tenant: &str,
+    filter: &PictureFilter,
+    at: &str,
+) -> Result<Value, ApiError> {
+    filter.check()?;
+    if filter
+        .kind
+        .as_deref()
+        .is_some_and(|k| k != super::ward::KIND)
+    {
+        return Err(ApiError::BadRequest(
+            "at: as of a past instant only ward pictures are served; without at, every kind".into(),
+        ));
+    }
+    let instant: jiff::Timestamp = at.parse().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "at {at:?}: expected an instant with its offset, e.g. 2026-11-30T03:00:00+02:00 ({e})"
+        ))
+    })?;
+    if instant > jiff::Timestamp::now() {
+        return Err(ApiError::BadRequest(format!(
+            "at {at:?} is in the future; the picture is known up to now"
+        )));
+    }
+    let (pictures, sequence) = super::history::ward_pictures_at(state, tenant, instant).await?;
+    let units: Vec<Value> = pictures
+        .into_iter()
+        .filter_map(|p| serde_json::from_str::<Value>(&p.body).ok())
+        .filter(|b| filter.wants(b))
+        .collect();
+    Ok(json!({
+        "organization": tenant,
+        "at": instant.to_string(),
+        "sequence": sequence,
+        "timeZone": state.config.time_zone.iana_name(),
+        "units": units,
+    }))
 }
 
 /// The stored pictures `filter` wants and the sequence they are as of.

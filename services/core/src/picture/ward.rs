@@ -53,8 +53,53 @@ pub async fn ward_pictures(
         .referring_many(tenant, "Slot", "schedule", "Schedule", &schedule_ids)
         .await?;
     let slot_ids: Vec<String> = slot_links.iter().map(|(s, _)| s.clone()).collect();
-    let slots = store.read_many(tenant, "Slot", &slot_ids).await?;
+    let slots = store
+        .read_many(tenant, "Slot", &slot_ids)
+        .await?
+        .into_iter()
+        .filter_map(|v| parse(&v.content))
+        .collect();
+    Ok(ward_pictures_of(
+        &WardInputs {
+            wards,
+            places,
+            place_links,
+            schedules,
+            slots,
+        },
+        now,
+        zone,
+    ))
+}
 
+/// What ward figures are computed from, however they were read (current, or as of a
+/// past instant).
+pub struct WardInputs {
+    /// The ward Locations.
+    pub wards: Vec<(String, Value)>,
+    /// The bed Locations of those wards.
+    pub places: Vec<(String, Value)>,
+    /// `(place, ward)`: which ward each place is part of.
+    pub place_links: Vec<(String, String)>,
+    /// `(schedule, place)`: the Schedules of the places.
+    pub schedules: Vec<(String, String)>,
+    /// The Slots of those Schedules.
+    pub slots: Vec<Value>,
+}
+
+/// The pictures of the wards in `inputs` at `now` in `zone`.
+pub fn ward_pictures_of(
+    inputs: &WardInputs,
+    now: Timestamp,
+    zone: &TimeZone,
+) -> Vec<PictureUpdate> {
+    let WardInputs {
+        wards,
+        places,
+        place_links,
+        schedules,
+        slots,
+    } = inputs;
     let place_by_schedule: HashMap<&str, &str> = schedules
         .iter()
         .map(|(s, place)| (s.as_str(), place.as_str()))
@@ -69,9 +114,6 @@ pub async fn ward_pictures(
         .collect();
     let mut occupancy: HashMap<&str, Vec<Occupancy>> = HashMap::new();
     for slot in slots {
-        let Some(slot) = parse(&slot.content) else {
-            continue;
-        };
         let kind = match slot["status"].as_str() {
             Some("busy") => OccupancyKind::Occupied,
             Some("busy-tentative") => OccupancyKind::Reserved,
@@ -102,7 +144,7 @@ pub async fn ward_pictures(
         });
     }
 
-    Ok(wards
+    wards
         .iter()
         .map(|(ward_id, ward)| {
             let in_ward: Vec<Place> = places
@@ -132,7 +174,7 @@ pub async fn ward_pictures(
                 body: body.to_string(),
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The Location a unit is part of (its building or hospital), if it says.

@@ -118,6 +118,39 @@ impl Store {
         Ok(found)
     }
 
+    /// Several versions at once, `(id, version)` each (missing ones are left out): a
+    /// batch of changes' previous versions in one query per chunk, not one each.
+    pub async fn read_versions(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        wanted: &[(String, i64)],
+    ) -> Result<Vec<StoredVersion>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in wanted.chunks(200) {
+            let mut sql = Sql::new(&format!(
+                "SELECT {VERSION_COLUMNS} FROM resource_history WHERE tenant = "
+            ));
+            sql.text(tenant)
+                .push(" AND rtype = ")
+                .text(rtype)
+                .push(" AND (");
+            for (n, (id, version)) in chunk.iter().enumerate() {
+                if n > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(id = ")
+                    .text(id.clone())
+                    .push(" AND version = ")
+                    .int(*version)
+                    .push(")");
+            }
+            sql.push(")");
+            found.extend(self.fetch_versions(sql).await?);
+        }
+        Ok(found)
+    }
+
     /// Every `rtype` resource as it was at `at` (microseconds): for each id, the last
     /// version written at or before it, unless that version is a deletion. Reads the
     /// type's whole history up to `at`: for answering "as of" questions, not for hot

@@ -10,7 +10,7 @@
 //! include Locations that are not units of that kind; the computations keep only
 //! what applies.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ohjaamo_store::{EventBody, Operation, Store, StoreError, StoredEvent};
 use serde_json::Value;
@@ -36,6 +36,10 @@ pub async fn touched_units(
     let mut schedule_actors = Vec::new();
     let mut locations = BTreeSet::new();
     let mut devices = BTreeSet::new();
+    // Each change's new version, and the version before it (read in bulk) for what it
+    // may have moved away from.
+    let mut versions: Vec<(String, String, Value)> = Vec::new();
+    let mut previous: BTreeMap<&str, Vec<(String, i64)>> = BTreeMap::new();
     for event in events {
         let EventBody::Resource {
             rtype,
@@ -53,28 +57,39 @@ pub async fn touched_units(
         ) {
             continue;
         }
-        let mut versions: Vec<Value> = json.as_deref().and_then(parse).into_iter().collect();
-        if *operation != Operation::Create && *version > 1 {
-            let before = store.read_version(tenant, rtype, id, version - 1).await?;
-            versions.extend(before.and_then(|v| parse(&v.content)));
+        if let Some(resource) = json.as_deref().and_then(parse) {
+            versions.push((rtype.clone(), id.clone(), resource));
         }
-        for resource in &versions {
-            match rtype.as_str() {
-                "Slot" => slots_schedules.extend(references(resource, "schedule", "Schedule")),
-                "Schedule" => schedule_actors.push(resource.clone()),
-                "Device" => {
-                    devices.insert(id.clone());
-                    touched
-                        .equipment
-                        .extend(references(resource, "location", "Location"));
-                }
-                "PractitionerRole" => touched
-                    .staff
-                    .extend(references(resource, "location", "Location")),
-                _ => {
-                    locations.insert(id.clone());
-                    locations.extend(references(resource, "partOf", "Location"));
-                }
+        if *operation != Operation::Create && *version > 1 {
+            previous
+                .entry(rtype.as_str())
+                .or_default()
+                .push((id.clone(), version - 1));
+        }
+    }
+    for (rtype, wanted) in previous {
+        for before in store.read_versions(tenant, rtype, &wanted).await? {
+            if let Some(resource) = parse(&before.content) {
+                versions.push((before.rtype, before.id, resource));
+            }
+        }
+    }
+    for (rtype, id, resource) in &versions {
+        match rtype.as_str() {
+            "Slot" => slots_schedules.extend(references(resource, "schedule", "Schedule")),
+            "Schedule" => schedule_actors.push(resource.clone()),
+            "Device" => {
+                devices.insert(id.clone());
+                touched
+                    .equipment
+                    .extend(references(resource, "location", "Location"));
+            }
+            "PractitionerRole" => touched
+                .staff
+                .extend(references(resource, "location", "Location")),
+            _ => {
+                locations.insert(id.clone());
+                locations.extend(references(resource, "partOf", "Location"));
             }
         }
     }

@@ -65,6 +65,15 @@ enum Hold {
     Sqlite(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>),
 }
 
+/// What one attempt at a lease found.
+enum Claim {
+    Held(CursorLease),
+    /// Another reader holds it.
+    Busy,
+    /// The reader has no cursor row for this tenant yet.
+    Missing,
+}
+
 /// A reader's exclusive hold on one tenant's log, at `position` (the last sequence it
 /// has dealt with). Dropping it without [`CursorLease::finish`] leaves the cursor where
 /// it was.
@@ -83,19 +92,20 @@ impl crate::Store {
         tenant: &str,
         reader: &'static str,
     ) -> Result<Option<CursorLease>, StoreError> {
-        if !self.cursor_exists(tenant, reader).await? {
-            let _turn = self.writer_turn().await;
-            on_pool!(self, pool => {
-                sqlx::query(
-                    "INSERT INTO outbox_cursor (tenant, reader, sequence) VALUES ($1, $2, 0) \
-                     ON CONFLICT (tenant, reader) DO NOTHING",
-                )
-                .bind(tenant)
-                .bind(reader)
-                .execute(pool)
-                .await?;
-            });
+        // The cursor row exists after a reader's first claim; creating it is the rare
+        // path, taken only when the claim finds no row.
+        for first_attempt in [true, false] {
+            match self.try_claim(tenant, reader).await? {
+                Claim::Held(lease) => return Ok(Some(lease)),
+                Claim::Busy => return Ok(None),
+                Claim::Missing if first_attempt => self.create_cursor(tenant, reader).await?,
+                Claim::Missing => break,
+            }
         }
+        Ok(None)
+    }
+
+    async fn try_claim(&self, tenant: &str, reader: &'static str) -> Result<Claim, StoreError> {
         let select = "SELECT sequence FROM outbox_cursor WHERE tenant = $1 AND reader = $2";
         let (position, hold) = match &self.db {
             Db::Postgres(pool) => {
@@ -109,27 +119,47 @@ impl crate::Store {
                 .await?;
                 match position {
                     Some(p) => (p, Hold::Postgres(tx)),
-                    None => return Ok(None),
+                    // Locked by another reader, or not there yet.
+                    None if self.cursor_exists(tenant, reader).await? => return Ok(Claim::Busy),
+                    None => return Ok(Claim::Missing),
                 }
             }
             Db::Sqlite(pool) => {
                 let Some(guard) = self.local_leases.try_take(tenant, reader) else {
-                    return Ok(None);
+                    return Ok(Claim::Busy);
                 };
-                let position: i64 = sqlx::query_scalar(select)
+                let position: Option<i64> = sqlx::query_scalar(select)
                     .bind(tenant)
                     .bind(reader)
-                    .fetch_one(pool)
+                    .fetch_optional(pool)
                     .await?;
-                (position, Hold::Sqlite(guard))
+                match position {
+                    Some(p) => (p, Hold::Sqlite(guard)),
+                    None => return Ok(Claim::Missing),
+                }
             }
         };
-        Ok(Some(CursorLease {
+        Ok(Claim::Held(CursorLease {
             tenant: tenant.to_owned(),
             reader,
             position,
             hold,
         }))
+    }
+
+    async fn create_cursor(&self, tenant: &str, reader: &str) -> Result<(), StoreError> {
+        let _turn = self.writer_turn().await;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "INSERT INTO outbox_cursor (tenant, reader, sequence) VALUES ($1, $2, 0) \
+                 ON CONFLICT (tenant, reader) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(reader)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     async fn cursor_exists(&self, tenant: &str, reader: &str) -> Result<bool, StoreError> {

@@ -48,3 +48,13 @@ pub fn references(resource: &Value, element: &str, rtype: &str) -> Vec<String> {
         None => one(value).into_iter().collect(),
     }
 }
+
+/// The first id a reference element at `element` points to in `rtype`.
+pub fn first_reference(resource: &Value, element: &str, rtype: &str) -> Option<String> {
+    references(resource, element, rtype).into_iter().next()
+}
+
+/// An instant (with its offset) at `value`.
+pub fn instant(value: &Value) -> Option<jiff::Timestamp> {
+    value.as_str()?.parse().ok()
+}

@@ -12,7 +12,8 @@ use ohjaamo_picture::{
 use ohjaamo_store::{PictureUpdate, Store, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, parse};
+use super::json::{code_of, first_reference, instant, parse};
+use super::unit_picture;
 
 pub const EQUIPMENT: &str = "equipment";
 pub const STAFF: &str = "staff";
@@ -59,10 +60,6 @@ fn first_code(resource: &Value, element: &str) -> String {
         .unwrap_or_default()
 }
 
-fn instant(value: &Value) -> Option<Timestamp> {
-    value.as_str()?.parse().ok()
-}
-
 /// The name of each of `units` (for the pictures' `name`), and their site.
 async fn unit_names(
     store: &Store,
@@ -75,24 +72,6 @@ async fn unit_names(
         .into_iter()
         .filter_map(|v| Some((v.id, parse(&v.content)?)))
         .collect())
-}
-
-fn picture(kind: &str, unit: &str, location: Option<&Value>, figures: Value) -> PictureUpdate {
-    let site = location
-        .and_then(|l| l["partOf"]["reference"].as_str())
-        .and_then(|r| r.strip_prefix("Location/"));
-    PictureUpdate {
-        unit: unit.to_owned(),
-        kind: kind.to_owned(),
-        body: json!({
-            "id": unit,
-            "name": location.map_or(Value::Null, |l| l["name"].clone()),
-            "kind": kind,
-            "site": site,
-            "figures": figures,
-        })
-        .to_string(),
-    }
 }
 
 /// The equipment pictures of `units` (those with Devices located there) at `now`.
@@ -128,10 +107,8 @@ pub async fn equipment_pictures(
             Some("busy-unavailable") => DeviceBookingKind::Maintenance,
             _ => continue,
         };
-        let device = slot["schedule"]["reference"]
-            .as_str()
-            .and_then(|r| r.strip_prefix("Schedule/"))
-            .and_then(|s| device_of_schedule.get(s));
+        let device = first_reference(&slot, "schedule", "Schedule")
+            .and_then(|s| device_of_schedule.get(s.as_str()).copied());
         if let (Some(device), Some(start), Some(end)) =
             (device, instant(&slot["start"]), instant(&slot["end"]))
         {
@@ -153,7 +130,7 @@ pub async fn equipment_pictures(
                     bookings: bookings.get(id).cloned().unwrap_or_default(),
                 })
                 .collect();
-            picture(
+            unit_picture(
                 EQUIPMENT,
                 unit,
                 names.get(unit),
@@ -186,7 +163,7 @@ pub async fn staff_pictures(
                     })
                 })
                 .collect();
-            picture(
+            unit_picture(
                 STAFF,
                 unit,
                 names.get(unit),

@@ -12,7 +12,8 @@ use ohjaamo_picture::{Occupancy, OccupancyKind, Place, ward_figures};
 use ohjaamo_store::{PictureUpdate, Store, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, parse};
+use super::json::{code_of, first_reference, instant, parse};
+use super::unit_picture;
 
 /// The kind name of ward pictures (in the store, the API and routing keys).
 pub const KIND: &str = "ward";
@@ -119,17 +120,10 @@ pub fn ward_pictures_of(
             Some("busy-tentative") => OccupancyKind::Reserved,
             _ => continue,
         };
-        let schedule = slot["schedule"]["reference"]
-            .as_str()
-            .and_then(|r| r.strip_prefix("Schedule/"));
         let (Some(place), Some(start), Some(end)) = (
-            schedule.and_then(place_of_schedule),
-            slot["start"]
-                .as_str()
-                .and_then(|s| s.parse::<Timestamp>().ok()),
-            slot["end"]
-                .as_str()
-                .and_then(|s| s.parse::<Timestamp>().ok()),
+            first_reference(slot, "schedule", "Schedule").and_then(|s| place_of_schedule(&s)),
+            instant(&slot["start"]),
+            instant(&slot["end"]),
         ) else {
             continue;
         };
@@ -156,31 +150,15 @@ pub fn ward_pictures_of(
                     closed: code_of(l, "operationalStatus").iter().any(|c| c == "C"),
                 })
                 .collect();
-            let body = json!({
-                "id": ward_id,
-                "name": ward["name"],
-                "kind": KIND,
-                "site": site_of(ward),
-                "figures": ward_figures(
-                    &in_ward,
-                    occupancy.get(ward_id.as_str()).map_or(&[][..], Vec::as_slice),
-                    now,
-                    zone
-                ),
-            });
-            PictureUpdate {
-                unit: ward_id.clone(),
-                kind: KIND.into(),
-                body: body.to_string(),
-            }
+            let figures = ward_figures(
+                &in_ward,
+                occupancy
+                    .get(ward_id.as_str())
+                    .map_or(&[][..], Vec::as_slice),
+                now,
+                zone,
+            );
+            unit_picture(KIND, ward_id, Some(ward), json!(figures))
         })
         .collect()
-}
-
-/// The Location a unit is part of (its building or hospital), if it says.
-fn site_of(unit: &Value) -> Value {
-    unit["partOf"]["reference"]
-        .as_str()
-        .and_then(|r| r.strip_prefix("Location/"))
-        .map_or(Value::Null, |id| Value::String(id.to_owned()))
 }

@@ -213,7 +213,7 @@ async fn measure(
     let first_latency_sequence = store.last_sequence(organization).await?;
     let started = Instant::now();
     let ward_of_write = write_at_rate(&http, &base, organization, &beds, args).await?;
-    let achieved = ward_of_write_count(args) as f64 / started.elapsed().as_secs_f64();
+    let achieved = (args.rate * args.seconds) as f64 / started.elapsed().as_secs_f64();
     settle(&store, organization, &arrivals).await?;
     let (resource, picture) = latencies(
         &store,
@@ -242,8 +242,10 @@ async fn measure(
             url: args.amqp_url.clone(),
         },
     ));
-    let drained_from = relay_cursor(db_url, organization).await?;
-    while relay_cursor(db_url, organization).await? < last {
+    // One connection for the polling, so that watching the relay costs it nothing.
+    let mut db = sqlx::PgConnection::connect(db_url).await?;
+    let drained_from = relay_cursor(&mut db, organization).await?;
+    while relay_cursor(&mut db, organization).await? < last {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let relay_per_s = (last - drained_from) as f64 / started.elapsed().as_secs_f64();
@@ -274,10 +276,6 @@ async fn measure(
         unit_recompute_ms,
         all_units_per_unit_ms,
     })
-}
-
-fn ward_of_write_count(args: &Args) -> u64 {
-    args.rate * args.seconds
 }
 
 fn now_micros() -> i64 {
@@ -540,13 +538,12 @@ async fn fill_log(
     Ok(())
 }
 
-async fn relay_cursor(db_url: &str, org: &str) -> anyhow::Result<i64> {
-    let mut db = sqlx::PgConnection::connect(db_url).await?;
+async fn relay_cursor(db: &mut sqlx::PgConnection, org: &str) -> anyhow::Result<i64> {
     let at: Option<i64> = sqlx::query_scalar(
         "SELECT sequence FROM outbox_cursor WHERE tenant = $1 AND reader = 'relay'",
     )
     .bind(org)
-    .fetch_optional(&mut db)
+    .fetch_optional(db)
     .await?;
     Ok(at.unwrap_or(0))
 }

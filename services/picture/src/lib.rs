@@ -7,12 +7,18 @@
 
 pub mod day;
 pub mod equipment;
+pub mod operation;
+pub mod recovery;
 pub mod staff;
+pub mod theatre;
 pub mod ward;
 
 pub use day::LocalDay;
 pub use equipment::{
     Device, DeviceBooking, DeviceBookingKind, EquipmentFigures, equipment_figures,
 };
+pub use operation::{Destination, Operation, Phase};
+pub use recovery::{Bay, RecoveryFigures, RecoveryUnit, recovery_figures};
 pub use staff::{Shift, StaffFigures, staff_figures};
+pub use theatre::{OperatingRoomFigures, Room, RoomState, operating_room_figures};
 pub use ward::{Occupancy, OccupancyKind, Place, WardFigures, ward_figures};

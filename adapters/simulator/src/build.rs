@@ -343,6 +343,7 @@ pub fn new_operation(
         vaihe: "odottaa".into(),
         toteutunut_alku: None,
         toteutunut_loppu: None,
+        siirtovalmis: None,
         heraamosta: None,
         heraamopaikka: None,
         jatkohoito: destination,

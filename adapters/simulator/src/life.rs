@@ -205,12 +205,15 @@ fn operations(world: &mut World) {
                     .get(&code)
                     .is_some_and(|t| now >= *t) =>
             {
-                if op.jatkohoito != "koti" && !admit(world, &op.jatkohoito, false) {
-                    continue; // ready to leave, waiting for a ward bed
+                if next.siirtovalmis.is_none() {
+                    next.siirtovalmis = Some(now_text(world));
                 }
-                next.vaihe = "poistunut".into();
-                next.tila = "valmis".into();
-                next.heraamosta = Some(now_text(world));
+                // Otherwise ready to leave, waiting in recovery for a ward bed.
+                if op.jatkohoito == "koti" || admit(world, &op.jatkohoito, false) {
+                    next.vaihe = "poistunut".into();
+                    next.tila = "valmis".into();
+                    next.heraamosta = Some(now_text(world));
+                }
             }
             _ => {}
         }

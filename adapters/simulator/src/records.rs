@@ -107,6 +107,9 @@ pub struct Leikkaus {
     pub vaihe: String,
     pub toteutunut_alku: Option<String>,
     pub toteutunut_loppu: Option<String>,
+    /// When the patient was ready to leave recovery (from then on, one going to a
+    /// ward waits for a bed there).
+    pub siirtovalmis: Option<String>,
     /// When the patient left recovery.
     pub heraamosta: Option<String>,
     pub heraamopaikka: Option<String>,

@@ -92,11 +92,17 @@ pub fn operation(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String>
             period(actual_end, Some(left)),
         ));
     }
-    extensions.push(extension(
-        "discharge-destination",
-        "valueString",
-        json!(text(record, "jatkohoito")?),
-    ));
+    if let Some(ready) = optional_instant(record, "siirtovalmis")? {
+        extensions.push(extension("recovery-ready", "valueDateTime", json!(ready)));
+    }
+    extensions.push(match text(record, "jatkohoito")? {
+        "koti" => extension("discharge-destination", "valueCode", json!("home")),
+        unit => extension(
+            "discharge-destination",
+            "valueReference",
+            ids.reference(Kind::Unit, unit),
+        ),
+    });
     let appointment = json!({
         "resourceType": "Appointment",
         "identifier": [ids.identifier(Kind::Booking, key)],
@@ -158,4 +164,63 @@ pub fn clinic_window(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, Str
             "end": instant(record, "paattyy")?,
         }),
     )])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(destination: &str, ready: Option<&str>) -> Value {
+        json!({
+            "koodi": "LK000001", "sali": "S1-SALI1", "tapaus": "T-000001",
+            "kiireellisyys": "elektiivinen", "alkaa": "2026-11-30T06:00:00Z",
+            "paattyy": "2026-11-30T07:00:00Z", "tila": "kaynnissa", "vaihe": "heraamossa",
+            "toteutunut_alku": "2026-11-30T06:05:00Z", "toteutunut_loppu": "2026-11-30T07:10:00Z",
+            "siirtovalmis": ready, "heraamosta": null, "heraamopaikka": "S1-HER-2",
+            "jatkohoito": destination, "muutos": 1, "poistettu": false,
+        })
+    }
+
+    fn put(upsert: &Upsert) -> &Value {
+        match &upsert.op {
+            ohjaamo_adapter_kit::push::Op::Put(resource) => resource,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn extension_of<'a>(appointment: &'a Value, name: &str) -> Option<&'a Value> {
+        appointment["extension"]
+            .as_array()?
+            .iter()
+            .find(|e| e["url"].as_str().is_some_and(|u| u.ends_with(name)))
+    }
+
+    #[test]
+    fn destination_is_the_unit_or_home_and_readiness_is_kept() {
+        let ids = SourceIds::new("urn:oid:1.2.246.10.1234567.10");
+        let upserts = operation(&ids, &record("K1-OS2", Some("2026-11-30T08:30:00Z"))).unwrap();
+        let appointment = put(&upserts[1]);
+        let destination = extension_of(appointment, "/discharge-destination").unwrap();
+        assert_eq!(
+            destination["valueReference"],
+            ids.reference(Kind::Unit, "K1-OS2")
+        );
+        assert_eq!(
+            extension_of(appointment, "/recovery-ready").unwrap()["valueDateTime"],
+            "2026-11-30T08:30:00Z"
+        );
+        let participants = appointment["participant"].as_array().unwrap();
+        assert_eq!(
+            participants[1]["actor"],
+            ids.reference(Kind::BedPlace, "S1-HER-2")
+        );
+
+        let upserts = operation(&ids, &record("koti", None)).unwrap();
+        let appointment = put(&upserts[1]);
+        assert_eq!(
+            extension_of(appointment, "/discharge-destination").unwrap()["valueCode"],
+            "home"
+        );
+        assert!(extension_of(appointment, "/recovery-ready").is_none());
+    }
 }

@@ -228,3 +228,286 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
     kinds.sort_unstable();
     assert_eq!(kinds, ["equipment", "staff", "ward"]);
 }
+
+/// An operation as the pull adapter writes it: the room (and the bay, once in
+/// recovery) as participants, the phase and real times as extensions.
+fn operation(id: &str, room: &str, planned: (Timestamp, Timestamp), phase: &str) -> Value {
+    json!({
+        "resourceType": "Appointment", "id": id, "status": "booked",
+        "description": format!("T-{id}"),
+        "start": planned.0.to_string(), "end": planned.1.to_string(),
+        "participant": [{"actor": {"reference": format!("Location/{room}")}, "status": "accepted"}],
+        "extension": [{"url": format!("{EXTENSIONS}operation-phase"), "valueCode": phase}],
+    })
+}
+
+const EXTENSIONS: &str = "https://ohjaamo.fi/fhir/StructureDefinition/";
+
+fn with_extension(mut resource: Value, name: &str, element: &str, value: Value) -> Value {
+    resource["extension"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"url": format!("{EXTENSIONS}{name}"), element: value}));
+    resource
+}
+
+both_backends!(operating_rooms_and_the_recovery_unit);
+async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
+    let zone = jiff::tz::TimeZone::get("Europe/Helsinki").unwrap();
+    let now = Timestamp::now();
+    let at = |minutes: i64| {
+        now.checked_add(jiff::SignedDuration::from_mins(minutes))
+            .unwrap()
+    };
+    let midnight = now
+        .to_zoned_datetime(zone.clone())
+        .start_of_day()
+        .unwrap()
+        .timestamp();
+    let today = |t: Timestamp| t >= midnight && t <= now;
+    let typed = |mut l: Value, code: &str| {
+        l["type"] = json!([{"coding": [{"system": "https://ohjaamo.fi/fhir/CodeSystem/unit-kind", "code": code}]}]);
+        l
+    };
+    let mut closed_bay = location("her3", "Paikka 3", "bd", Some("her"));
+    closed_bay["operationalStatus"] =
+        json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "C"});
+    let mut closure = slot(
+        "sulku-sali2",
+        "s-sali2",
+        &at(-60).to_string(),
+        &at(60).to_string(),
+    );
+    closure["status"] = json!("busy-unavailable");
+    let period = |start: i64, end: Option<i64>| {
+        let mut p = json!({"start": at(start).to_string()});
+        if let Some(end) = end {
+            p["end"] = json!(at(end).to_string());
+        }
+        p
+    };
+    // In the room since 50 minutes, planned for 90: expected to end in 40.
+    let current = with_extension(
+        operation("1", "sali1", (at(-60), at(30)), "in-operation"),
+        "operation-actual",
+        "valuePeriod",
+        period(-50, None),
+    );
+    let next = operation("2", "sali1", (at(60), at(120)), "waiting");
+    // In recovery bay 1 since 30 minutes, ready to leave, going to the ward.
+    let mut recovering = operation("3", "sali1", (at(-150), at(-40)), "in-recovery");
+    recovering["participant"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"actor": {"reference": "Location/her1"}, "status": "accepted"}));
+    let recovering = with_extension(
+        with_extension(
+            with_extension(
+                recovering,
+                "operation-actual",
+                "valuePeriod",
+                period(-150, Some(-30)),
+            ),
+            "recovery-ready",
+            "valueDateTime",
+            json!(at(-10).to_string()),
+        ),
+        "discharge-destination",
+        "valueReference",
+        json!({"reference": "Location/os1"}),
+    );
+    // From theatre 2 through bay 2, home an hour ago.
+    let mut gone = operation("4", "sali2", (at(-300), at(-200)), "left-recovery");
+    gone["status"] = json!("fulfilled");
+    gone["participant"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"actor": {"reference": "Location/her2"}, "status": "accepted"}));
+    let gone = with_extension(
+        with_extension(
+            with_extension(
+                gone,
+                "operation-actual",
+                "valuePeriod",
+                period(-290, Some(-180)),
+            ),
+            "recovery-period",
+            "valuePeriod",
+            period(-180, Some(-60)),
+        ),
+        "discharge-destination",
+        "valueCode",
+        json!("home"),
+    );
+    let mut cancelled = operation("5", "sali2", (at(30), at(90)), "waiting");
+    cancelled["status"] = json!("cancelled");
+    h.seed(&[
+        location("s1", "Sairaala 1", "si", None),
+        typed(
+            location("leik", "Leikkausosasto", "wa", Some("s1")),
+            "theatre-suite",
+        ),
+        typed(
+            location("sali1", "Sali 1", "ro", Some("leik")),
+            "operating-room",
+        ),
+        typed(
+            location("sali2", "Sali 2", "ro", Some("leik")),
+            "operating-room",
+        ),
+        typed(
+            location("her", "Heräämö", "wa", Some("s1")),
+            "recovery-unit",
+        ),
+        location("her1", "Paikka 1", "bd", Some("her")),
+        location("her2", "Paikka 2", "bd", Some("her")),
+        closed_bay,
+        location("os1", "Osasto 1", "wa", Some("s1")),
+        schedule("s-sali2", "Location/sali2"),
+        closure,
+        current,
+        next,
+        recovering.clone(),
+        gone,
+        cancelled,
+    ])
+    .await;
+
+    let r = settled_picture(h, "?kind=operating-room").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let unit = |body: &Value, id: &str| {
+        body["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no picture of {id}: {body}"))
+    };
+    let sali1 = unit(&r.body, "sali1")["figures"].clone();
+    assert_eq!(sali1["state"], "in-use", "{sali1}");
+    assert_eq!(sali1["current_case"], "T-1");
+    assert_eq!(sali1["current_planned_end"], json!(at(30).to_string()));
+    assert_eq!(sali1["current_expected_end"], json!(at(40).to_string()));
+    assert_eq!(sali1["next_case"], "T-2");
+    assert_eq!(
+        sali1["cases_left_today"],
+        u32::from(at(60) < midnight_after(&zone, now))
+    );
+    // Case 1 since 50 minutes, case 3 for two hours before it (from midnight, if later).
+    let today_part = |from: Timestamp, to: Timestamp| {
+        to.max(midnight)
+            .duration_since(from.max(midnight))
+            .as_secs()
+    };
+    let in_use = ((today_part(at(-50), now) + today_part(at(-150), at(-30))) / 60) as u64;
+    // The deriver's clock runs a little after ours: a minute may have turned.
+    let used = sali1["use_today_minutes"].as_u64().unwrap();
+    assert!((in_use..=in_use + 1).contains(&used), "{sali1}");
+    let sali2 = unit(&r.body, "sali2");
+    assert_eq!(sali2["figures"]["state"], "closed", "{sali2}");
+    assert_eq!(
+        sali2["site"], "s1",
+        "an operating room's site is its suite's"
+    );
+    // The suite and the recovery unit have no ward picture; the ward has.
+    let wards = picture(h, "?kind=ward").await;
+    let ward_ids: Vec<&str> = wards.body["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
+    assert_eq!(ward_ids, ["os1"]);
+
+    let r = picture(h, "?kind=recovery-unit&unit=her").await;
+    let her = r.body["units"][0]["figures"].clone();
+    assert_eq!(
+        (
+            &her["bays_total"],
+            &her["bays_closed"],
+            &her["bays_occupied"],
+            &her["bays_free"],
+            &her["patients"],
+            &her["waiting_for_ward_bed"]
+        ),
+        (
+            &json!(3),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1),
+            &json!(1)
+        ),
+        "{her}"
+    );
+    // Case 1 is expected out in 40 minutes, case 2 at its planned end in two hours.
+    let first_hour: Timestamp = her["expected_arrivals"][0]["hour_start"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut expected = vec![0; 8];
+    for end in [at(40), at(120)] {
+        expected[(end.duration_since(first_hour).as_secs() / 3600) as usize] += 1;
+    }
+    let counts: Vec<u64> = her["expected_arrivals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, expected, "{her}");
+    let mut flows = Vec::new();
+    if today(at(-60)) {
+        flows.push(json!({"from": "her", "to": "home", "count": 1}));
+    }
+    let from_sali1 = u32::from(today(at(-30)));
+    if from_sali1 > 0 {
+        flows.push(json!({"from": "sali1", "to": "her", "count": from_sali1}));
+    }
+    if today(at(-180)) {
+        flows.push(json!({"from": "sali2", "to": "her", "count": 1}));
+    }
+    assert_eq!(her["flows_today"], json!(flows), "{her}");
+
+    // Case 3 leaves for the ward: recomputed from that one change.
+    let mut left = recovering;
+    left["status"] = json!("fulfilled");
+    for e in left["extension"].as_array_mut().unwrap() {
+        if e["url"] == format!("{EXTENSIONS}operation-phase") {
+            e["valueCode"] = json!("left-recovery");
+        }
+    }
+    let left = with_extension(left, "recovery-period", "valuePeriod", period(-30, Some(0)));
+    h.put_resource(&left).await;
+    let r = settled_picture(h, "?kind=recovery-unit&unit=her").await;
+    let her = &r.body["units"][0]["figures"];
+    assert_eq!(
+        (
+            &her["bays_occupied"],
+            &her["bays_free"],
+            &her["waiting_for_ward_bed"]
+        ),
+        (&json!(0), &json!(2), &json!(0)),
+        "{her}"
+    );
+    assert!(
+        her["flows_today"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"from": "her", "to": "os1", "count": 1})),
+        "{her}"
+    );
+}
+
+/// The next local midnight after `now`.
+fn midnight_after(zone: &jiff::tz::TimeZone, now: Timestamp) -> Timestamp {
+    now.to_zoned_datetime(zone.clone())
+        .date()
+        .tomorrow()
+        .unwrap()
+        .to_zoned_datetime(zone.clone())
+        .unwrap()
+        .timestamp()
+}

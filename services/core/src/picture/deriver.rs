@@ -19,7 +19,7 @@ use ohjaamo_fhir::ResourceType;
 use super::measure_report::ward_capacity_report;
 use super::touched::{Touched, touched_units};
 use super::ward::ward_pictures;
-use super::{resources, ward};
+use super::{resources, surgery, ward};
 use crate::AppState;
 use crate::pipeline::{WriteEntry, WriteKind};
 
@@ -106,7 +106,7 @@ async fn derive_round(
         } else {
             touched_units(store, &tenant, &events).await?
         };
-        let recomputed = touched.wards.len() + touched.equipment.len() + touched.staff.len();
+        let recomputed = touched.locations.len() + touched.equipment.len() + touched.staff.len();
         let changed = changed_pictures(state, &tenant, &touched).await?;
         if !changed.is_empty() {
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
@@ -122,15 +122,22 @@ async fn derive_round(
     Ok(more)
 }
 
-/// Every unit of `tenant` with a picture of some kind: every ward Location, and every
-/// Location that Devices or PractitionerRoles are located at.
+/// Every unit of `tenant` with a picture of some kind: every ward, operating room
+/// and recovery unit Location, and every Location that Devices or PractitionerRoles
+/// are located at.
 async fn all_units(store: &Store, tenant: &str) -> Result<Touched, StoreError> {
+    let mut locations: BTreeSet<String> = store
+        .ids_by_token(tenant, "Location", "physical-type", None, "wa")
+        .await?
+        .into_iter()
+        .collect();
+    locations.extend(
+        store
+            .ids_by_token(tenant, "Location", "type", None, surgery::OPERATING_ROOM)
+            .await?,
+    );
     Ok(Touched {
-        wards: store
-            .ids_by_token(tenant, "Location", "physical-type", None, "wa")
-            .await?
-            .into_iter()
-            .collect(),
+        locations,
         equipment: store
             .reference_targets(tenant, "Device", "location", "Location")
             .await?
@@ -154,24 +161,33 @@ async fn changed_pictures(
     let (store, now) = (&state.store, Timestamp::now());
     let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<String>>();
     let mut changed = Vec::new();
+    let zone = &state.config.time_zone;
+    let locations = list(&touched.locations);
     for (kind, units) in [
-        (ward::KIND, list(&touched.wards)),
-        (resources::EQUIPMENT, list(&touched.equipment)),
-        (resources::STAFF, list(&touched.staff)),
+        (ward::KIND, &locations),
+        (surgery::OPERATING_ROOM, &locations),
+        (surgery::RECOVERY_UNIT, &locations),
+        (resources::EQUIPMENT, &list(&touched.equipment)),
+        (resources::STAFF, &list(&touched.staff)),
     ] {
         if units.is_empty() {
             continue;
         }
         let fresh = match kind {
-            ward::KIND => {
-                ward_pictures(store, tenant, &units, now, &state.config.time_zone).await?
+            ward::KIND => ward_pictures(store, tenant, units, now, zone).await?,
+            surgery::OPERATING_ROOM => {
+                surgery::operating_room_pictures(store, tenant, units, now, zone).await?
+            }
+            surgery::RECOVERY_UNIT => {
+                surgery::recovery_pictures(store, tenant, units, now, zone).await?
             }
             resources::EQUIPMENT => {
-                resources::equipment_pictures(store, tenant, &units, now).await?
+                resources::equipment_pictures(store, tenant, units, now).await?
             }
-            _ => resources::staff_pictures(store, tenant, &units, now).await?,
+            _ => resources::staff_pictures(store, tenant, units, now).await?,
         };
-        let stored = store.picture_bodies(tenant, kind, &units).await?;
+        let fresh_units: Vec<String> = fresh.iter().map(|p| p.unit.clone()).collect();
+        let stored = store.picture_bodies(tenant, kind, &fresh_units).await?;
         changed.extend(
             fresh
                 .into_iter()

@@ -38,7 +38,7 @@ pub async fn ward_pictures_at(
         |l: &serde_json::Value, code: &str| code_of(l, "physicalType").iter().any(|c| c == code);
     let wards: Vec<_> = locations
         .iter()
-        .filter(|(_, l)| is(l, "wa"))
+        .filter(|(_, l)| super::ward::is_ward(l))
         .cloned()
         .collect();
     let ward_ids: HashSet<&str> = wards.iter().map(|(id, _)| id.as_str()).collect();

@@ -6,8 +6,10 @@ pub mod deriver;
 mod history;
 mod json;
 pub mod measure_report;
+mod read;
 pub mod resources;
 mod serve;
+pub mod surgery;
 mod touched;
 pub mod ward;
 
@@ -22,6 +24,18 @@ fn unit_picture(
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
     let site = location.and_then(|l| json::first_reference(l, "partOf", "Location"));
+    unit_picture_at(kind, unit, location, site, figures)
+}
+
+/// [`unit_picture`] of a unit whose site is not what it is directly part of (an
+/// operating room is part of its theatre suite, the suite of the site).
+fn unit_picture_at(
+    kind: &str,
+    unit: &str,
+    location: Option<&serde_json::Value>,
+    site: Option<String>,
+    figures: serde_json::Value,
+) -> ohjaamo_store::PictureUpdate {
     ohjaamo_store::PictureUpdate {
         unit: unit.to_owned(),
         kind: kind.to_owned(),

@@ -12,7 +12,8 @@ use ohjaamo_picture::{
 use ohjaamo_store::{PictureUpdate, Store, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant, parse};
+use super::json::{code_of, instant, parse};
+use super::read::{locations, slots_of};
 use super::unit_picture;
 
 pub const EQUIPMENT: &str = "equipment";
@@ -66,11 +67,9 @@ async fn unit_names(
     tenant: &str,
     units: &[String],
 ) -> Result<HashMap<String, Value>, StoreError> {
-    Ok(store
-        .read_many(tenant, "Location", units)
+    Ok(locations(store, tenant, units, |_| true)
         .await?
         .into_iter()
-        .filter_map(|v| Some((v.id, parse(&v.content)?)))
         .collect())
 }
 
@@ -83,35 +82,14 @@ pub async fn equipment_pictures(
 ) -> Result<Vec<PictureUpdate>, StoreError> {
     let devices = located_at(store, tenant, "Device", units).await?;
     let device_ids: Vec<String> = devices.resources.keys().cloned().collect();
-    let schedules = store
-        .referring_many(tenant, "Schedule", "actor", "Device", &device_ids)
-        .await?;
-    let device_of_schedule: HashMap<&str, &str> = schedules
-        .iter()
-        .map(|(s, d)| (s.as_str(), d.as_str()))
-        .collect();
-    let schedule_ids: Vec<String> = schedules.iter().map(|(s, _)| s.clone()).collect();
-    let slot_ids: Vec<String> = store
-        .referring_many(tenant, "Slot", "schedule", "Schedule", &schedule_ids)
-        .await?
-        .into_iter()
-        .map(|(slot, _)| slot)
-        .collect();
-    let mut bookings: HashMap<&str, Vec<DeviceBooking>> = HashMap::new();
-    for slot in store.read_many(tenant, "Slot", &slot_ids).await? {
-        let Some(slot) = parse(&slot.content) else {
-            continue;
-        };
+    let mut bookings: HashMap<String, Vec<DeviceBooking>> = HashMap::new();
+    for (device, slot) in slots_of(store, tenant, "Device", &device_ids).await? {
         let kind = match slot["status"].as_str() {
             Some("busy") => DeviceBookingKind::InUse,
             Some("busy-unavailable") => DeviceBookingKind::Maintenance,
             _ => continue,
         };
-        let device = first_reference(&slot, "schedule", "Schedule")
-            .and_then(|s| device_of_schedule.get(s.as_str()).copied());
-        if let (Some(device), Some(start), Some(end)) =
-            (device, instant(&slot["start"]), instant(&slot["end"]))
-        {
+        if let (Some(start), Some(end)) = (instant(&slot["start"]), instant(&slot["end"])) {
             bookings
                 .entry(device)
                 .or_default()

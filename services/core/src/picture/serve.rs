@@ -13,8 +13,10 @@ use crate::error::ApiError;
 use crate::http::context::Ctx;
 
 /// The unit kinds there are pictures of.
-pub const KINDS: [&str; 3] = [
+pub const KINDS: [&str; 5] = [
     super::ward::KIND,
+    super::surgery::OPERATING_ROOM,
+    super::surgery::RECOVERY_UNIT,
     super::resources::EQUIPMENT,
     super::resources::STAFF,
 ];
@@ -24,7 +26,7 @@ pub const KINDS: [&str; 3] = [
 pub struct PictureFilter {
     /// One unit's Location id.
     pub unit: Option<String>,
-    /// Picture kind (`ward`, `equipment`, `staff`).
+    /// Picture kind (`ward`, `operating-room`, `recovery-unit`, `equipment`, `staff`).
     pub kind: Option<String>,
     /// The site (hospital, building) Location id the units are part of.
     pub site: Option<String>,

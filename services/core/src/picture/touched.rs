@@ -4,7 +4,9 @@
 //! Ward figures depend on a ward's Location, its places (Locations `partOf` it), the
 //! Schedules of those places and the Slots of those Schedules; equipment figures on
 //! the Devices located at a unit and their Schedules' Slots; staff figures on the
-//! PractitionerRoles located at a unit. A change is followed up those chains to the
+//! PractitionerRoles located at a unit; operating-room and recovery-unit figures on
+//! the operations (Appointments) whose participants are their rooms and bays. A
+//! change is followed up those chains to the
 //! units it may affect, from both the new version and, for a deletion or a move, the
 //! version before it (a bed moved to another ward touches both). The candidates may
 //! include Locations that are not units of that kind; the computations keep only
@@ -20,7 +22,9 @@ use super::json::{parse, references};
 /// Candidate units per kind of picture.
 #[derive(Debug, Default)]
 pub struct Touched {
-    pub wards: BTreeSet<String>,
+    /// Locations whose ward, operating-room or recovery-unit picture may change (the
+    /// places themselves and the units and suites they are part of).
+    pub locations: BTreeSet<String>,
     pub equipment: BTreeSet<String>,
     pub staff: BTreeSet<String>,
 }
@@ -36,6 +40,8 @@ pub async fn touched_units(
     let mut schedule_actors = Vec::new();
     let mut locations = BTreeSet::new();
     let mut devices = BTreeSet::new();
+    // Places (beds, bays, rooms) whose units are touched too.
+    let mut places = BTreeSet::new();
     // Each change's new version, and the version before it (read in bulk) for what it
     // may have moved away from.
     let mut versions: Vec<(String, String, Value)> = Vec::new();
@@ -53,7 +59,7 @@ pub async fn touched_units(
         };
         if !matches!(
             rtype.as_str(),
-            "Slot" | "Schedule" | "Location" | "Device" | "PractitionerRole"
+            "Slot" | "Schedule" | "Location" | "Device" | "PractitionerRole" | "Appointment"
         ) {
             continue;
         }
@@ -87,6 +93,11 @@ pub async fn touched_units(
             "PractitionerRole" => touched
                 .staff
                 .extend(references(resource, "location", "Location")),
+            "Appointment" => {
+                for participant in resource["participant"].as_array().into_iter().flatten() {
+                    places.extend(references(participant, "actor", "Location"));
+                }
+            }
             _ => {
                 locations.insert(id.clone());
                 locations.extend(references(resource, "partOf", "Location"));
@@ -99,7 +110,6 @@ pub async fn touched_units(
             schedule_actors.extend(parse(&schedule.content));
         }
     }
-    let mut places = BTreeSet::new();
     for schedule in &schedule_actors {
         places.extend(references(schedule, "actor", "Location"));
         for device in references(schedule, "actor", "Device") {
@@ -125,6 +135,6 @@ pub async fn touched_units(
             }
         }
     }
-    touched.wards = locations;
+    touched.locations = locations;
     Ok(touched)
 }

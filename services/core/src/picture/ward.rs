@@ -13,6 +13,7 @@ use ohjaamo_store::{PictureUpdate, Store, StoreError};
 use serde_json::{Value, json};
 
 use super::json::{code_of, first_reference, instant, parse};
+use super::read::locations;
 use super::unit_picture;
 
 /// The kind name of ward pictures (in the store, the API and routing keys).
@@ -26,25 +27,16 @@ pub async fn ward_pictures(
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let wards: Vec<(String, Value)> = store
-        .read_many(tenant, "Location", candidates)
-        .await?
-        .into_iter()
-        .filter_map(|v| Some((v.id, parse(&v.content)?)))
-        .filter(|(_, l)| code_of(l, "physicalType").iter().any(|c| c == "wa"))
-        .collect();
+    let wards = locations(store, tenant, candidates, is_ward).await?;
     let ids: Vec<String> = wards.iter().map(|(id, _)| id.clone()).collect();
     let place_links = store
         .referring_many(tenant, "Location", "partof", "Location", &ids)
         .await?;
     let place_ids: Vec<String> = place_links.iter().map(|(p, _)| p.clone()).collect();
-    let places: Vec<(String, Value)> = store
-        .read_many(tenant, "Location", &place_ids)
-        .await?
-        .into_iter()
-        .filter_map(|v| Some((v.id, parse(&v.content)?)))
-        .filter(|(_, l)| code_of(l, "physicalType").iter().any(|c| c == "bd"))
-        .collect();
+    let places = locations(store, tenant, &place_ids, |l| {
+        code_of(l, "physicalType").iter().any(|c| c == "bd")
+    })
+    .await?;
     let bed_ids: Vec<String> = places.iter().map(|(id, _)| id.clone()).collect();
     let schedules = store
         .referring_many(tenant, "Schedule", "actor", "Location", &bed_ids)
@@ -71,6 +63,18 @@ pub async fn ward_pictures(
         now,
         zone,
     ))
+}
+
+/// Whether `location` is a unit with beds: a `wa` Location that is not a recovery
+/// unit (bays, its own picture), a theatre suite or an outpatient clinic.
+pub fn is_ward(location: &Value) -> bool {
+    code_of(location, "physicalType").iter().any(|c| c == "wa")
+        && !code_of(location, "type").iter().any(|c| {
+            matches!(
+                c.as_str(),
+                "recovery-unit" | "theatre-suite" | "outpatient-clinic"
+            )
+        })
 }
 
 /// What ward figures are computed from, however they were read (current, or as of a

@@ -1,8 +1,9 @@
 //! Stored events as `ohjaamo.v1.Event` envelopes.
 
 use ohjaamo_proto::v1::{
-    EquipmentFigures, EquipmentList, Event, EventKind, PictureChange, ResourceChange, StaffFigures,
-    StaffList, TraceContext, UnitKind, event, picture_change,
+    EquipmentFigures, EquipmentList, Event, EventKind, Flow, HourCount, OperatingRoomState,
+    PictureChange, RecoveryUnitFigures, ResourceChange, RoomState, StaffFigures, StaffList,
+    TraceContext, UnitKind, event, picture_change,
 };
 use ohjaamo_store::{EventBody, Operation, StoredEvent};
 use serde_json::Value;
@@ -77,6 +78,18 @@ fn picture_change(
                 ohjaamo_bus::ward_figures_from_json(&picture["figures"]),
             )),
         ),
+        "operating-room" => (
+            UnitKind::OperatingRoom,
+            Some(picture_change::Figures::OperatingRoom(operating_room(
+                &picture["figures"],
+            ))),
+        ),
+        "recovery-unit" => (
+            UnitKind::RecoveryUnit,
+            Some(picture_change::Figures::RecoveryUnit(recovery_unit(
+                &picture["figures"],
+            ))),
+        ),
         "equipment" => (
             UnitKind::Equipment,
             Some(picture_change::Figures::EquipmentByType(EquipmentList {
@@ -111,6 +124,56 @@ fn picture_change(
     }
 }
 
+fn operating_room(f: &Value) -> OperatingRoomState {
+    OperatingRoomState {
+        state: match f["state"].as_str() {
+            Some("free") => RoomState::Free,
+            Some("in-use") => RoomState::InUse,
+            Some("cleaning") => RoomState::Cleaning,
+            Some("closed") => RoomState::Closed,
+            _ => RoomState::Unspecified,
+        } as i32,
+        current_case: text(f, "current_case"),
+        current_planned_end: timestamp(&f["current_planned_end"]),
+        next_case: text(f, "next_case"),
+        next_planned_start: timestamp(&f["next_planned_start"]),
+        cases_left_today: count(f, "cases_left_today"),
+        use_today_minutes: count(f, "use_today_minutes"),
+        current_expected_end: timestamp(&f["current_expected_end"]),
+        cases_done_today: count(f, "cases_done_today"),
+        planned_today_minutes: count(f, "planned_today_minutes"),
+    }
+}
+
+fn recovery_unit(f: &Value) -> RecoveryUnitFigures {
+    RecoveryUnitFigures {
+        bays_total: count(f, "bays_total"),
+        bays_occupied: count(f, "bays_occupied"),
+        bays_free: count(f, "bays_free"),
+        bays_closed: count(f, "bays_closed"),
+        patients: count(f, "patients"),
+        waiting_for_ward_bed: count(f, "waiting_for_ward_bed"),
+        expected_arrivals: list(&f["expected_arrivals"], |h| HourCount {
+            hour_start: timestamp(&h["hour_start"]),
+            count: count(h, "count"),
+        }),
+        flows_today: list(&f["flows_today"], |flow| Flow {
+            from: text(flow, "from"),
+            to: text(flow, "to"),
+            count: count(flow, "count"),
+        }),
+    }
+}
+
+/// An RFC 3339 instant in the picture JSON as a protobuf Timestamp.
+fn timestamp(value: &Value) -> Option<prost_types::Timestamp> {
+    let instant: jiff::Timestamp = value.as_str()?.parse().ok()?;
+    Some(prost_types::Timestamp {
+        seconds: instant.as_second(),
+        nanos: instant.subsec_nanosecond(),
+    })
+}
+
 fn list<T>(figures: &Value, each: impl Fn(&Value) -> T) -> Vec<T> {
     figures.as_array().into_iter().flatten().map(each).collect()
 }
@@ -121,4 +184,67 @@ fn count(figures: &Value, name: &str) -> u32 {
 
 fn text(figures: &Value, name: &str) -> String {
     figures[name].as_str().unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operating_room_and_recovery_pictures_keep_their_figures() {
+        let room = json!({"id": "sali1", "name": "Sali 1", "site": "s1", "figures": {
+            "state": "cleaning", "current_case": null, "next_case": "T-2",
+            "next_planned_start": "2026-11-30T09:30:00Z", "cases_left_today": 2,
+            "cases_done_today": 1, "use_today_minutes": 120, "planned_today_minutes": 270}});
+        let change = picture_change(
+            "operating-room",
+            "sali1",
+            &room.to_string(),
+            Default::default(),
+        );
+        assert_eq!(change.unit_kind, UnitKind::OperatingRoom as i32);
+        let Some(picture_change::Figures::OperatingRoom(f)) = change.figures else {
+            panic!("{change:?}");
+        };
+        assert_eq!(f.state, RoomState::Cleaning as i32);
+        assert_eq!(f.next_case, "T-2");
+        assert_eq!(f.next_planned_start.map(|t| t.seconds), Some(1_796_031_000));
+        assert_eq!(f.current_planned_end, None);
+        assert_eq!(
+            (
+                f.cases_left_today,
+                f.use_today_minutes,
+                f.planned_today_minutes
+            ),
+            (2, 120, 270)
+        );
+
+        let unit = json!({"id": "her", "figures": {
+            "bays_total": 3, "bays_closed": 1, "bays_occupied": 1, "bays_free": 1, "patients": 1,
+            "waiting_for_ward_bed": 1,
+            "expected_arrivals": [{"hour_start": "2026-11-30T10:00:00Z", "count": 2}],
+            "flows_today": [{"from": "sali1", "to": "her", "count": 4}]}});
+        let change = picture_change(
+            "recovery-unit",
+            "her",
+            &unit.to_string(),
+            Default::default(),
+        );
+        let Some(picture_change::Figures::RecoveryUnit(f)) = change.figures else {
+            panic!("{change:?}");
+        };
+        assert_eq!(
+            (
+                f.bays_total,
+                f.bays_closed,
+                f.bays_free,
+                f.waiting_for_ward_bed
+            ),
+            (3, 1, 1, 1)
+        );
+        assert_eq!(f.expected_arrivals[0].count, 2);
+        assert_eq!(f.flows_today[0].to, "her");
+        assert_eq!(f.flows_today[0].count, 4);
+    }
 }

@@ -148,7 +148,7 @@ async fn a_ward_s_figures(h: &Harness) {
     for bad in [
         "?at=yesterday",
         "?at=2999-01-01T00:00:00Z",
-        "?at=2026-01-01T00:00:00Z&kind=equipment",
+        "?at=2026-01-01T00:00:00Z&kind=theatre",
     ] {
         assert_eq!(
             picture(h, bad).await.status,
@@ -207,6 +207,7 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
         r.text
     );
     assert_eq!(r.body["units"][0]["name"], "Heräämö");
+    let r_equipment = r.body["units"][0]["figures"].clone();
     let r = picture(h, "?unit=u1&kind=staff").await;
     assert_eq!(
         r.body["units"][0]["figures"],
@@ -216,6 +217,38 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
         ]),
         "{}",
         r.text
+    );
+    let r_staff = r.body["units"][0]["figures"].clone();
+    // As of before the pump in use was handed back and a nurse's shift was taken off
+    // the roster: recomputed from history as the deriver computed it then.
+    let before = Timestamp::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let mut returned = slot("kaytto-p3", "s-p3", &hours(-1), &hours(1));
+    returned["status"] = json!("free");
+    let mut off = role("r1", "sairaanhoitaja", -2, 6);
+    off["active"] = json!(false);
+    h.put_resource(&returned).await;
+    h.put_resource(&off).await;
+    let now = settled_picture(h, "?unit=u1&kind=equipment").await;
+    assert_eq!(
+        now.body["units"][0]["figures"][0]["in_use"], 0,
+        "{}",
+        now.text
+    );
+    let then = picture(h, &format!("?unit=u1&kind=equipment&at={before}")).await;
+    assert_eq!(then.status, StatusCode::OK, "{}", then.text);
+    assert_eq!(
+        then.body["units"][0]["figures"], r_equipment,
+        "{}",
+        then.text
+    );
+    let then = picture(h, &format!("?unit=u1&kind=staff&at={before}")).await;
+    assert_eq!(then.body["units"][0]["figures"], r_staff, "{}", then.text);
+    let now = picture(h, "?unit=u1&kind=staff").await;
+    assert_eq!(
+        now.body["units"][0]["figures"][1]["on_shift_now"], 1,
+        "{}",
+        now.text
     );
     // The unit's three pictures side by side.
     let all = picture(h, "?unit=u1").await;
@@ -480,6 +513,8 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
         }
     }
     let left = with_extension(left, "recovery-period", "valuePeriod", period(-30, Some(0)));
+    let before = Timestamp::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     h.put_resource(&left).await;
     let r = settled_picture(h, "?kind=recovery-unit&unit=her").await;
     let her = &r.body["units"][0]["figures"];
@@ -499,6 +534,30 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
             .contains(&json!({"from": "her", "to": "os1", "count": 1})),
         "{her}"
     );
+    // As of before case 3 left, from history: the patient still waiting for a bed,
+    // and the operating rooms as they were.
+    let then = picture(h, &format!("?at={before}")).await;
+    assert_eq!(then.status, StatusCode::OK, "{}", then.text);
+    let her_then = unit(&then.body, "her")["figures"].clone();
+    assert_eq!(
+        (
+            &her_then["bays_occupied"],
+            &her_then["waiting_for_ward_bed"]
+        ),
+        (&json!(1), &json!(1)),
+        "{her_then}"
+    );
+    let sali1_then = unit(&then.body, "sali1")["figures"].clone();
+    assert_eq!(
+        (
+            &sali1_then["state"],
+            &sali1_then["current_case"],
+            &sali1_then["next_case"]
+        ),
+        (&json!("in-use"), &json!("T-1"), &json!("T-2")),
+        "{sali1_then}"
+    );
+    assert_eq!(unit(&then.body, "sali2")["figures"]["state"], "closed");
 }
 
 /// The next local midnight after `now`.

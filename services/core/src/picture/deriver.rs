@@ -8,18 +8,18 @@
 //! into "today"), so every `refresh` it recomputes all units of each organisation as
 //! well; unchanged pictures cost nothing downstream.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use ohjaamo_store::{EventFilter, PictureUpdate, Store, StoreError};
+use ohjaamo_store::{EventFilter, PictureUpdate, StoreError};
 
 use ohjaamo_fhir::ResourceType;
 
+use super::compute;
 use super::measure_report::ward_capacity_report;
+use super::source::Resources;
 use super::touched::{Touched, touched_units};
-use super::ward::ward_pictures;
-use super::{resources, surgery, ward};
 use crate::AppState;
 use crate::pipeline::{WriteEntry, WriteKind};
 
@@ -102,7 +102,11 @@ async fn derive_round(
         let to = events.last().map_or(lease.position, |e| e.sequence);
         let touched = if refresh_due {
             progress.last_refresh.insert(tenant.clone(), Instant::now());
-            all_units(store, &tenant).await?
+            compute::all_units(&Resources::Current {
+                store,
+                tenant: &tenant,
+            })
+            .await?
         } else {
             touched_units(store, &tenant, &events).await?
         };
@@ -122,35 +126,6 @@ async fn derive_round(
     Ok(more)
 }
 
-/// Every unit of `tenant` with a picture of some kind: every ward, operating room
-/// and recovery unit Location, and every Location that Devices or PractitionerRoles
-/// are located at.
-async fn all_units(store: &Store, tenant: &str) -> Result<Touched, StoreError> {
-    let mut locations: BTreeSet<String> = store
-        .ids_by_token(tenant, "Location", "physical-type", None, "wa")
-        .await?
-        .into_iter()
-        .collect();
-    locations.extend(
-        store
-            .ids_by_token(tenant, "Location", "type", None, surgery::OPERATING_ROOM)
-            .await?,
-    );
-    Ok(Touched {
-        locations,
-        equipment: store
-            .reference_targets(tenant, "Device", "location", "Location")
-            .await?
-            .into_iter()
-            .collect(),
-        staff: store
-            .reference_targets(tenant, "PractitionerRole", "location", "Location")
-            .await?
-            .into_iter()
-            .collect(),
-    })
-}
-
 /// The pictures of the touched units now, keeping those that differ from the stored
 /// ones.
 async fn changed_pictures(
@@ -158,38 +133,15 @@ async fn changed_pictures(
     tenant: &str,
     touched: &Touched,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let (store, now) = (&state.store, Timestamp::now());
-    let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<String>>();
+    let store = &state.store;
+    let src = Resources::Current { store, tenant };
+    let fresh = compute::pictures(&src, touched, Timestamp::now(), &state.config.time_zone).await?;
     let mut changed = Vec::new();
-    let zone = &state.config.time_zone;
-    let locations = list(&touched.locations);
-    for (kind, units) in [
-        (ward::KIND, &locations),
-        (surgery::OPERATING_ROOM, &locations),
-        (surgery::RECOVERY_UNIT, &locations),
-        (resources::EQUIPMENT, &list(&touched.equipment)),
-        (resources::STAFF, &list(&touched.staff)),
-    ] {
-        if units.is_empty() {
-            continue;
-        }
-        let fresh = match kind {
-            ward::KIND => ward_pictures(store, tenant, units, now, zone).await?,
-            surgery::OPERATING_ROOM => {
-                surgery::operating_room_pictures(store, tenant, units, now, zone).await?
-            }
-            surgery::RECOVERY_UNIT => {
-                surgery::recovery_pictures(store, tenant, units, now, zone).await?
-            }
-            resources::EQUIPMENT => {
-                resources::equipment_pictures(store, tenant, units, now).await?
-            }
-            _ => resources::staff_pictures(store, tenant, units, now).await?,
-        };
-        let fresh_units: Vec<String> = fresh.iter().map(|p| p.unit.clone()).collect();
-        let stored = store.picture_bodies(tenant, kind, &fresh_units).await?;
+    for (kind, pictures) in fresh {
+        let units: Vec<String> = pictures.iter().map(|p| p.unit.clone()).collect();
+        let stored = store.picture_bodies(tenant, kind, &units).await?;
         changed.extend(
-            fresh
+            pictures
                 .into_iter()
                 .filter(|p| stored.get(&p.unit) != Some(&p.body)),
         );

@@ -2,6 +2,7 @@
 //! stored per unit with the sequence of the event that announced it, and served at
 //! `GET /picture`.
 
+mod compute;
 pub mod deriver;
 mod history;
 mod json;
@@ -9,6 +10,7 @@ pub mod measure_report;
 mod read;
 pub mod resources;
 mod serve;
+pub mod source;
 pub mod surgery;
 mod touched;
 pub mod ward;

@@ -9,11 +9,12 @@ use jiff::Timestamp;
 use ohjaamo_picture::{
     Device, DeviceBooking, DeviceBookingKind, Shift, equipment_figures, staff_figures,
 };
-use ohjaamo_store::{PictureUpdate, Store, StoreError};
+use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, instant, parse};
+use super::json::{code_of, instant};
 use super::read::{locations, slots_of};
+use super::source::Resources;
 use super::unit_picture;
 
 pub const EQUIPMENT: &str = "equipment";
@@ -36,21 +37,15 @@ impl Located {
 }
 
 async fn located_at(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     rtype: &str,
     units: &[String],
 ) -> Result<Located, StoreError> {
-    let links = store
-        .referring_many(tenant, rtype, "location", "Location", units)
+    let links = src
+        .referring_many(rtype, "location", "Location", units)
         .await?;
     let ids: Vec<String> = links.iter().map(|(id, _)| id.clone()).collect();
-    let resources = store
-        .read_many(tenant, rtype, &ids)
-        .await?
-        .into_iter()
-        .filter_map(|v| Some((v.id, parse(&v.content)?)))
-        .collect();
+    let resources = src.read_many(rtype, &ids).await?.into_iter().collect();
     Ok(Located { links, resources })
 }
 
@@ -63,27 +58,22 @@ fn first_code(resource: &Value, element: &str) -> String {
 
 /// The name of each of `units` (for the pictures' `name`), and their site.
 async fn unit_names(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     units: &[String],
 ) -> Result<HashMap<String, Value>, StoreError> {
-    Ok(locations(store, tenant, units, |_| true)
-        .await?
-        .into_iter()
-        .collect())
+    Ok(locations(src, units, |_| true).await?.into_iter().collect())
 }
 
 /// The equipment pictures of `units` (those with Devices located there) at `now`.
 pub async fn equipment_pictures(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     units: &[String],
     now: Timestamp,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let devices = located_at(store, tenant, "Device", units).await?;
+    let devices = located_at(src, "Device", units).await?;
     let device_ids: Vec<String> = devices.resources.keys().cloned().collect();
     let mut bookings: HashMap<String, Vec<DeviceBooking>> = HashMap::new();
-    for (device, slot) in slots_of(store, tenant, "Device", &device_ids).await? {
+    for (device, slot) in slots_of(src, "Device", &device_ids).await? {
         let kind = match slot["status"].as_str() {
             Some("busy") => DeviceBookingKind::InUse,
             Some("busy-unavailable") => DeviceBookingKind::Maintenance,
@@ -96,7 +86,7 @@ pub async fn equipment_pictures(
                 .push(DeviceBooking { kind, start, end });
         }
     }
-    let names = unit_names(store, tenant, units).await?;
+    let names = unit_names(src, units).await?;
     Ok(units
         .iter()
         .map(|unit| {
@@ -120,13 +110,12 @@ pub async fn equipment_pictures(
 
 /// The staff pictures of `units` (those with PractitionerRoles located there) at `now`.
 pub async fn staff_pictures(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     units: &[String],
     now: Timestamp,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let roles = located_at(store, tenant, "PractitionerRole", units).await?;
-    let names = unit_names(store, tenant, units).await?;
+    let roles = located_at(src, "PractitionerRole", units).await?;
+    let names = unit_names(src, units).await?;
     Ok(units
         .iter()
         .map(|unit| {

@@ -59,7 +59,7 @@ impl PictureFilter {
 pub struct PictureQuery {
     #[serde(flatten)]
     filter: PictureFilter,
-    /// The picture as of a past instant (ward pictures), recomputed from history.
+    /// The picture as of a past instant, recomputed from history.
     at: Option<String>,
 }
 
@@ -82,8 +82,8 @@ pub async fn handler(
     Ok(Json(body).into_response())
 }
 
-/// The ward pictures `filter` wants as of the instant `at` (an instant with its
-/// offset, e.g. `2026-11-30T03:00:00+02:00`), from history.
+/// The pictures `filter` wants as of the instant `at` (an instant with its offset,
+/// e.g. `2026-11-30T03:00:00+02:00`), from history.
 async fn as_of(
     state: &AppState,
     tenant: &str,
@@ -91,15 +91,6 @@ async fn as_of(
     at: &str,
 ) -> Result<Value, ApiError> {
     filter.check()?;
-    if filter
-        .kind
-        .as_deref()
-        .is_some_and(|k| k != super::ward::KIND)
-    {
-        return Err(ApiError::BadRequest(
-            "at: as of a past instant only ward pictures are served; without at, every kind".into(),
-        ));
-    }
     let instant: jiff::Timestamp = at.parse().map_err(|e| {
         ApiError::BadRequest(format!(
             "at {at:?}: expected an instant with its offset, e.g. 2026-11-30T03:00:00+02:00 ({e})"
@@ -110,7 +101,7 @@ async fn as_of(
             "at {at:?} is in the future; the picture is known up to now"
         )));
     }
-    let (pictures, sequence) = super::history::ward_pictures_at(state, tenant, instant).await?;
+    let (pictures, sequence) = super::history::pictures_at(state, tenant, instant).await?;
     let units: Vec<Value> = pictures
         .into_iter()
         .filter_map(|p| serde_json::from_str::<Value>(&p.body).ok())

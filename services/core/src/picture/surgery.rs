@@ -16,11 +16,12 @@ use ohjaamo_picture::{
     Bay, Destination, Operation, Phase, RecoveryUnit, Room, operating_room_figures,
     recovery_figures,
 };
-use ohjaamo_store::{PictureUpdate, Store, StoreError};
+use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant, parse, references};
+use super::json::{code_of, first_reference, instant, references};
 use super::read::{locations, slots_of};
+use super::source::Resources;
 use super::{unit_picture, unit_picture_at};
 
 /// The kind names of these pictures (in the store, the API and routing keys).
@@ -32,13 +33,12 @@ const EXTENSIONS: &str = "https://ohjaamo.fi/fhir/StructureDefinition/";
 
 /// The operating-room pictures of those of `candidates` that are operating rooms.
 pub async fn operating_room_pictures(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     candidates: &[String],
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let rooms = locations(store, tenant, candidates, |l| {
+    let rooms = locations(src, candidates, |l| {
         is(l, "physicalType", "ro") && is(l, "type", OPERATING_ROOM)
     })
     .await?;
@@ -49,21 +49,14 @@ pub async fn operating_room_pictures(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let site_of_suite: HashMap<String, String> = locations(store, tenant, &suite_ids, |_| true)
+    let site_of_suite: HashMap<String, String> = locations(src, &suite_ids, |_| true)
         .await?
         .into_iter()
         .filter_map(|(id, suite)| Some((id, first_reference(&suite, "partOf", "Location")?)))
         .collect();
-    let closures = closures(store, tenant, &room_ids).await?;
+    let closures = closures(src, &room_ids).await?;
     let room_set: BTreeSet<&str> = room_ids.iter().map(String::as_str).collect();
-    let cases = operations(
-        store,
-        tenant,
-        &room_ids,
-        |id| room_set.contains(id),
-        |_| false,
-    )
-    .await?;
+    let cases = operations(src, &room_ids, |id| room_set.contains(id), |_| false).await?;
     Ok(rooms
         .iter()
         .map(|(id, location)| {
@@ -87,8 +80,7 @@ pub async fn operating_room_pictures(
 /// among them, those whose bays are, and those serving a theatre suite or operating
 /// room among them.
 pub async fn recovery_pictures(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     candidates: &[String],
     now: Timestamp,
     zone: &TimeZone,
@@ -96,24 +88,22 @@ pub async fn recovery_pictures(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let all = store
-        .ids_by_token(tenant, "Location", "type", None, RECOVERY_UNIT)
-        .await?;
-    let units = locations(store, tenant, &all, |l| is(l, "physicalType", "wa")).await?;
+    let all = src.ids_by_token("Location", "type", RECOVERY_UNIT).await?;
+    let units = locations(src, &all, |l| is(l, "physicalType", "wa")).await?;
     if units.is_empty() {
         return Ok(Vec::new());
     }
     let unit_ids: Vec<String> = units.iter().map(|(id, _)| id.clone()).collect();
-    let bays = parts(store, tenant, &unit_ids, |l| is(l, "physicalType", "bd")).await?;
+    let bays = parts(src, &unit_ids, |l| is(l, "physicalType", "bd")).await?;
     let sites: Vec<String> = units
         .iter()
         .filter_map(|(_, l)| first_reference(l, "partOf", "Location"))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let suites = parts(store, tenant, &sites, |l| is(l, "type", "theatre-suite")).await?;
+    let suites = parts(src, &sites, |l| is(l, "type", "theatre-suite")).await?;
     let suite_ids: Vec<String> = suites.keys().cloned().collect();
-    let rooms = parts(store, tenant, &suite_ids, |l| is(l, "type", OPERATING_ROOM)).await?;
+    let rooms = parts(src, &suite_ids, |l| is(l, "type", OPERATING_ROOM)).await?;
     let candidates: BTreeSet<&str> = candidates.iter().map(String::as_str).collect();
     let touched = |id: &str| candidates.contains(id);
     let mut wanted: Vec<(RecoveryUnit, &Value)> = Vec::new();
@@ -166,8 +156,7 @@ pub async fn recovery_pictures(
         .map(|s| (*s).to_owned())
         .collect();
     let cases = operations(
-        store,
-        tenant,
+        src,
         &actors,
         |id| theatres.contains(id),
         |id| bay_set.contains(id),
@@ -194,20 +183,19 @@ fn out_of_use(location: &Value) -> bool {
 
 /// The Locations part of `parents` that `keep` accepts: id → (parent, Location).
 async fn parts(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     parents: &[String],
     keep: impl Fn(&Value) -> bool,
 ) -> Result<HashMap<String, (String, Value)>, StoreError> {
     if parents.is_empty() {
         return Ok(HashMap::new());
     }
-    let links = store
-        .referring_many(tenant, "Location", "partof", "Location", parents)
+    let links = src
+        .referring_many("Location", "partof", "Location", parents)
         .await?;
     let parent_of: HashMap<String, String> = links.into_iter().collect();
     let ids: Vec<String> = parent_of.keys().cloned().collect();
-    Ok(locations(store, tenant, &ids, keep)
+    Ok(locations(src, &ids, keep)
         .await?
         .into_iter()
         .filter_map(|(id, l)| Some((id.clone(), (parent_of.get(&id)?.clone(), l))))
@@ -216,12 +204,11 @@ async fn parts(
 
 /// The closure windows (`busy-unavailable` Slots of their Schedules) of `rooms`.
 async fn closures(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     rooms: &[String],
 ) -> Result<HashMap<String, Vec<(Timestamp, Timestamp)>>, StoreError> {
     let mut out: HashMap<String, Vec<(Timestamp, Timestamp)>> = HashMap::new();
-    for (room, slot) in slots_of(store, tenant, "Location", rooms).await? {
+    for (room, slot) in slots_of(src, "Location", rooms).await? {
         if slot["status"] != "busy-unavailable" {
             continue;
         }
@@ -234,24 +221,23 @@ async fn closures(
 
 /// The operations (Appointments) with any of `actors` as a participant.
 async fn operations(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     actors: &[String],
     is_room: impl Fn(&str) -> bool,
     is_bay: impl Fn(&str) -> bool,
 ) -> Result<Vec<Operation>, StoreError> {
-    let ids: BTreeSet<String> = store
-        .referring_many(tenant, "Appointment", "actor", "Location", actors)
+    let ids: BTreeSet<String> = src
+        .referring_many("Appointment", "actor", "Location", actors)
         .await?
         .into_iter()
         .map(|(appointment, _)| appointment)
         .collect();
     let ids: Vec<String> = ids.into_iter().collect();
-    Ok(store
-        .read_many(tenant, "Appointment", &ids)
+    Ok(src
+        .read_many("Appointment", &ids)
         .await?
         .iter()
-        .filter_map(|v| operation_of(&parse(&v.content)?, &is_room, &is_bay))
+        .filter_map(|(_, appointment)| operation_of(appointment, &is_room, &is_bay))
         .collect())
 }
 

@@ -9,11 +9,12 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ohjaamo_picture::{Occupancy, OccupancyKind, Place, ward_figures};
-use ohjaamo_store::{PictureUpdate, Store, StoreError};
+use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant, parse};
+use super::json::{code_of, first_reference, instant};
 use super::read::locations;
+use super::source::Resources;
 use super::unit_picture;
 
 /// The kind name of ward pictures (in the store, the API and routing keys).
@@ -21,36 +22,35 @@ pub const KIND: &str = "ward";
 
 /// The pictures of those of `candidates` that are wards, at `now` in `zone`.
 pub async fn ward_pictures(
-    store: &Store,
-    tenant: &str,
+    src: &Resources<'_>,
     candidates: &[String],
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let wards = locations(store, tenant, candidates, is_ward).await?;
+    let wards = locations(src, candidates, is_ward).await?;
     let ids: Vec<String> = wards.iter().map(|(id, _)| id.clone()).collect();
-    let place_links = store
-        .referring_many(tenant, "Location", "partof", "Location", &ids)
+    let place_links = src
+        .referring_many("Location", "partof", "Location", &ids)
         .await?;
     let place_ids: Vec<String> = place_links.iter().map(|(p, _)| p.clone()).collect();
-    let places = locations(store, tenant, &place_ids, |l| {
+    let places = locations(src, &place_ids, |l| {
         code_of(l, "physicalType").iter().any(|c| c == "bd")
     })
     .await?;
     let bed_ids: Vec<String> = places.iter().map(|(id, _)| id.clone()).collect();
-    let schedules = store
-        .referring_many(tenant, "Schedule", "actor", "Location", &bed_ids)
+    let schedules = src
+        .referring_many("Schedule", "actor", "Location", &bed_ids)
         .await?;
     let schedule_ids: Vec<String> = schedules.iter().map(|(s, _)| s.clone()).collect();
-    let slot_links = store
-        .referring_many(tenant, "Slot", "schedule", "Schedule", &schedule_ids)
+    let slot_links = src
+        .referring_many("Slot", "schedule", "Schedule", &schedule_ids)
         .await?;
     let slot_ids: Vec<String> = slot_links.iter().map(|(s, _)| s.clone()).collect();
-    let slots = store
-        .read_many(tenant, "Slot", &slot_ids)
+    let slots = src
+        .read_many("Slot", &slot_ids)
         .await?
         .into_iter()
-        .filter_map(|v| parse(&v.content))
+        .map(|(_, slot)| slot)
         .collect();
     Ok(ward_pictures_of(
         &WardInputs {
@@ -79,7 +79,7 @@ pub fn is_ward(location: &Value) -> bool {
 
 /// What ward figures are computed from, however they were read (current, or as of a
 /// past instant).
-pub struct WardInputs {
+struct WardInputs {
     /// The ward Locations.
     pub wards: Vec<(String, Value)>,
     /// The bed Locations of those wards.
@@ -93,11 +93,7 @@ pub struct WardInputs {
 }
 
 /// The pictures of the wards in `inputs` at `now` in `zone`.
-pub fn ward_pictures_of(
-    inputs: &WardInputs,
-    now: Timestamp,
-    zone: &TimeZone,
-) -> Vec<PictureUpdate> {
+fn ward_pictures_of(inputs: &WardInputs, now: Timestamp, zone: &TimeZone) -> Vec<PictureUpdate> {
     let WardInputs {
         wards,
         places,

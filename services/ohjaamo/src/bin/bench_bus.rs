@@ -496,13 +496,16 @@ async fn latencies(
 
 async fn recompute_cost(state: &AppState, org: &str, args: &Args) -> anyhow::Result<(f64, f64)> {
     let zone = state.config.time_zone.clone();
+    let src = ohjaamo_core::picture::source::Resources::Current {
+        store: &state.store,
+        tenant: org,
+    };
     let mut alone = Vec::new();
     for round in 0..5 {
         for w in 0..args.wards {
             let started = Instant::now();
             let pictures = ohjaamo_core::picture::ward::ward_pictures(
-                &state.store,
-                org,
+                &src,
                 &[format!("w{w}")],
                 Timestamp::now(),
                 &zone,
@@ -515,8 +518,7 @@ async fn recompute_cost(state: &AppState, org: &str, args: &Args) -> anyhow::Res
     alone.sort_by(f64::total_cmp);
     let all: Vec<String> = (0..args.wards).map(|w| format!("w{w}")).collect();
     let started = Instant::now();
-    ohjaamo_core::picture::ward::ward_pictures(&state.store, org, &all, Timestamp::now(), &zone)
-        .await?;
+    ohjaamo_core::picture::ward::ward_pictures(&src, &all, Timestamp::now(), &zone).await?;
     let all_ms = started.elapsed().as_secs_f64() * 1000.0 / args.wards as f64;
     Ok((quantile(&alone, 0.5), all_ms))
 }

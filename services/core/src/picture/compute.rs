@@ -1,0 +1,76 @@
+//! Every kind of picture for a set of candidate units, from any source of resources:
+//! what the deriver runs on the current resources and `GET /picture?at=` on the
+//! resources as they were.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ohjaamo_store::{PictureUpdate, StoreError};
+
+use super::source::Resources;
+use super::touched::Touched;
+use super::{resources, surgery, ward};
+
+/// Every unit with a picture of some kind: every ward, operating room and recovery
+/// unit Location, and every Location that Devices or PractitionerRoles are located
+/// at.
+pub async fn all_units(src: &Resources<'_>) -> Result<Touched, StoreError> {
+    let mut locations = src.ids_by_token("Location", "physical-type", "wa").await?;
+    locations.extend(
+        src.ids_by_token("Location", "type", surgery::OPERATING_ROOM)
+            .await?,
+    );
+    Ok(Touched {
+        locations: locations.into_iter().collect(),
+        equipment: src
+            .reference_targets("Device", "location", "Location")
+            .await?
+            .into_iter()
+            .collect(),
+        staff: src
+            .reference_targets("PractitionerRole", "location", "Location")
+            .await?
+            .into_iter()
+            .collect(),
+    })
+}
+
+/// The pictures of every kind of the units among `touched`, at `now` in `zone`,
+/// by kind.
+pub async fn pictures(
+    src: &Resources<'_>,
+    touched: &Touched,
+    now: Timestamp,
+    zone: &TimeZone,
+) -> Result<Vec<(&'static str, Vec<PictureUpdate>)>, StoreError> {
+    let locations: Vec<String> = touched.locations.iter().cloned().collect();
+    let equipment: Vec<String> = touched.equipment.iter().cloned().collect();
+    let staff: Vec<String> = touched.staff.iter().cloned().collect();
+    let mut out = Vec::new();
+    if !locations.is_empty() {
+        out.push((
+            ward::KIND,
+            ward::ward_pictures(src, &locations, now, zone).await?,
+        ));
+        out.push((
+            surgery::OPERATING_ROOM,
+            surgery::operating_room_pictures(src, &locations, now, zone).await?,
+        ));
+        out.push((
+            surgery::RECOVERY_UNIT,
+            surgery::recovery_pictures(src, &locations, now, zone).await?,
+        ));
+    }
+    if !equipment.is_empty() {
+        out.push((
+            resources::EQUIPMENT,
+            resources::equipment_pictures(src, &equipment, now).await?,
+        ));
+    }
+    if !staff.is_empty() {
+        out.push((
+            resources::STAFF,
+            resources::staff_pictures(src, &staff, now).await?,
+        ));
+    }
+    Ok(out)
+}

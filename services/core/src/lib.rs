@@ -12,6 +12,7 @@ pub mod element_dates;
 pub mod error;
 pub mod extract;
 pub mod fhir_time;
+mod follow;
 pub mod http;
 pub mod ingest;
 pub mod json_shape;
@@ -55,14 +56,16 @@ impl AppState {
     }
 }
 
-/// The core's background work: the picture deriver and the relay to the bus. Dropping
+/// The core's background work: the picture deriver, the capacity reports and the relay
+/// to the bus. Dropping
 /// it stops both (what they had not finished is redone from the log on the next start).
 pub struct Background {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Background {
-    /// Starts the deriver, the relay (publishing to `bus`) and the log's retention.
+    /// Starts the deriver, the capacity reports, the relay (publishing to `bus`) and the
+    /// log's retention.
     pub fn start(
         state: &AppState,
         bus: relay::Bus,
@@ -71,6 +74,7 @@ impl Background {
         Background {
             tasks: vec![
                 tokio::spawn(picture::deriver::run(state.clone(), deriver)),
+                tokio::spawn(picture::reports::run(state.clone())),
                 tokio::spawn(relay::run(state.clone(), bus)),
                 tokio::spawn(retention::run(state.clone())),
             ],

@@ -11,19 +11,16 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sqlx::{Postgres, Row as _, Sqlite, Transaction};
+use sqlx::{Postgres, Row as _, Transaction};
 
 use crate::StoreError;
 use crate::backend::{Db, on_pool};
-use crate::events::EventTrace;
-use crate::events_append::{AppendEvents as _, NewEvent};
-use crate::stamp::now_micros;
 
 /// A unit's new picture, to store and announce.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PictureUpdate {
     pub unit: String,
-    /// `ward`, `operating_room`, `recovery_unit`, `equipment`, `staff`.
+    /// `ward`, `operating-room`, `recovery-unit`, `equipment`, `staff`.
     pub kind: String,
     /// The whole picture as JSON.
     pub body: String,
@@ -269,7 +266,7 @@ impl CursorLease {
         } = self;
         match hold {
             Hold::Postgres(mut tx) => {
-                write_finish_pg(&mut tx, &tenant, reader, to, pictures).await?;
+                crate::picture_finish::finish_pg(&mut tx, &tenant, reader, to, pictures).await?;
                 tx.commit().await?;
             }
             Hold::Sqlite(_guard) => {
@@ -278,7 +275,8 @@ impl CursorLease {
                 };
                 let _turn = store.writer_turn().await;
                 let mut tx = pool.begin().await?;
-                write_finish_sqlite(&mut tx, &tenant, reader, to, pictures).await?;
+                crate::picture_finish::finish_sqlite(&mut tx, &tenant, reader, to, pictures)
+                    .await?;
                 tx.commit().await?;
             }
         }
@@ -287,78 +285,4 @@ impl CursorLease {
         }
         Ok(())
     }
-}
-
-/// The statements of [`CursorLease::finish`], the same text on both backends.
-macro_rules! finish_statements {
-    ($tx:expr, $tenant:expr, $reader:expr, $to:expr, $pictures:expr) => {{
-        let tx = $tx;
-        let mut events = Vec::with_capacity($pictures.len());
-        for picture in $pictures {
-            let previous: Option<i64> = sqlx::query_scalar(
-                "SELECT sequence FROM picture_unit WHERE tenant = $1 AND kind = $2 AND unit = $3",
-            )
-            .bind($tenant)
-            .bind(&picture.kind)
-            .bind(&picture.unit)
-            .fetch_optional(&mut **tx)
-            .await?;
-            events.push(NewEvent {
-                kind: "picture",
-                unit: picture.unit.clone(),
-                rtype: picture.kind.clone(),
-                id: picture.unit.clone(),
-                version: previous.unwrap_or(0),
-                operation: "",
-                body: picture.body.clone(),
-            });
-        }
-        if !events.is_empty() {
-            let last = events[..]
-                .append_events(tx, $tenant, now_micros(), &EventTrace::default())
-                .await?;
-            let first = last - events.len() as i64 + 1;
-            for (sequence, picture) in (first..).zip($pictures) {
-                sqlx::query(
-                    "INSERT INTO picture_unit (tenant, unit, kind, sequence, body) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant, kind, unit) DO UPDATE \
-                     SET sequence = EXCLUDED.sequence, body = EXCLUDED.body",
-                )
-                .bind($tenant)
-                .bind(&picture.unit)
-                .bind(&picture.kind)
-                .bind(sequence)
-                .bind(&picture.body)
-                .execute(&mut **tx)
-                .await?;
-            }
-        }
-        sqlx::query("UPDATE outbox_cursor SET sequence = $3 WHERE tenant = $1 AND reader = $2")
-            .bind($tenant)
-            .bind($reader)
-            .bind($to)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
-    }};
-}
-
-async fn write_finish_pg(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant: &str,
-    reader: &str,
-    to: i64,
-    pictures: &[PictureUpdate],
-) -> Result<(), StoreError> {
-    finish_statements!(tx, tenant, reader, to, pictures)
-}
-
-async fn write_finish_sqlite(
-    tx: &mut Transaction<'_, Sqlite>,
-    tenant: &str,
-    reader: &str,
-    to: i64,
-    pictures: &[PictureUpdate],
-) -> Result<(), StoreError> {
-    finish_statements!(tx, tenant, reader, to, pictures)
 }

@@ -14,6 +14,7 @@ mod error;
 mod events;
 mod events_append;
 pub mod model;
+mod picture_finish;
 mod read;
 mod search;
 mod sql;

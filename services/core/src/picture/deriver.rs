@@ -14,14 +14,10 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use ohjaamo_store::{EventFilter, PictureUpdate, StoreError};
 
-use ohjaamo_fhir::ResourceType;
-
 use super::compute;
-use super::measure_report::ward_capacity_report;
 use super::source::Resources;
 use super::touched::{Touched, touched_units};
 use crate::AppState;
-use crate::pipeline::{WriteEntry, WriteKind};
 
 /// The deriver's name for its cursor in the store.
 pub const READER: &str = "picture";
@@ -49,22 +45,24 @@ impl Default for DeriverOptions {
 
 /// Runs until the task is dropped or aborted.
 pub async fn run(state: AppState, options: DeriverOptions) {
-    let mut signal = state.store.event_signal();
-    let mut progress = Progress::default();
-    loop {
-        match derive_round(&state, &options, &mut progress).await {
-            Ok(true) => continue, // more may be waiting
-            Ok(false) => {}
-            Err(e) => {
-                crate::observe::note_background_error(READER);
-                tracing::warn!(error = %e, "picture derivation failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-        tokio::select! {
-            _ = signal.changed() => {}
-            () = tokio::time::sleep(options.poll) => {}
-        }
+    let poll = options.poll;
+    let deriver = Deriver {
+        state: state.clone(),
+        options,
+        progress: Progress::default(),
+    };
+    crate::follow::follow_log(&state, READER, poll, deriver).await;
+}
+
+struct Deriver {
+    state: AppState,
+    options: DeriverOptions,
+    progress: Progress,
+}
+
+impl crate::follow::LogReader for Deriver {
+    async fn round(&mut self) -> anyhow::Result<bool> {
+        derive_round(&self.state, &self.options, &mut self.progress).await
     }
 }
 
@@ -116,9 +114,6 @@ async fn derive_round(
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
         crate::observe::note_pictures_derived(recomputed, changed.len());
-        // The reports first: if the round fails after them, it is repeated and
-        // rewrites them unchanged; the cursor never passes a change not reported.
-        write_reports(state, &tenant, &changed).await?;
         lease.finish(store, to, &changed).await?;
         // Our own picture events moved the log on; the next round reads past them.
         progress.done_up_to.insert(tenant, to);
@@ -147,41 +142,4 @@ async fn changed_pictures(
         );
     }
     Ok(changed)
-}
-
-/// Writes the capacity MeasureReport of each changed ward.
-async fn write_reports(
-    state: &AppState,
-    tenant: &str,
-    changed: &[PictureUpdate],
-) -> anyhow::Result<()> {
-    let now = Timestamp::now();
-    let entries: Vec<WriteEntry> = changed
-        .iter()
-        .filter(|p| p.kind == super::ward::KIND)
-        .filter_map(|p| serde_json::from_str::<serde_json::Value>(&p.body).ok())
-        .filter_map(|picture| ward_capacity_report(&picture, now, &state.config.time_zone))
-        .map(|report| WriteEntry {
-            rtype: ResourceType::MeasureReport,
-            kind: WriteKind::Update {
-                id: report["id"].as_str().unwrap_or_default().to_owned(),
-            },
-            resource: Some(report),
-            if_match: None,
-            full_url: None,
-        })
-        .collect();
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let results = crate::pipeline::run_writes(state, tenant, entries, false)
-        .await
-        .map_err(|e| anyhow::anyhow!("writing capacity reports: {e}"))?;
-    for result in results {
-        if let Err(e) = result {
-            // A report the core refuses is our bug, not a reason to stop the picture.
-            tracing::error!(error = %e, "a ward capacity MeasureReport was refused");
-        }
-    }
-    Ok(())
 }

@@ -8,6 +8,7 @@ mod history;
 mod json;
 pub mod measure_report;
 mod read;
+pub mod reports;
 pub mod resources;
 mod serve;
 pub mod source;

@@ -147,7 +147,8 @@ impl Harness {
     }
 
     /// Waits until the picture deriver has dealt with every event written so far (and
-    /// its own picture events), so that `GET /picture` reflects every write.
+    /// its own picture events) and the capacity reports with every picture event, so
+    /// that `GET /picture` and the MeasureReports reflect every write.
     pub async fn wait_for_pictures(&self) {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
@@ -156,19 +157,22 @@ impl Harness {
                 .last_sequence(&self.tenant)
                 .await
                 .expect("last sequence");
-            let lease = self
-                .store
-                .claim_cursor(&self.tenant, "picture")
-                .await
-                .expect("cursor");
-            if let Some(lease) = lease
-                && lease.position >= last
-            {
+            let mut caught_up = true;
+            // The deriver, then the capacity reports that follow its picture events.
+            for reader in ["picture", "capacity-reports"] {
+                let lease = self
+                    .store
+                    .claim_cursor(&self.tenant, reader)
+                    .await
+                    .expect("cursor");
+                caught_up &= lease.is_some_and(|lease| lease.position >= last);
+            }
+            if caught_up {
                 return;
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "the picture deriver did not catch up with sequence {last}"
+                "the picture deriver or the capacity reports did not catch up with sequence {last}"
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

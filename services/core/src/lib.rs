@@ -73,8 +73,11 @@ impl Background {
     ) -> Background {
         Background {
             tasks: vec![
+                tokio::spawn(picture::reports::run(
+                    state.clone(),
+                    deriver.report_interval,
+                )),
                 tokio::spawn(picture::deriver::run(state.clone(), deriver)),
-                tokio::spawn(picture::reports::run(state.clone())),
                 tokio::spawn(relay::run(state.clone(), bus)),
                 tokio::spawn(retention::run(state.clone())),
             ],

@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// (changes are recomputed as they are written).
     #[arg(long, env = "OHJAAMO_PICTURE_REFRESH_SECONDS", default_value_t = 60)]
     pub picture_refresh_seconds: u64,
+    /// The least seconds between two rounds of ward capacity MeasureReports (each
+    /// ward's report then has its latest figures).
+    #[arg(long, env = "OHJAAMO_REPORT_INTERVAL_SECONDS", default_value_t = 5)]
+    pub report_interval_seconds: u64,
     /// A live-stream client further behind than this many events is sent `resync`
     /// and dropped.
     #[arg(long, env = "OHJAAMO_STREAM_MAX_LAG", default_value_t = 100_000)]
@@ -111,6 +115,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         bus,
         DeriverOptions {
             refresh: Duration::from_secs(args.picture_refresh_seconds.max(1)),
+            report_interval: Duration::from_secs(args.report_interval_seconds),
             ..DeriverOptions::default()
         },
     );

@@ -32,6 +32,10 @@ pub struct DeriverOptions {
     pub refresh: Duration,
     /// How often the log is looked at without a signal (other replicas' writes).
     pub poll: Duration,
+    /// The least time between two rounds of capacity MeasureReports: they are for
+    /// regional reporting, not displays, so a busy ward gets one report per interval
+    /// with its latest figures instead of one per picture change.
+    pub report_interval: Duration,
 }
 
 impl Default for DeriverOptions {
@@ -39,6 +43,7 @@ impl Default for DeriverOptions {
         DeriverOptions {
             refresh: Duration::from_secs(60),
             poll: Duration::from_millis(500),
+            report_interval: Duration::from_secs(5),
         }
     }
 }

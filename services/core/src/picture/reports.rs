@@ -9,7 +9,7 @@
 //! rewrite of the same figures), never skips them.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use ohjaamo_fhir::ResourceType;
@@ -29,10 +29,12 @@ const BATCH: i64 = 1_000;
 const POLL: Duration = Duration::from_millis(500);
 
 /// Runs until the task is dropped or aborted.
-pub async fn run(state: AppState) {
+pub async fn run(state: AppState, interval: Duration) {
     let reports = Reports {
         state: state.clone(),
         done_up_to: HashMap::new(),
+        interval,
+        last_round: None,
     };
     crate::follow::follow_log(&state, READER, POLL, reports).await;
 }
@@ -42,11 +44,22 @@ struct Reports {
     /// How far this process has reported each organisation, so that an idle round
     /// costs one query, not a lease per organisation.
     done_up_to: HashMap<String, i64>,
+    /// The least time between rounds (see `DeriverOptions::report_interval`).
+    interval: Duration,
+    /// When the last round began, and whether its batch was full.
+    last_round: Option<(Instant, bool)>,
 }
 
 impl crate::follow::LogReader for Reports {
     async fn round(&mut self) -> anyhow::Result<bool> {
-        report_round(&self.state, &mut self.done_up_to).await
+        // Rounds no closer than the interval, except to catch up with a backlog.
+        if let Some((at, false)) = self.last_round {
+            tokio::time::sleep(self.interval.saturating_sub(at.elapsed())).await;
+        }
+        let started = Instant::now();
+        let more = report_round(&self.state, &mut self.done_up_to).await?;
+        self.last_round = Some((started, more));
+        Ok(more)
     }
 }
 

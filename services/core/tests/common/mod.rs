@@ -119,6 +119,7 @@ impl Harness {
             DeriverOptions {
                 refresh: Duration::from_secs(3600),
                 poll: Duration::from_millis(50),
+                report_interval: Duration::ZERO,
             },
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

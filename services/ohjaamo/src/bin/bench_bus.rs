@@ -196,6 +196,7 @@ async fn measure(
     let deriver = DeriverOptions {
         refresh: Duration::from_secs(3600),
         poll: Duration::from_millis(200),
+        ..DeriverOptions::default()
     };
     let background = Background::start(
         &state,

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ohjaamo_store::{PictureUpdate, StoreError};
 
+use super::place_cache::PlaceCache;
 use super::source::Resources;
 use super::touched::Touched;
 use super::{resources, surgery, ward};
@@ -35,12 +36,13 @@ pub async fn all_units(src: &Resources<'_>) -> Result<Touched, StoreError> {
 }
 
 /// The pictures of every kind of the units among `touched`, at `now` in `zone`,
-/// by kind.
+/// by kind; ward places are taken from `cache` where it has them.
 pub async fn pictures(
     src: &Resources<'_>,
     touched: &Touched,
     now: Timestamp,
     zone: &TimeZone,
+    cache: &mut PlaceCache,
 ) -> Result<Vec<(&'static str, Vec<PictureUpdate>)>, StoreError> {
     let locations: Vec<String> = touched.locations.iter().cloned().collect();
     let equipment: Vec<String> = touched.equipment.iter().cloned().collect();
@@ -49,7 +51,7 @@ pub async fn pictures(
     if !locations.is_empty() {
         out.push((
             ward::KIND,
-            ward::ward_pictures(src, &locations, now, zone).await?,
+            ward::ward_pictures(src, &locations, now, zone, cache).await?,
         ));
         out.push((
             surgery::OPERATING_ROOM,

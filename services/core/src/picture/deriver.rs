@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use ohjaamo_store::{EventFilter, PictureUpdate, StoreError};
 
 use super::compute;
+use super::place_cache::PlaceCache;
 use super::source::Resources;
 use super::touched::{Touched, touched_units};
 use crate::AppState;
@@ -77,6 +78,8 @@ impl crate::follow::LogReader for Deriver {
 struct Progress {
     last_refresh: HashMap<String, Instant>,
     done_up_to: HashMap<String, i64>,
+    /// Ward places as of this process's last round, per organisation.
+    places: HashMap<String, PlaceCache>,
 }
 
 /// One pass over every organisation; `true` when a batch was full (more waiting).
@@ -103,6 +106,12 @@ async fn derive_round(
             .await?;
         more |= events.len() as i64 == BATCH;
         let to = events.last().map_or(lease.position, |e| e.sequence);
+        // What this process kept of the places is good only if it derived every
+        // change before these itself, and not across a refresh.
+        let places = progress.places.entry(tenant.clone()).or_default();
+        if refresh_due || progress.done_up_to.get(&tenant) != Some(&lease.position) {
+            places.clear();
+        }
         let touched = if refresh_due {
             progress.last_refresh.insert(tenant.clone(), Instant::now());
             compute::all_units(&Resources::Current {
@@ -114,7 +123,8 @@ async fn derive_round(
             touched_units(store, &tenant, &events).await?
         };
         let recomputed = touched.locations.len() + touched.equipment.len() + touched.staff.len();
-        let changed = changed_pictures(state, &tenant, &touched).await?;
+        places.forget(&touched.locations);
+        let changed = changed_pictures(state, &tenant, &touched, places).await?;
         if !changed.is_empty() {
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
@@ -132,10 +142,12 @@ async fn changed_pictures(
     state: &AppState,
     tenant: &str,
     touched: &Touched,
+    places: &mut PlaceCache,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
     let store = &state.store;
     let src = Resources::Current { store, tenant };
-    let fresh = compute::pictures(&src, touched, Timestamp::now(), &state.config.time_zone).await?;
+    let now = Timestamp::now();
+    let fresh = compute::pictures(&src, touched, now, &state.config.time_zone, places).await?;
     let mut changed = Vec::new();
     for (kind, pictures) in fresh {
         let units: Vec<String> = pictures.iter().map(|p| p.unit.clone()).collect();

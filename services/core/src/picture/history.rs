@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use ohjaamo_store::{PictureUpdate, StoreError};
 
 use super::compute;
+use super::place_cache::PlaceCache;
 use super::source::{Resources, Snapshot};
 use crate::AppState;
 
@@ -29,7 +30,8 @@ pub async fn pictures_at(
     let snapshot = Snapshot::read(store, tenant, micros).await?;
     let src = Resources::AsOf(&snapshot);
     let units = compute::all_units(&src).await?;
-    let pictures = compute::pictures(&src, &units, at, &state.config.time_zone)
+    let mut places = PlaceCache::default();
+    let pictures = compute::pictures(&src, &units, at, &state.config.time_zone, &mut places)
         .await?
         .into_iter()
         .flat_map(|(_, pictures)| pictures)

@@ -7,6 +7,7 @@ pub mod deriver;
 mod history;
 mod json;
 pub mod measure_report;
+pub mod place_cache;
 mod read;
 pub mod reports;
 pub mod resources;

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use ohjaamo_picture::{Occupancy, OccupancyKind, Place, ward_figures};
+use ohjaamo_picture::{Occupancy, Place, ward_figures};
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant};
+use super::json::code_of;
+use super::place_cache::{CachedBed, PlaceCache};
 use super::read::locations;
 use super::source::Resources;
 use super::unit_picture;
@@ -20,12 +21,14 @@ use super::unit_picture;
 /// The kind name of ward pictures (in the store, the API and routing keys).
 pub const KIND: &str = "ward";
 
-/// The pictures of those of `candidates` that are wards, at `now` in `zone`.
+/// The pictures of those of `candidates` that are wards, at `now` in `zone`. Their
+/// places are taken from `cache` where it has them, read (and kept) where not.
 pub async fn ward_pictures(
     src: &Resources<'_>,
     candidates: &[String],
     now: Timestamp,
     zone: &TimeZone,
+    cache: &mut PlaceCache,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
     let wards = locations(src, candidates, is_ward).await?;
     let ids: Vec<String> = wards.iter().map(|(id, _)| id.clone()).collect();
@@ -33,36 +36,29 @@ pub async fn ward_pictures(
         .referring_many("Location", "partof", "Location", &ids)
         .await?;
     let place_ids: Vec<String> = place_links.iter().map(|(p, _)| p.clone()).collect();
-    let places = locations(src, &place_ids, |l| {
-        code_of(l, "physicalType").iter().any(|c| c == "bd")
-    })
-    .await?;
-    let bed_ids: Vec<String> = places.iter().map(|(id, _)| id.clone()).collect();
-    let schedules = src
-        .referring_many("Schedule", "actor", "Location", &bed_ids)
-        .await?;
-    let schedule_ids: Vec<String> = schedules.iter().map(|(s, _)| s.clone()).collect();
-    let slot_links = src
-        .referring_many("Slot", "schedule", "Schedule", &schedule_ids)
-        .await?;
-    let slot_ids: Vec<String> = slot_links.iter().map(|(s, _)| s.clone()).collect();
-    let slots = src
-        .read_many("Slot", &slot_ids)
-        .await?
-        .into_iter()
-        .map(|(_, slot)| slot)
-        .collect();
-    Ok(ward_pictures_of(
-        &WardInputs {
-            wards,
-            places,
-            place_links,
-            schedules,
-            slots,
-        },
-        now,
-        zone,
-    ))
+    cache.load(src, &place_ids).await?;
+    let mut places_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (place, ward) in &place_links {
+        places_of.entry(ward).or_default().push(place);
+    }
+    Ok(wards
+        .iter()
+        .map(|(ward_id, ward)| {
+            let beds: Vec<&CachedBed> = places_of
+                .get(ward_id.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|place| cache.bed(place))
+                .collect();
+            let in_ward: Vec<Place> = beds.iter().map(|b| b.place.clone()).collect();
+            let occupancy: Vec<Occupancy> = beds
+                .iter()
+                .flat_map(|b| b.occupancy.iter().cloned())
+                .collect();
+            let figures = ward_figures(&in_ward, &occupancy, now, zone);
+            unit_picture(KIND, ward_id, Some(ward), json!(figures))
+        })
+        .collect())
 }
 
 /// Whether `location` is a unit with beds: a `wa` Location that is not a recovery
@@ -75,90 +71,4 @@ pub fn is_ward(location: &Value) -> bool {
                 "recovery-unit" | "theatre-suite" | "outpatient-clinic"
             )
         })
-}
-
-/// What ward figures are computed from, however they were read (current, or as of a
-/// past instant).
-struct WardInputs {
-    /// The ward Locations.
-    pub wards: Vec<(String, Value)>,
-    /// The bed Locations of those wards.
-    pub places: Vec<(String, Value)>,
-    /// `(place, ward)`: which ward each place is part of.
-    pub place_links: Vec<(String, String)>,
-    /// `(schedule, place)`: the Schedules of the places.
-    pub schedules: Vec<(String, String)>,
-    /// The Slots of those Schedules.
-    pub slots: Vec<Value>,
-}
-
-/// The pictures of the wards in `inputs` at `now` in `zone`.
-fn ward_pictures_of(inputs: &WardInputs, now: Timestamp, zone: &TimeZone) -> Vec<PictureUpdate> {
-    let WardInputs {
-        wards,
-        places,
-        place_links,
-        schedules,
-        slots,
-    } = inputs;
-    let place_by_schedule: HashMap<&str, &str> = schedules
-        .iter()
-        .map(|(s, place)| (s.as_str(), place.as_str()))
-        .collect();
-    let place_of_schedule =
-        |schedule: &str| place_by_schedule.get(schedule).map(|p| (*p).to_owned());
-    // Each ward's share of what occupies places, so that a ward's figures look only at
-    // its own places.
-    let ward_of_place: HashMap<&str, &str> = place_links
-        .iter()
-        .map(|(place, ward)| (place.as_str(), ward.as_str()))
-        .collect();
-    let mut occupancy: HashMap<&str, Vec<Occupancy>> = HashMap::new();
-    for slot in slots {
-        let kind = match slot["status"].as_str() {
-            Some("busy") => OccupancyKind::Occupied,
-            Some("busy-tentative") => OccupancyKind::Reserved,
-            _ => continue,
-        };
-        let (Some(place), Some(start), Some(end)) = (
-            first_reference(slot, "schedule", "Schedule").and_then(|s| place_of_schedule(&s)),
-            instant(&slot["start"]),
-            instant(&slot["end"]),
-        ) else {
-            continue;
-        };
-        let Some(ward) = ward_of_place.get(place.as_str()) else {
-            continue;
-        };
-        occupancy.entry(ward).or_default().push(Occupancy {
-            place,
-            kind,
-            start,
-            end,
-        });
-    }
-
-    wards
-        .iter()
-        .map(|(ward_id, ward)| {
-            let in_ward: Vec<Place> = places
-                .iter()
-                .filter(|(id, _)| ward_of_place.get(id.as_str()) == Some(&ward_id.as_str()))
-                .map(|(id, l)| Place {
-                    id: id.clone(),
-                    over_capacity: code_of(l, "type").iter().any(|c| c == "over-capacity"),
-                    closed: code_of(l, "operationalStatus").iter().any(|c| c == "C"),
-                })
-                .collect();
-            let figures = ward_figures(
-                &in_ward,
-                occupancy
-                    .get(ward_id.as_str())
-                    .map_or(&[][..], Vec::as_slice),
-                now,
-                zone,
-            );
-            unit_picture(KIND, ward_id, Some(ward), json!(figures))
-        })
-        .collect()
 }

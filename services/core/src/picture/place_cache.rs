@@ -1,0 +1,101 @@
+//! What ward figures need of each place (a bed: open or closed, over-capacity, and
+//! what occupies it over time), kept by the deriver between rounds.
+//!
+//! A ward's figures depend on every one of its beds, but a write changes a few: with
+//! the places a round's changes touched forgotten and the rest kept, recomputing a
+//! ward reads only what changed, so the cost follows the change, not the ward. The
+//! deriver clears it whenever its view may be incomplete: on the periodic refresh,
+//! and when another replica derived the organisation since its own last round.
+
+use std::collections::HashMap;
+
+use ohjaamo_picture::{Occupancy, OccupancyKind, Place};
+use ohjaamo_store::StoreError;
+
+use super::json::{code_of, instant};
+use super::read::{locations, slots_of};
+use super::source::Resources;
+
+/// Places by Location id; `None` for a Location that is not a bed (or is gone).
+#[derive(Debug, Default)]
+pub struct PlaceCache {
+    places: HashMap<String, Option<CachedBed>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CachedBed {
+    pub place: Place,
+    pub occupancy: Vec<Occupancy>,
+}
+
+impl PlaceCache {
+    /// Forgets `ids` (places a change touched, and anything else): they are read
+    /// again when next needed.
+    pub fn forget<'a>(&mut self, ids: impl IntoIterator<Item = &'a String>) {
+        for id in ids {
+            self.places.remove(id);
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.places.clear();
+    }
+
+    /// The bed `id`, if it is one (after [`PlaceCache::load`]).
+    pub fn bed(&self, id: &str) -> Option<&CachedBed> {
+        self.places.get(id)?.as_ref()
+    }
+
+    /// Reads the places among `ids` that are not kept yet: the bed Locations and the
+    /// Slots of their Schedules.
+    pub async fn load(&mut self, src: &Resources<'_>, ids: &[String]) -> Result<(), StoreError> {
+        let missing: Vec<String> = ids
+            .iter()
+            .filter(|id| !self.places.contains_key(*id))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let beds = locations(src, &missing, |l| {
+            code_of(l, "physicalType").iter().any(|c| c == "bd")
+        })
+        .await?;
+        let bed_ids: Vec<String> = beds.iter().map(|(id, _)| id.clone()).collect();
+        let mut occupancy: HashMap<String, Vec<Occupancy>> = HashMap::new();
+        for (bed, slot) in slots_of(src, "Location", &bed_ids).await? {
+            let kind = match slot["status"].as_str() {
+                Some("busy") => OccupancyKind::Occupied,
+                Some("busy-tentative") => OccupancyKind::Reserved,
+                _ => continue,
+            };
+            if let (Some(start), Some(end)) = (instant(&slot["start"]), instant(&slot["end"])) {
+                occupancy.entry(bed.clone()).or_default().push(Occupancy {
+                    place: bed,
+                    kind,
+                    start,
+                    end,
+                });
+            }
+        }
+        for id in &missing {
+            self.places.insert(id.clone(), None);
+        }
+        for (id, location) in beds {
+            let bed = CachedBed {
+                place: Place {
+                    id: id.clone(),
+                    over_capacity: code_of(&location, "type")
+                        .iter()
+                        .any(|c| c == "over-capacity"),
+                    closed: code_of(&location, "operationalStatus")
+                        .iter()
+                        .any(|c| c == "C"),
+                },
+                occupancy: occupancy.remove(&id).unwrap_or_default(),
+            };
+            self.places.insert(id, Some(bed));
+        }
+        Ok(())
+    }
+}

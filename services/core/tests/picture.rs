@@ -374,6 +374,8 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     );
     let mut cancelled = operation("5", "sali2", (at(30), at(90)), "waiting");
     cancelled["status"] = json!("cancelled");
+    // Beyond the week an operating room's next case is looked for in.
+    let far = operation("6", "sali2", (at(14 * 24 * 60), at(14 * 24 * 60 + 60)), "waiting");
     h.seed(&[
         location("s1", "Sairaala 1", "si", None),
         typed(
@@ -403,6 +405,7 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
         recovering.clone(),
         gone,
         cancelled,
+        far,
     ])
     .await;
 
@@ -439,6 +442,7 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     assert!((in_use..=in_use + 1).contains(&used), "{sali1}");
     let sali2 = unit(&r.body, "sali2");
     assert_eq!(sali2["figures"]["state"], "closed", "{sali2}");
+    assert_eq!(sali2["figures"]["next_case"], Value::Null, "{sali2}");
     assert_eq!(
         sali2["site"], "s1",
         "an operating room's site is its suite's"

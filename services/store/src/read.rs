@@ -303,6 +303,43 @@ impl Store {
         Ok(out)
     }
 
+    /// [`Store::referring_many`] of the resources whose date parameter `date_param`
+    /// overlaps `[from, to]` (microseconds): a unit's bookings around now, not its
+    /// whole history and future.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn referring_many_during(
+        &self,
+        tenant: &str,
+        rtype: &str,
+        param: &str,
+        target_type: &str,
+        target_ids: &[String],
+        date_param: &str,
+        (from, to): (i64, i64),
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in target_ids.chunks(IN_LIST_CHUNK) {
+            let mut sql = Sql::new(
+                "SELECT DISTINCT r.id, r.target_id FROM search_reference r JOIN search_date d \
+                 ON d.tenant = r.tenant AND d.rtype = r.rtype AND d.id = r.id WHERE r.tenant = ",
+            );
+            sql.text(tenant).push(" AND r.rtype = ").text(rtype);
+            sql.push(" AND r.param = ").text(param);
+            sql.push(" AND r.target_type = ").text(target_type);
+            sql.push(" AND r.target_id IN ").text_list(chunk);
+            sql.push(" AND d.param = ").text(date_param);
+            sql.push(" AND d.hi >= ").int(from);
+            sql.push(" AND d.lo <= ").int(to);
+            for row in self.fetch_text_rows(sql, 2).await? {
+                if let Ok([id, target_id]) = <[String; 2]>::try_from(row) {
+                    out.push((id, target_id));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     /// Every `target_type` id that current `rtype` resources' reference parameter
     /// `param` points at (e.g. the units that have Devices).
     pub async fn reference_targets(

@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use jiff::Timestamp;
 use ohjaamo_fhir::ResourceType;
 use ohjaamo_store::{Store, StoreError};
 use serde_json::Value;
 
-use super::json::parse;
+use super::json::{instant, parse};
 use crate::extract::values_at;
 use crate::references::parse_reference;
 use crate::registry;
@@ -120,6 +121,55 @@ impl Resources<'_> {
                 out.sort();
                 out.dedup();
                 Ok(out)
+            }
+        }
+    }
+
+    /// [`Resources::referring_many`] of the resources whose date parameter
+    /// `date_param` (an instant or a period) overlaps `during`.
+    pub async fn referring_many_during(
+        &self,
+        (rtype, param, target_type): (&str, &str, &str),
+        targets: &[String],
+        date_param: &str,
+        during: (Timestamp, Timestamp),
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        match self {
+            Resources::Current { store, tenant } => {
+                let micros = (during.0.as_microsecond(), during.1.as_microsecond());
+                store
+                    .referring_many_during(
+                        tenant,
+                        rtype,
+                        param,
+                        target_type,
+                        targets,
+                        date_param,
+                        micros,
+                    )
+                    .await
+            }
+            Resources::AsOf(snapshot) => {
+                let links = self
+                    .referring_many(rtype, param, target_type, targets)
+                    .await?;
+                let within = |id: &str| {
+                    snapshot
+                        .by_type
+                        .get(rtype)
+                        .and_then(|all| all.get(id))
+                        .is_some_and(|r| {
+                            param_values(rtype, date_param, r).iter().any(|v| {
+                                let (lo, hi) = match v {
+                                    Value::String(_) => (instant(v), instant(v)),
+                                    _ => (instant(&v["start"]), instant(&v["end"])),
+                                };
+                                lo.is_none_or(|lo| lo <= during.1)
+                                    && hi.is_none_or(|hi| hi >= during.0)
+                            })
+                        })
+                };
+                Ok(links.into_iter().filter(|(id, _)| within(id)).collect())
             }
         }
     }

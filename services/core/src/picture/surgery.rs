@@ -10,10 +10,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use ohjaamo_picture::recovery::ARRIVAL_HOURS;
 use ohjaamo_picture::{
-    Bay, Destination, Operation, Phase, RecoveryUnit, Room, operating_room_figures,
+    Bay, Destination, LocalDay, Operation, Phase, RecoveryUnit, Room, operating_room_figures,
     recovery_figures,
 };
 use ohjaamo_store::{PictureUpdate, StoreError};
@@ -27,6 +28,17 @@ use super::{unit_picture, unit_picture_at};
 /// The kind names of these pictures (in the store, the API and routing keys).
 pub const OPERATING_ROOM: &str = "operating-room";
 pub const RECOVERY_UNIT: &str = "recovery-unit";
+
+/// How far ahead an operating room's next case is looked for.
+const NEXT_CASE_DAYS: i64 = 7;
+
+/// The operations a picture at `now` reads: those planned to start from the day
+/// before yesterday (a case still in the room or in recovery began at most that
+/// long ago) up to `ahead` of now — not the whole list, past and future.
+fn window(now: Timestamp, zone: &TimeZone, ahead: SignedDuration) -> (Timestamp, Timestamp) {
+    let today = LocalDay::of(now, zone, -2).map_or(now, |d| d.start);
+    (today, now.checked_add(ahead).unwrap_or(now))
+}
 
 /// Where the operation extensions the adapters write are defined.
 const EXTENSIONS: &str = "https://ohjaamo.fi/fhir/StructureDefinition/";
@@ -56,7 +68,15 @@ pub async fn operating_room_pictures(
         .collect();
     let closures = closures(src, &room_ids).await?;
     let room_set: BTreeSet<&str> = room_ids.iter().map(String::as_str).collect();
-    let cases = operations(src, &room_ids, |id| room_set.contains(id), |_| false).await?;
+    let during = window(now, zone, SignedDuration::from_hours(24 * NEXT_CASE_DAYS));
+    let cases = operations(
+        src,
+        &room_ids,
+        during,
+        |id| room_set.contains(id),
+        |_| false,
+    )
+    .await?;
     Ok(rooms
         .iter()
         .map(|(id, location)| {
@@ -155,9 +175,11 @@ pub async fn recovery_pictures(
         .chain(bay_set.iter())
         .map(|s| (*s).to_owned())
         .collect();
+    let ahead = SignedDuration::from_hours(ARRIVAL_HOURS as i64 + 1);
     let cases = operations(
         src,
         &actors,
+        window(now, zone, ahead),
         |id| theatres.contains(id),
         |id| bay_set.contains(id),
     )
@@ -219,15 +241,17 @@ async fn closures(
     Ok(out)
 }
 
-/// The operations (Appointments) with any of `actors` as a participant.
+/// The operations (Appointments) with any of `actors` as a participant, planned to
+/// start `during`.
 async fn operations(
     src: &Resources<'_>,
     actors: &[String],
+    during: (Timestamp, Timestamp),
     is_room: impl Fn(&str) -> bool,
     is_bay: impl Fn(&str) -> bool,
 ) -> Result<Vec<Operation>, StoreError> {
     let ids: BTreeSet<String> = src
-        .referring_many("Appointment", "actor", "Location", actors)
+        .referring_many_during(("Appointment", "actor", "Location"), actors, "date", during)
         .await?
         .into_iter()
         .map(|(appointment, _)| appointment)

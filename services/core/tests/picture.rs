@@ -375,7 +375,12 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     let mut cancelled = operation("5", "sali2", (at(30), at(90)), "waiting");
     cancelled["status"] = json!("cancelled");
     // Beyond the week an operating room's next case is looked for in.
-    let far = operation("6", "sali2", (at(14 * 24 * 60), at(14 * 24 * 60 + 60)), "waiting");
+    let far = operation(
+        "6",
+        "sali2",
+        (at(14 * 24 * 60), at(14 * 24 * 60 + 60)),
+        "waiting",
+    );
     h.seed(&[
         location("s1", "Sairaala 1", "si", None),
         typed(
@@ -674,4 +679,34 @@ async fn kept_places_agree_with_a_fresh_recompute(h: &Harness) {
         fresh.text
     );
     assert_eq!(figures(&kept.body).len(), 3);
+}
+
+both_backends!(a_unit_counts_its_day_in_its_own_time_zone);
+/// A ward whose Location names its IANA time zone counts "today" there, and its
+/// capacity report's period is that day.
+async fn a_unit_counts_its_day_in_its_own_time_zone(h: &Harness) {
+    let mut tokyo = location("tokyo", "Osasto Tokio", "wa", None);
+    tokyo["extension"] = json!([{"url": "http://hl7.org/fhir/StructureDefinition/timezone", "valueCode": "Asia/Tokyo"}]);
+    h.seed(&[tokyo, location("home", "Osasto 1", "wa", None)])
+        .await;
+    let r = settled_picture(h, "?kind=ward").await;
+    let zone_of = |id: &str| {
+        r.body["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == id)
+            .map(|u| u["timeZone"].clone())
+    };
+    assert_eq!(zone_of("tokyo"), Some(json!("Asia/Tokyo")), "{}", r.text);
+    assert_eq!(
+        zone_of("home"),
+        Some(json!("Europe/Helsinki")),
+        "{}",
+        r.text
+    );
+    let report = h.get("MeasureReport/ward-capacity-tokyo").await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.text);
+    let start = report.body["period"]["start"].as_str().unwrap();
+    assert!(start.ends_with("T00:00:00+09:00"), "{start}");
 }

@@ -58,3 +58,19 @@ pub fn first_reference(resource: &Value, element: &str, rtype: &str) -> Option<S
 pub fn instant(value: &Value) -> Option<jiff::Timestamp> {
     value.as_str()?.parse().ok()
 }
+
+/// The time zone a unit's "today" is in: its Location's IANA time zone extension
+/// (`timezone`, or R4's `tz-code`), else `default` (the server's `--time-zone`).
+pub fn unit_zone(location: Option<&Value>, default: &jiff::tz::TimeZone) -> jiff::tz::TimeZone {
+    const URLS: [&str; 2] = [
+        "http://hl7.org/fhir/StructureDefinition/timezone",
+        "http://hl7.org/fhir/StructureDefinition/tz-code",
+    ];
+    location
+        .and_then(|l| l["extension"].as_array())
+        .into_iter()
+        .flatten()
+        .filter(|e| e["url"].as_str().is_some_and(|u| URLS.contains(&u)))
+        .find_map(|e| jiff::tz::TimeZone::get(e["valueCode"].as_str()?).ok())
+        .unwrap_or_else(|| default.clone())
+}

@@ -28,28 +28,45 @@ fn unit_picture(
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
     let site = location.and_then(|l| json::first_reference(l, "partOf", "Location"));
-    unit_picture_at(kind, unit, location, site, figures)
+    unit_picture_at(kind, unit, location, site, None, figures)
 }
 
 /// [`unit_picture`] of a unit whose site is not what it is directly part of (an
 /// operating room is part of its theatre suite, the suite of the site).
+/// `zone`: the unit's time zone, for kinds whose figures have a "today".
 fn unit_picture_at(
     kind: &str,
     unit: &str,
     location: Option<&serde_json::Value>,
     site: Option<String>,
+    zone: Option<&jiff::tz::TimeZone>,
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
+    let mut body = serde_json::json!({
+        "id": unit,
+        "name": location.map_or(serde_json::Value::Null, |l| l["name"].clone()),
+        "kind": kind,
+        "site": site,
+        "figures": figures,
+    });
+    if let Some(name) = zone.and_then(|z| z.iana_name()) {
+        body["timeZone"] = serde_json::json!(name);
+    }
     ohjaamo_store::PictureUpdate {
         unit: unit.to_owned(),
         kind: kind.to_owned(),
-        body: serde_json::json!({
-            "id": unit,
-            "name": location.map_or(serde_json::Value::Null, |l| l["name"].clone()),
-            "kind": kind,
-            "site": site,
-            "figures": figures,
-        })
-        .to_string(),
+        body: body.to_string(),
     }
+}
+
+/// [`unit_picture`] of a unit whose figures are counted in `zone`.
+fn unit_picture_in(
+    kind: &str,
+    unit: &str,
+    location: &serde_json::Value,
+    zone: &jiff::tz::TimeZone,
+    figures: serde_json::Value,
+) -> ohjaamo_store::PictureUpdate {
+    let site = json::first_reference(location, "partOf", "Location");
+    unit_picture_at(kind, unit, Some(location), site, Some(zone), figures)
 }

@@ -120,7 +120,14 @@ async fn write_reports(
     let now = Timestamp::now();
     let entries: Vec<WriteEntry> = pictures
         .filter_map(|body| serde_json::from_str::<Value>(body).ok())
-        .filter_map(|picture| ward_capacity_report(&picture, now, &state.config.time_zone))
+        .filter_map(|picture| {
+            // Each ward's day in its own zone (the picture says which).
+            let zone = picture["timeZone"]
+                .as_str()
+                .and_then(|name| jiff::tz::TimeZone::get(name).ok())
+                .unwrap_or_else(|| state.config.time_zone.clone());
+            ward_capacity_report(&picture, now, &zone)
+        })
         .map(|report| WriteEntry {
             rtype: ResourceType::MeasureReport,
             kind: WriteKind::Update {

@@ -20,10 +20,10 @@ use ohjaamo_picture::{
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant, references};
+use super::json::{code_of, first_reference, instant, references, unit_zone};
 use super::read::{locations, slots_of};
 use super::source::Resources;
-use super::{unit_picture, unit_picture_at};
+use super::{unit_picture_at, unit_picture_in};
 
 /// The kind names of these pictures (in the store, the API and routing keys).
 pub const OPERATING_ROOM: &str = "operating-room";
@@ -85,13 +85,21 @@ pub async fn operating_room_pictures(
                 closures: closures.get(id).cloned().unwrap_or_default(),
             };
             let here: Vec<Operation> = cases.iter().filter(|c| &c.room == id).cloned().collect();
-            let figures = operating_room_figures(&room, &here, now, zone);
+            let zone = unit_zone(Some(location), zone);
+            let figures = operating_room_figures(&room, &here, now, &zone);
             // The room's site is its suite's.
             let suite = first_reference(location, "partOf", "Location");
             let site = suite
                 .as_ref()
                 .map(|s| site_of_suite.get(s).cloned().unwrap_or_else(|| s.clone()));
-            unit_picture_at(OPERATING_ROOM, id, Some(location), site, json!(figures))
+            unit_picture_at(
+                OPERATING_ROOM,
+                id,
+                Some(location),
+                site,
+                Some(&zone),
+                json!(figures),
+            )
         })
         .collect())
 }
@@ -187,8 +195,9 @@ pub async fn recovery_pictures(
     Ok(wanted
         .iter()
         .map(|(unit, location)| {
-            let figures = recovery_figures(unit, &cases, now, zone);
-            unit_picture(RECOVERY_UNIT, &unit.id, Some(location), json!(figures))
+            let zone = unit_zone(Some(location), zone);
+            let figures = recovery_figures(unit, &cases, now, &zone);
+            unit_picture_in(RECOVERY_UNIT, &unit.id, location, &zone, json!(figures))
         })
         .collect())
 }

@@ -12,11 +12,11 @@ use ohjaamo_picture::{Occupancy, Place, ward_figures};
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::code_of;
+use super::json::{code_of, unit_zone};
 use super::place_cache::{CachedBed, PlaceCache};
 use super::read::locations;
 use super::source::Resources;
-use super::unit_picture;
+use super::unit_picture_in;
 
 /// The kind name of ward pictures (in the store, the API and routing keys).
 pub const KIND: &str = "ward";
@@ -55,8 +55,9 @@ pub async fn ward_pictures(
                 .iter()
                 .flat_map(|b| b.occupancy.iter().cloned())
                 .collect();
-            let figures = ward_figures(&in_ward, &occupancy, now, zone);
-            unit_picture(KIND, ward_id, Some(ward), json!(figures))
+            let zone = unit_zone(Some(ward), zone);
+            let figures = ward_figures(&in_ward, &occupancy, now, &zone);
+            unit_picture_in(KIND, ward_id, ward, &zone, json!(figures))
         })
         .collect())
 }

@@ -2,13 +2,16 @@
 //! moving its cursor only past what the broker confirmed.
 //!
 //! Delivery is at least once: after a crash or a broker restart it publishes again
-//! from the first unconfirmed event, and consumers de-duplicate by sequence. With
+//! from the first unconfirmed event, and consumers de-duplicate by sequence. After a
+//! bus failure it also publishes again what it published in the seconds before
+//! ([`replay`]): a broker going down can confirm messages it then does not keep. With
 //! several core replicas each runs a relay; the store's cursor lease lets one at a time
 //! publish an organisation's events, so their order holds. When the broker is away
 //! the API keeps serving, the log grows, and the relay reconnects with backoff and
 //! drains it; `/readyz` and `/metrics` say so meanwhile.
 
 mod envelope;
+mod replay;
 mod sink;
 mod status;
 
@@ -52,6 +55,9 @@ pub async fn run(state: AppState, bus: Bus) {
     let mut signal = state.store.event_signal();
     let mut backoff = FIRST_BACKOFF;
     let mut done_up_to: HashMap<String, i64> = HashMap::new();
+    let mut recent = replay::Recent::default();
+    // Organisations to publish again from a position after a bus failure.
+    let mut to_replay: HashMap<String, i64> = HashMap::new();
     loop {
         let mut sink = match bus.open().await {
             Ok(sink) => {
@@ -68,8 +74,25 @@ pub async fn run(state: AppState, bus: Bus) {
                 continue;
             }
         };
+        if !to_replay.is_empty() {
+            match replay::replay(&state, &mut sink, &mut to_replay).await {
+                Ok(sent) => tracing::info!(
+                    events = sent,
+                    "published again what the bus confirmed just before it failed"
+                ),
+                Err(e) => {
+                    crate::observe::note_background_error(READER);
+                    status.failed(&e.to_string());
+                    tracing::warn!(error = %e, "publishing again after a bus failure failed; reconnecting");
+                    sink.close().await;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    continue;
+                }
+            }
+        }
         loop {
-            match relay_round(&state, &mut sink, &status, &mut done_up_to).await {
+            match relay_round(&state, &mut sink, &status, &mut done_up_to, &mut recent).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(RelayError::Store(e)) => {
@@ -81,6 +104,7 @@ pub async fn run(state: AppState, bus: Bus) {
                     crate::observe::note_background_error(READER);
                     status.failed(&e.to_string());
                     tracing::warn!(error = %e, "publishing failed; reconnecting");
+                    recent.take_into(&mut to_replay);
                     break;
                 }
             }
@@ -101,6 +125,7 @@ async fn relay_round(
     sink: &mut Sink,
     status: &RelayStatus,
     done_up_to: &mut HashMap<String, i64>,
+    recent: &mut replay::Recent,
 ) -> Result<bool, RelayError> {
     let store = &state.store;
     let mut more = false;
@@ -124,6 +149,9 @@ async fn relay_round(
             0 => lease.position,
             n => stored[n - 1].sequence,
         };
+        if confirmed > 0 {
+            recent.note(&tenant, lease.position);
+        }
         lease.finish(store, to, &[]).await?;
         status.published(confirmed as u64);
         crate::observe::note_published(confirmed);

@@ -22,7 +22,7 @@ type Previous = HashMap<(String, String), i64>;
 
 /// The picture events of `pictures`, each carrying (as its version) the sequence of
 /// its unit's previous picture event, 0 for a unit's first.
-fn picture_events(pictures: &[PictureUpdate], previous: &Previous) -> Vec<NewEvent> {
+fn picture_events(pictures: &[&PictureUpdate], previous: &Previous) -> Vec<NewEvent> {
     pictures
         .iter()
         .map(|p| NewEvent {
@@ -72,7 +72,7 @@ pub(crate) async fn finish_pg(
     to: i64,
     pictures: &[PictureUpdate],
 ) -> Result<(), StoreError> {
-    let pictures: Vec<PictureUpdate> = latest_per_unit(pictures).into_iter().cloned().collect();
+    let pictures = latest_per_unit(pictures);
     if !pictures.is_empty() {
         let kinds: Vec<&str> = pictures.iter().map(|p| p.kind.as_str()).collect();
         let units: Vec<&str> = pictures.iter().map(|p| p.unit.as_str()).collect();
@@ -121,7 +121,7 @@ pub(crate) async fn finish_sqlite(
     to: i64,
     pictures: &[PictureUpdate],
 ) -> Result<(), StoreError> {
-    let pictures: Vec<PictureUpdate> = latest_per_unit(pictures).into_iter().cloned().collect();
+    let pictures = latest_per_unit(pictures);
     if !pictures.is_empty() {
         let mut previous = Previous::new();
         for p in &pictures {
@@ -129,8 +129,8 @@ pub(crate) async fn finish_sqlite(
                 "SELECT sequence FROM picture_unit WHERE tenant = $1 AND kind = $2 AND unit = $3",
             )
             .bind(tenant)
-            .bind(&p.kind)
-            .bind(&p.unit)
+            .bind(p.kind.as_str())
+            .bind(p.unit.as_str())
             .fetch_optional(&mut **tx)
             .await?;
             if let Some(sequence) = sequence {

@@ -285,22 +285,8 @@ impl Store {
         target_type: &str,
         target_ids: &[String],
     ) -> Result<Vec<(String, String)>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in target_ids.chunks(IN_LIST_CHUNK) {
-            let mut sql =
-                Sql::new("SELECT DISTINCT id, target_id FROM search_reference WHERE tenant = ");
-            sql.text(tenant).push(" AND rtype = ").text(rtype);
-            sql.push(" AND param = ").text(param);
-            sql.push(" AND target_type = ").text(target_type);
-            sql.push(" AND target_id IN ").text_list(chunk);
-            for row in self.fetch_text_rows(sql, 2).await? {
-                if let Ok([id, target_id]) = <[String; 2]>::try_from(row) {
-                    out.push((id, target_id));
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.referring(tenant, (rtype, param, target_type), target_ids, None)
+            .await
     }
 
     /// [`Store::referring_many`] of the resources whose date parameter `date_param`
@@ -317,19 +303,39 @@ impl Store {
         date_param: &str,
         (from, to): (i64, i64),
     ) -> Result<Vec<(String, String)>, StoreError> {
+        let during = Some((date_param, from, to));
+        self.referring(tenant, (rtype, param, target_type), target_ids, during)
+            .await
+    }
+
+    /// The query of both: search_reference rows in chunks of `target_ids`, joined
+    /// with the date index when `during` is given, sorted.
+    async fn referring(
+        &self,
+        tenant: &str,
+        (rtype, param, target_type): (&str, &str, &str),
+        target_ids: &[String],
+        during: Option<(&str, i64, i64)>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let mut out = Vec::new();
         for chunk in target_ids.chunks(IN_LIST_CHUNK) {
-            let mut sql = Sql::new(
-                "SELECT DISTINCT r.id, r.target_id FROM search_reference r JOIN search_date d \
-                 ON d.tenant = r.tenant AND d.rtype = r.rtype AND d.id = r.id WHERE r.tenant = ",
-            );
-            sql.text(tenant).push(" AND r.rtype = ").text(rtype);
+            let mut sql = Sql::new("SELECT DISTINCT r.id, r.target_id FROM search_reference r");
+            if during.is_some() {
+                sql.push(
+                    " JOIN search_date d ON d.tenant = r.tenant AND d.rtype = r.rtype \
+                     AND d.id = r.id",
+                );
+            }
+            sql.push(" WHERE r.tenant = ").text(tenant);
+            sql.push(" AND r.rtype = ").text(rtype);
             sql.push(" AND r.param = ").text(param);
             sql.push(" AND r.target_type = ").text(target_type);
             sql.push(" AND r.target_id IN ").text_list(chunk);
-            sql.push(" AND d.param = ").text(date_param);
-            sql.push(" AND d.hi >= ").int(from);
-            sql.push(" AND d.lo <= ").int(to);
+            if let Some((date_param, from, to)) = during {
+                sql.push(" AND d.param = ").text(date_param);
+                sql.push(" AND d.hi >= ").int(from);
+                sql.push(" AND d.lo <= ").int(to);
+            }
             for row in self.fetch_text_rows(sql, 2).await? {
                 if let Ok([id, target_id]) = <[String; 2]>::try_from(row) {
                     out.push((id, target_id));

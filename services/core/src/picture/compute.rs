@@ -9,7 +9,7 @@ use ohjaamo_store::{PictureUpdate, StoreError};
 use super::place_cache::PlaceCache;
 use super::source::Resources;
 use super::touched::Touched;
-use super::{resources, surgery, ward};
+use super::{read, resources, surgery, ward};
 
 /// Every unit with a picture of some kind: every ward, operating room and recovery
 /// unit Location, and every Location that Devices or PractitionerRoles are located
@@ -49,13 +49,15 @@ pub async fn pictures(
     let staff: Vec<String> = touched.staff.iter().cloned().collect();
     let mut out = Vec::new();
     if !locations.is_empty() {
+        // Read once for the ward and operating-room pictures.
+        let candidates = read::locations(src, &locations, |_| true).await?;
         out.push((
             ward::KIND,
-            ward::ward_pictures(src, &locations, now, zone, cache).await?,
+            ward::ward_pictures_among(src, &candidates, now, zone, cache).await?,
         ));
         out.push((
             surgery::OPERATING_ROOM,
-            surgery::operating_room_pictures(src, &locations, now, zone).await?,
+            surgery::operating_room_pictures(src, &candidates, now, zone).await?,
         ));
         out.push((
             surgery::RECOVERY_UNIT,

@@ -43,17 +43,18 @@ fn window(now: Timestamp, zone: &TimeZone, ahead: SignedDuration) -> (Timestamp,
 /// Where the operation extensions the adapters write are defined.
 const EXTENSIONS: &str = "https://ohjaamo.fi/fhir/StructureDefinition/";
 
-/// The operating-room pictures of those of `candidates` that are operating rooms.
+/// The operating-room pictures of those of `candidates` (Locations already read)
+/// that are operating rooms.
 pub async fn operating_room_pictures(
     src: &Resources<'_>,
-    candidates: &[String],
+    candidates: &[(String, Value)],
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
-    let rooms = locations(src, candidates, |l| {
-        is(l, "physicalType", "ro") && is(l, "type", OPERATING_ROOM)
-    })
-    .await?;
+    let rooms: Vec<&(String, Value)> = candidates
+        .iter()
+        .filter(|(_, l)| is(l, "physicalType", "ro") && is(l, "type", OPERATING_ROOM))
+        .collect();
     let room_ids: Vec<String> = rooms.iter().map(|(id, _)| id.clone()).collect();
     let suite_ids: Vec<String> = rooms
         .iter()

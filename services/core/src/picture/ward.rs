@@ -31,6 +31,18 @@ pub async fn ward_pictures(
     cache: &mut PlaceCache,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
     let wards = locations(src, candidates, is_ward).await?;
+    ward_pictures_among(src, &wards, now, zone, cache).await
+}
+
+/// [`ward_pictures`] of candidate Locations already read (the wards among them).
+pub async fn ward_pictures_among(
+    src: &Resources<'_>,
+    candidates: &[(String, Value)],
+    now: Timestamp,
+    zone: &TimeZone,
+    cache: &mut PlaceCache,
+) -> Result<Vec<PictureUpdate>, StoreError> {
+    let wards: Vec<&(String, Value)> = candidates.iter().filter(|(_, l)| is_ward(l)).collect();
     let ids: Vec<String> = wards.iter().map(|(id, _)| id.clone()).collect();
     let place_links = src
         .referring_many("Location", "partof", "Location", &ids)

@@ -61,7 +61,7 @@ pub async fn pictures(
         ));
         out.push((
             surgery::RECOVERY_UNIT,
-            surgery::recovery_pictures(src, &locations, now, zone).await?,
+            surgery::recovery_pictures(src, &locations, &candidates, now, zone).await?,
         ));
     }
     if !equipment.is_empty() {

@@ -107,10 +107,11 @@ pub async fn operating_room_pictures(
 
 /// The recovery-unit pictures of the recovery units `candidates` may affect: those
 /// among them, those whose bays are, and those serving a theatre suite or operating
-/// room among them.
+/// room among them. `read` holds the candidates' current Locations.
 pub async fn recovery_pictures(
     src: &Resources<'_>,
     candidates: &[String],
+    read: &[(String, Value)],
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<Vec<PictureUpdate>, StoreError> {
@@ -123,13 +124,17 @@ pub async fn recovery_pictures(
         return Ok(Vec::new());
     }
     let unit_ids: Vec<String> = units.iter().map(|(id, _)| id.clone()).collect();
-    let bays = parts(src, &unit_ids, |l| is(l, "physicalType", "bd")).await?;
     let sites: Vec<String> = units
         .iter()
         .filter_map(|(_, l)| first_reference(l, "partOf", "Location"))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    if !may_affect_recovery(candidates, read, &unit_ids, &sites) {
+        // A round of ward beds only: no bays, suites or rooms to read.
+        return Ok(Vec::new());
+    }
+    let bays = parts(src, &unit_ids, |l| is(l, "physicalType", "bd")).await?;
     let suites = parts(src, &sites, |l| is(l, "type", "theatre-suite")).await?;
     let suite_ids: Vec<String> = suites.keys().cloned().collect();
     let rooms = parts(src, &suite_ids, |l| is(l, "type", OPERATING_ROOM)).await?;
@@ -201,6 +206,25 @@ pub async fn recovery_pictures(
             unit_picture_in(RECOVERY_UNIT, &unit.id, location, &zone, json!(figures))
         })
         .collect())
+}
+
+/// Whether any candidate could be what a recovery unit's picture depends on: a
+/// recovery unit or its site, a Location part of a recovery unit (a bay), a theatre
+/// suite or an operating room. A cheap test on what is already read, so that rounds
+/// touching only ward beds skip the reads of bays, suites and rooms.
+fn may_affect_recovery(
+    candidates: &[String],
+    read: &[(String, Value)],
+    units: &[String],
+    sites: &[String],
+) -> bool {
+    let named = |id: &String| units.contains(id) || sites.contains(id);
+    candidates.iter().any(named)
+        || read.iter().any(|(_, l)| {
+            first_reference(l, "partOf", "Location").is_some_and(|p| units.contains(&p))
+                || is(l, "type", "theatre-suite")
+                || is(l, "type", OPERATING_ROOM)
+        })
 }
 
 fn is(location: &Value, element: &str, code: &str) -> bool {

@@ -38,6 +38,8 @@ pub struct AdtAdapter {
     pub acks: AckBuilder,
     pub quarantine: Quarantine,
     pub backoff: Backoff,
+    /// The last message the core stored, for the status reports.
+    pub delivery: ohjaamo_adapter_kit::Delivery,
     ack_counter: AtomicU64,
 }
 
@@ -57,6 +59,7 @@ impl AdtAdapter {
             acks,
             quarantine,
             backoff,
+            delivery: Default::default(),
             ack_counter: AtomicU64::new(0),
         }
     }
@@ -72,6 +75,7 @@ impl AdtAdapter {
     /// outcome was known (no ACK: the sender will resend).
     pub async fn handle(&self, raw: &[u8], shutdown: &mut watch::Receiver<bool>) -> Option<Ack> {
         metrics::counter!("ohjaamo_adapter_received_total", "source" => "adt").increment(1);
+        let received = std::time::Instant::now();
         let message = match Message::parse(raw) {
             Ok(m) => m,
             Err(e) => {
@@ -99,6 +103,7 @@ impl AdtAdapter {
                 Ok(()) => {
                     metrics::counter!("ohjaamo_adapter_pushed_total", "source" => "adt")
                         .increment(1);
+                    self.delivery.succeeded(received.elapsed());
                     return Some(self.acks.accept(&message, &self.next_ack_id()));
                 }
                 Err(CoreError::Refused(reason)) => {
@@ -110,6 +115,8 @@ impl AdtAdapter {
                     metrics::counter!("ohjaamo_adapter_retries_total", "source" => "adt")
                         .increment(1);
                     tracing::warn!(control_id = %event.control_id, attempt, error = %e, "core unavailable; holding the ACK and retrying");
+                    self.delivery
+                        .failed(&format!("the core is unavailable: {e}"));
                     let pause = self.backoff.delay(attempt);
                     attempt += 1;
                     tokio::select! {

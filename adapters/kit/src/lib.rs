@@ -13,6 +13,7 @@ pub mod cursor;
 pub mod ids;
 pub mod push;
 pub mod quarantine;
+pub mod report;
 pub mod runner;
 pub mod source;
 #[cfg(feature = "testing")]
@@ -23,5 +24,6 @@ pub use cursor::CursorStore;
 pub use ids::{Kind, SourceIds};
 pub use push::{EntryOutcome, PushClient, PushError, Upsert};
 pub use quarantine::Quarantine;
+pub use report::{Delivery, ReportTarget, SourceReport, report_until};
 pub use runner::{PullRunner, RunnerConfig};
 pub use source::{Mapped, Page, PullError, PullSource};

@@ -99,6 +99,7 @@ pub fn build(world: &mut World, size: Size) {
                 &unit,
                 &format!("Osasto {w} ({specialty})"),
                 "vuodeosasto",
+                specialty,
                 size.beds_per_ward,
                 size.over_capacity_per_ward,
             );
@@ -111,6 +112,7 @@ pub fn build(world: &mut World, size: Size) {
         nimi: "Leikkausosasto".into(),
         toimipiste: "S1".into(),
         tyyppi: "leikkausosasto".into(),
+        erikoisala: None,
         muutos: 0,
         poistettu: false,
     });
@@ -129,6 +131,7 @@ pub fn build(world: &mut World, size: Size) {
         nimi: "Heräämö".into(),
         toimipiste: "S1".into(),
         tyyppi: "heraamo".into(),
+        erikoisala: None,
         muutos: 0,
         poistettu: false,
     });
@@ -157,6 +160,7 @@ pub fn build(world: &mut World, size: Size) {
         "K1-KUNT",
         "Kuntoutusosasto",
         "kuntoutusosasto",
+        "kuntoutus",
         size.rehabilitation_beds,
         0,
     );
@@ -192,12 +196,14 @@ pub fn build(world: &mut World, size: Size) {
 /// How full the wards are when the simulation starts.
 const CENSUS_SHARE: f64 = 0.75;
 
+#[allow(clippy::too_many_arguments)] // one call per kind of ward, each argument named there
 fn ward(
     world: &mut World,
     site: &str,
     unit: &str,
     name: &str,
     kind: &str,
+    specialty: &str,
     beds: usize,
     over: usize,
 ) {
@@ -206,6 +212,7 @@ fn ward(
         nimi: name.into(),
         toimipiste: site.into(),
         tyyppi: kind.into(),
+        erikoisala: Some(specialty.into()),
         muutos: 0,
         poistettu: false,
     });
@@ -362,6 +369,7 @@ fn clinic(world: &mut World, rooms: usize) {
         nimi: "Poliklinikka".into(),
         toimipiste: "S1".into(),
         tyyppi: "poliklinikka".into(),
+        erikoisala: None,
         muutos: 0,
         poistettu: false,
     });

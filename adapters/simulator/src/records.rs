@@ -25,6 +25,9 @@ pub struct Yksikko {
     pub toimipiste: String,
     /// `vuodeosasto`, `kuntoutusosasto`, `leikkausosasto` or `heraamo`.
     pub tyyppi: String,
+    /// The ward's specialty (*erikoisala*), e.g. `ortopedia`; none for units without
+    /// one (theatre suite, recovery, clinic).
+    pub erikoisala: Option<String>,
     pub muutos: u64,
     pub poistettu: bool,
 }

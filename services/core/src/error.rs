@@ -22,6 +22,13 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409 for a bed hold: the bed is held, occupied or closed. `reason` is the code
+    /// in `holds::CONFLICT_SYSTEM`, so a display can say it in its own language.
+    #[error("{message}")]
+    BedTaken {
+        reason: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Gone(String),
     #[error("{0}")]
@@ -46,7 +53,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::BedTaken { .. } => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -63,7 +70,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "invalid",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed(_) => "not-supported",
-            ApiError::Conflict(_) => "conflict",
+            ApiError::Conflict(_) | ApiError::BedTaken { .. } => "conflict",
             ApiError::Gone(_) => "deleted",
             ApiError::PreconditionFailed(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "too-costly",
@@ -82,6 +89,10 @@ impl ApiError {
             ApiError::NotFound(m) => ApiError::NotFound(wrap(m)),
             ApiError::MethodNotAllowed(m) => ApiError::MethodNotAllowed(wrap(m)),
             ApiError::Conflict(m) => ApiError::Conflict(wrap(m)),
+            ApiError::BedTaken { reason, message } => ApiError::BedTaken {
+                reason,
+                message: wrap(message),
+            },
             ApiError::Gone(m) => ApiError::Gone(wrap(m)),
             ApiError::PreconditionFailed(m) => ApiError::PreconditionFailed(wrap(m)),
             ApiError::PayloadTooLarge(m) => ApiError::PayloadTooLarge(wrap(m)),
@@ -100,7 +111,13 @@ impl ApiError {
             }
             other => other.to_string(),
         };
-        operation_outcome("error", self.issue_code(), &diagnostics)
+        let mut outcome = operation_outcome("error", self.issue_code(), &diagnostics);
+        if let ApiError::BedTaken { reason, .. } = self {
+            outcome["issue"][0]["details"] = json!({
+                "coding": [{ "system": crate::holds::CONFLICT_SYSTEM, "code": reason }]
+            });
+        }
+        outcome
     }
 }
 

@@ -13,6 +13,7 @@ pub mod error;
 pub mod extract;
 pub mod fhir_time;
 mod follow;
+pub mod holds;
 pub mod http;
 pub mod ingest;
 pub mod json_shape;
@@ -28,8 +29,10 @@ pub mod retention;
 pub mod rules;
 pub mod search;
 pub mod server;
+pub mod sources;
 pub mod stream;
 pub mod trace_context;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -44,6 +47,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// What the relay to the bus is doing (for `/readyz` and `/metrics`).
     pub relay: Arc<relay::RelayStatus>,
+    /// Bed-hold writes take turns on it (`holds`).
+    pub hold_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Turns true when the server starts its graceful shutdown: live streams end then
+    /// (their clients resume elsewhere), instead of holding the shutdown open.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -52,6 +60,8 @@ impl AppState {
             store,
             config: Arc::new(config),
             relay: Arc::default(),
+            hold_lock: Arc::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 }

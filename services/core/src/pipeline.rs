@@ -57,13 +57,68 @@ pub async fn run(
             ResourceType::Encounter | ResourceType::Schedule | ResourceType::Location
         )
     });
-    let results = run_writes(state, tenant, entries, atomic).await;
+    let results = match crate::holds::check(state, tenant, &entries).await? {
+        None => run_writes(state, tenant, entries, atomic).await,
+        // Bed holds: checked and written under the hold lock, released after commit.
+        Some((_lock, refusals)) => run_checked(state, tenant, entries, refusals, atomic).await,
+    };
     if let Ok(written) = &results
         && derives
     {
         crate::occupancy::derive_after(state, tenant, written).await;
     }
     results
+}
+
+/// Runs the entries whose holds were not refused; the refused ones get their 409 (or
+/// the whole request does, when it is atomic).
+async fn run_checked(
+    state: &AppState,
+    tenant: &str,
+    entries: Vec<WriteEntry>,
+    refusals: Vec<Option<ApiError>>,
+    atomic: bool,
+) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
+    let n = entries.len();
+    if let Some((i, refusal)) = refusals
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| r.clone().map(|r| (i, r)))
+        && atomic
+    {
+        return Err(if n == 1 {
+            refusal
+        } else {
+            refusal.within(&format!("Bundle.entry[{i}] (Slot)"))
+        });
+    }
+    let mut kept = Vec::with_capacity(n);
+    let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(n);
+    for (entry, refusal) in entries.into_iter().zip(refusals) {
+        match refusal {
+            Some(refusal) => slots.push(Err(refusal)),
+            None => {
+                slots.push(Ok(kept.len()));
+                kept.push(entry);
+            }
+        }
+    }
+    let mut written: Vec<Option<Result<Written, ApiError>>> =
+        run_writes(state, tenant, kept, atomic)
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect();
+    Ok(slots
+        .into_iter()
+        .map(|slot| match slot {
+            Err(refusal) => Err(refusal),
+            Ok(k) => written
+                .get_mut(k)
+                .and_then(Option::take)
+                .unwrap_or_else(|| Err(ApiError::Internal("a batch entry had no result".into()))),
+        })
+        .collect())
 }
 
 /// [`run`] without the derivation: the writes and their metrics. The derivation's own

@@ -24,9 +24,13 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/metrics", get(crate::observe::render))
         .route("/picture", get(crate::picture::handler))
+        .route("/picture/beds", get(crate::picture::beds::handler))
         .route("/stream", get(crate::stream::handler))
+        .route("/sources", get(crate::sources::list))
+        .route("/sources/{name}", axum::routing::put(crate::sources::put))
         .with_state(state.clone())
         .merge(crate::http::router(state))
+        .merge(crate::web::router())
         .layer(axum::middleware::from_fn(crate::observe::track_requests))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("a request handler panicked".into()).into_response()
@@ -70,8 +74,14 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopping = state.stopping.clone();
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live streams never finish by themselves: end them, or the shutdown
+            // waits for every display to go away.
+            stopping.send_replace(true);
+        })
         .await
 }
 

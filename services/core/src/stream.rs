@@ -116,7 +116,15 @@ async fn produce(
     resume: Option<i64>,
     tx: mpsc::Sender<Event>,
 ) {
-    match stream_events(&state, &tenant, &filter, resume, &tx).await {
+    let mut stopping = state.stopping.subscribe();
+    let events = stream_events(&state, &tenant, &filter, resume, &tx);
+    let result = tokio::select! {
+        result = events => result,
+        // The server is stopping: end the stream; the client resumes with
+        // Last-Event-ID wherever it reconnects.
+        _ = stopping.wait_for(|stop| *stop) => Ok(()),
+    };
+    match result {
         Ok(()) | Err(Stop::Client) => {}
         Err(Stop::Failed(e)) => {
             tracing::warn!(error = %e, "live stream stopped");
@@ -174,6 +182,7 @@ async fn stream_events(
         }
     };
     let mut signal = store.event_signal();
+    let mut last_sent = std::time::Instant::now();
     loop {
         let last = store.last_sequence(tenant).await.map_err(|e| failed(&e))?;
         if last - position > state.config.stream_max_lag {
@@ -196,10 +205,15 @@ async fn stream_events(
         for event in &events {
             if let Some(sse) = picture_event(event, filter) {
                 send(state, tx, sse).await?;
+                last_sent = std::time::Instant::now();
             }
         }
         // Past everything read, including other kinds of events in between.
         position = events.last().map_or(last.max(position), |e| e.sequence);
+        if last_sent.elapsed() >= state.config.stream_heartbeat {
+            send(state, tx, heartbeat_event(position)).await?;
+            last_sent = std::time::Instant::now();
+        }
         if events.len() as i64 == PAGE {
             continue;
         }
@@ -240,6 +254,15 @@ async fn send(state: &AppState, tx: &mpsc::Sender<Event>, event: Event) -> Resul
         }
         Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Stop::Client),
     }
+}
+
+/// Says "still here, nothing changed, as of `sequence`": SSE comments (the keep-alive)
+/// are invisible to a browser's EventSource, and a wall display must be able to tell
+/// a quiet hospital from a dead connection.
+fn heartbeat_event(sequence: i64) -> Event {
+    Event::default().event("heartbeat").data(
+        json!({ "time": jiff::Timestamp::now().to_string(), "sequence": sequence }).to_string(),
+    )
 }
 
 fn resync_event(reason: &str) -> Event {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
-use ohjaamo_adapter_kit::{Backoff, SourceIds};
+use ohjaamo_adapter_kit::{Backoff, ReportTarget, SourceIds};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -38,11 +38,28 @@ pub struct CoreTarget {
     /// fails; pauses grow from 0.2 s to this, with jitter.
     #[arg(long, env = "OHJAAMO_RETRY_MAX_SECONDS", default_value_t = 30.0)]
     pub retry_max: f64,
+    /// How often the adapter reports its health to the core (`GET /sources` there).
+    #[arg(long, env = "OHJAAMO_REPORT_INTERVAL_SECONDS", default_value_t = 5.0)]
+    pub report_interval: f64,
+    /// After how long without a delivery the core calls this source stale; unset:
+    /// 15 minutes for the ADT feed, three poll intervals plus a minute for pulls.
+    #[arg(long, env = "OHJAAMO_STALE_AFTER_SECONDS")]
+    pub stale_after: Option<f64>,
 }
 
 impl CoreTarget {
     pub fn source_ids(&self) -> SourceIds {
         SourceIds::new(&self.source_oid_root)
+    }
+
+    /// Where this adapter's health reports go, as source `name`.
+    pub fn report_target(&self, name: &str) -> ReportTarget {
+        ReportTarget {
+            core: self.core.clone(),
+            organization: self.organization.clone(),
+            name: name.to_owned(),
+            interval: Duration::from_secs_f64(self.report_interval.max(0.5)),
+        }
     }
 
     pub fn backoff(&self) -> Backoff {

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use jiff::tz::TimeZone;
 use ohjaamo_adapter_adt::core_client::CoreClient;
 use ohjaamo_adapter_adt::{AdtAdapter, Quarantine, serve};
-use ohjaamo_adapter_kit::Kind;
+use ohjaamo_adapter_kit::{Kind, SourceReport, report_until};
 use ohjaamo_hl7::AckBuilder;
 use serde_json::json;
 
@@ -84,7 +84,30 @@ pub async fn run(args: AdtArgs) -> anyhow::Result<()> {
         status,
         shutdown.clone(),
     ));
+    let reports = {
+        let adapter = adapter.clone();
+        let target = args.target.report_target("adt");
+        let stale_after = args.target.stale_after.unwrap_or(15.0 * 60.0);
+        let interval = target.interval.as_secs_f64();
+        tokio::spawn(report_until(
+            target,
+            move || {
+                let (last_success, lag_seconds, last_error) = adapter.delivery.read();
+                SourceReport {
+                    kind: "adt".into(),
+                    last_success,
+                    last_error,
+                    lag_seconds,
+                    quarantined: adapter.quarantine.kept(),
+                    stale_after_seconds: stale_after,
+                    report_interval_seconds: interval,
+                }
+            },
+            shutdown.clone(),
+        ))
+    };
     serve(listener, adapter, shutdown).await;
+    reports.abort();
     admin.await??;
     tracing::info!("ADT adapter stopped");
     Ok(())

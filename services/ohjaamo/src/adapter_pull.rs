@@ -7,7 +7,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ohjaamo_adapter_kit::{CursorStore, PullRunner, PushClient, Quarantine, RunnerConfig};
+use std::collections::BTreeMap;
+
+use ohjaamo_adapter_kit::runner::StreamStatus;
+use ohjaamo_adapter_kit::{
+    CursorStore, PullRunner, PushClient, Quarantine, RunnerConfig, SourceReport, report_until,
+};
 use ohjaamo_adapter_pull::Export;
 use serde_json::json;
 
@@ -94,9 +99,61 @@ pub async fn run(args: PullArgs) -> anyhow::Result<()> {
         status,
         shutdown.clone(),
     ));
+    let reports = {
+        let streams = runner.status();
+        let target = args.target.report_target("pull");
+        let stale_after = args
+            .target
+            .stale_after
+            .unwrap_or(3.0 * args.poll_interval + 60.0);
+        let interval = target.interval.as_secs_f64();
+        tokio::spawn(report_until(
+            target,
+            move || {
+                let streams = streams.lock().map(|s| s.clone()).unwrap_or_default();
+                pull_report(&streams, stale_after, interval)
+            },
+            shutdown.clone(),
+        ))
+    };
     tracing::info!(export = %args.export, core = %args.target.core, "pull adapter running");
     runner.run(shutdown).await?;
+    reports.abort();
     admin.await??;
     tracing::info!("pull adapter stopped");
     Ok(())
+}
+
+/// The report of a pull source: as fresh as its least fresh stream (a display must not
+/// look current while one export stream is stuck), with the first stream error.
+fn pull_report(
+    streams: &BTreeMap<String, StreamStatus>,
+    stale_after: f64,
+    interval: f64,
+) -> SourceReport {
+    let successes: Vec<Option<jiff::Timestamp>> = streams
+        .values()
+        .map(|s| s.last_success.as_deref().and_then(|t| t.parse().ok()))
+        .collect();
+    let oldest = if successes.is_empty() || successes.iter().any(Option::is_none) {
+        None
+    } else {
+        successes.into_iter().flatten().min()
+    };
+    SourceReport {
+        kind: "pull".into(),
+        last_success: oldest.map(|t| t.to_string()),
+        last_error: streams
+            .iter()
+            .find_map(|(name, s)| s.last_error.as_ref().map(|e| format!("{name}: {e}"))),
+        lag_seconds: oldest.map(|t| {
+            jiff::Timestamp::now()
+                .duration_since(t)
+                .as_secs_f64()
+                .max(0.0)
+        }),
+        quarantined: streams.values().map(|s| s.records_quarantined).sum(),
+        stale_after_seconds: stale_after,
+        report_interval_seconds: interval,
+    }
 }

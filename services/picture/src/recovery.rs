@@ -33,6 +33,7 @@ pub const ARRIVAL_HOURS: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bay {
     pub id: String,
+    pub name: Option<String>,
     pub closed: bool,
 }
 
@@ -57,6 +58,25 @@ pub struct Flow {
     pub count: u32,
 }
 
+/// One bay as the wall display shows it: who (as a case number) is in it since when,
+/// and whether they are ready to leave and to where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BayState {
+    pub id: String,
+    pub name: Option<String>,
+    pub closed: bool,
+    /// The pseudonymous case number of the patient in the bay, if any.
+    pub case: Option<String>,
+    /// The operating room the patient came from.
+    pub from_room: Option<String>,
+    /// When the patient arrived (the operation's end): time in recovery runs from it.
+    pub arrived_at: Option<Timestamp>,
+    /// When the patient became ready to leave.
+    pub ready_at: Option<Timestamp>,
+    /// Where the patient goes next (a unit's id, `home`, `unknown`), once ready.
+    pub destination: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecoveryFigures {
     pub bays_total: u32,
@@ -67,6 +87,10 @@ pub struct RecoveryFigures {
     pub waiting_for_ward_bed: u32,
     pub expected_arrivals: Vec<HourCount>,
     pub flows_today: Vec<Flow>,
+    /// The operating rooms whose patients come here.
+    pub theatres: Vec<String>,
+    /// Every bay in the unit's order, occupied or not.
+    pub bays: Vec<BayState>,
 }
 
 /// The figures of `unit` at `now` from `cases` (any cases: those of other units and
@@ -126,6 +150,32 @@ pub fn recovery_figures(
             .into_iter()
             .map(|((from, to), count)| Flow { from, to, count })
             .collect(),
+        theatres: unit.theatres.clone(),
+        bays: unit
+            .bays
+            .iter()
+            .map(|bay| bay_state(bay, &in_recovery, now))
+            .collect(),
+    }
+}
+
+/// What `bay` holds now, from the cases in recovery.
+fn bay_state(bay: &Bay, in_recovery: &[&Operation], now: Timestamp) -> BayState {
+    let case = in_recovery
+        .iter()
+        .find(|c| c.bay.as_deref() == Some(bay.id.as_str()));
+    let ready_at = case.and_then(|c| c.ready_at).filter(|t| *t <= now);
+    BayState {
+        id: bay.id.clone(),
+        name: bay.name.clone(),
+        closed: bay.closed,
+        case: case.map(|c| c.case.clone()),
+        from_room: case.map(|c| c.room.clone()),
+        arrived_at: case.and_then(|c| c.actual_end),
+        ready_at,
+        destination: case
+            .filter(|_| ready_at.is_some())
+            .map(|c| c.destination.label().to_owned()),
     }
 }
 
@@ -179,6 +229,7 @@ mod tests {
             bays: (1..=4)
                 .map(|i| Bay {
                     id: format!("bay{i}"),
+                    name: Some(format!("Paikka {i}")),
                     closed: i == 4,
                 })
                 .collect(),
@@ -247,6 +298,27 @@ mod tests {
         );
         assert_eq!(f.patients, 3);
         assert_eq!(f.waiting_for_ward_bed, 1);
+        // Each bay as the display shows it, in the unit's order.
+        let bay = |i: usize| &f.bays[i];
+        assert_eq!(f.bays.len(), 4);
+        assert_eq!(
+            (bay(0).case.as_deref(), bay(0).from_room.as_deref()),
+            (Some("T-1"), Some("sali1"))
+        );
+        assert_eq!(bay(0).arrived_at, Some(at("2026-11-30T07:00:00Z")));
+        assert_eq!(bay(0).ready_at, Some(at("2026-11-30T09:00:00Z")));
+        assert_eq!(bay(0).destination.as_deref(), Some("ward1"));
+        assert_eq!(bay(1).destination.as_deref(), Some("home"));
+        // Not ready: no destination shown yet.
+        assert_eq!(
+            (bay(2).case.as_deref(), bay(2).ready_at),
+            (Some("T-3"), None)
+        );
+        assert_eq!(bay(2).destination, None);
+        // The closed bay is empty; the other unit's case is not in any of ours.
+        assert!(bay(3).closed && bay(3).case.is_none());
+        assert!(f.bays.iter().all(|b| b.case.as_deref() != Some("T-4")));
+        assert_eq!(f.theatres, vec!["sali1".to_owned(), "sali2".to_owned()]);
     }
 
     #[test]

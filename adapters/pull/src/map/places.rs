@@ -66,7 +66,15 @@ pub fn unit(ids: &SourceIds, record: &Value) -> Result<Vec<Upsert>, String> {
         }
     };
     let mut l = location(ids, Kind::Unit, key, text(record, "nimi")?, "wa");
-    l["type"] = json!([{"coding": [coding("unit-kind", kind)]}]);
+    let mut types = vec![json!({"coding": [coding("unit-kind", kind)]})];
+    if let Some(specialty) = record["erikoisala"]
+        .as_str()
+        .filter(|s| !s.trim().is_empty())
+    {
+        // A second `type`: what the ward treats (Location has no specialty element).
+        types.push(json!({"coding": [coding("specialty", specialty.trim())]}));
+    }
+    l["type"] = Value::Array(types);
     l["partOf"] = ids.reference(Kind::Site, text(record, "toimipiste")?);
     Ok(vec![Upsert::put(ids.conditional(Kind::Unit, key), l)])
 }

@@ -2,9 +2,12 @@
 //! what the deriver runs on the current resources and `GET /picture?at=` on the
 //! resources as they were.
 
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ohjaamo_store::{PictureUpdate, StoreError};
+use serde_json::Value;
 
 use super::place_cache::PlaceCache;
 use super::source::Resources;
@@ -76,5 +79,48 @@ pub async fn pictures(
             resources::staff_pictures(src, &staff, now).await?,
         ));
     }
+    name_sites(src, &mut out).await?;
     Ok(out)
+}
+
+/// Adds each picture's `siteName` (the name of its site Location), so a display can
+/// group and filter units by hospital without reading Locations itself. One read for
+/// every site of the round.
+async fn name_sites(
+    src: &Resources<'_>,
+    out: &mut [(&'static str, Vec<PictureUpdate>)],
+) -> Result<(), StoreError> {
+    let mut bodies: Vec<(&mut PictureUpdate, Value)> = out
+        .iter_mut()
+        .flat_map(|(_, pictures)| pictures.iter_mut())
+        .filter_map(|p| {
+            let body = serde_json::from_str(&p.body).ok()?;
+            Some((p, body))
+        })
+        .collect();
+    let mut sites: Vec<String> = bodies
+        .iter()
+        .filter_map(|(_, b)| b["site"].as_str().map(str::to_owned))
+        .collect();
+    sites.sort();
+    sites.dedup();
+    if sites.is_empty() {
+        return Ok(());
+    }
+    let names: HashMap<String, Value> = src
+        .read_many("Location", &sites)
+        .await?
+        .into_iter()
+        .map(|(id, l)| (id, l["name"].clone()))
+        .collect();
+    for (picture, body) in &mut bodies {
+        let name = body["site"]
+            .as_str()
+            .and_then(|s| names.get(s))
+            .cloned()
+            .unwrap_or(Value::Null);
+        body["siteName"] = name;
+        picture.body = body.to_string();
+    }
+    Ok(())
 }

@@ -80,6 +80,8 @@ struct Progress {
     done_up_to: HashMap<String, i64>,
     /// Ward places as of this process's last round, per organisation.
     places: HashMap<String, PlaceCache>,
+    /// The next expiry of a hold on a kept place, per organisation.
+    next_hold_end: HashMap<String, Timestamp>,
 }
 
 /// One pass over every organisation; `true` when a batch was full (more waiting).
@@ -91,10 +93,17 @@ async fn derive_round(
     let store = &state.store;
     let mut more = false;
     for (tenant, last) in store.event_tenants().await? {
-        let refresh_due = progress
-            .last_refresh
+        // A hold expiring changes its ward with no write to say so: recompute then,
+        // not up to a refresh interval later.
+        let hold_expired = progress
+            .next_hold_end
             .get(&tenant)
-            .is_none_or(|at| at.elapsed() >= options.refresh);
+            .is_some_and(|end| *end <= Timestamp::now());
+        let refresh_due = hold_expired
+            || progress
+                .last_refresh
+                .get(&tenant)
+                .is_none_or(|at| at.elapsed() >= options.refresh);
         if !refresh_due && progress.done_up_to.get(&tenant) == Some(&last) {
             continue;
         }
@@ -130,6 +139,10 @@ async fn derive_round(
         }
         crate::observe::note_pictures_derived(recomputed, changed.len());
         lease.finish(store, to, &changed).await?;
+        match places.next_hold_end(Timestamp::now()) {
+            Some(end) => progress.next_hold_end.insert(tenant.clone(), end),
+            None => progress.next_hold_end.remove(&tenant),
+        };
         // Our own picture events moved the log on; the next round reads past them.
         progress.done_up_to.insert(tenant, to);
     }

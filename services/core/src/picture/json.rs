@@ -27,6 +27,18 @@ pub fn code_of(resource: &Value, element: &str) -> Vec<String> {
     codes
 }
 
+/// The code of the first `type` coding whose system is Ohjaamo's code system `name`
+/// (`unit-kind`, `room-kind`, `specialty`, …), e.g. what kind of unit a Location is.
+pub fn ohjaamo_type(location: &Value, name: &str) -> Option<String> {
+    let suffix = format!("/CodeSystem/{name}");
+    location["type"]
+        .as_array()?
+        .iter()
+        .flat_map(|concept| concept["coding"].as_array().into_iter().flatten())
+        .find(|c| c["system"].as_str().is_some_and(|s| s.ends_with(&suffix)))
+        .and_then(|c| c["code"].as_str().map(str::to_owned))
+}
+
 /// Stored content as JSON; `None` for content that does not parse (never expected:
 /// the core stores what it validated).
 pub fn parse(text: &str) -> Option<Value> {

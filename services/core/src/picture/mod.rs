@@ -2,10 +2,11 @@
 //! stored per unit with the sequence of the event that announced it, and served at
 //! `GET /picture`.
 
+pub mod beds;
 mod compute;
 pub mod deriver;
 mod history;
-mod json;
+pub mod json;
 pub mod measure_report;
 pub mod place_cache;
 mod read;
@@ -42,11 +43,16 @@ fn unit_picture_at(
     zone: Option<&jiff::tz::TimeZone>,
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
+    let of_type = |name: &str| location.and_then(|l| json::ohjaamo_type(l, name));
     let mut body = serde_json::json!({
         "id": unit,
         "name": location.map_or(serde_json::Value::Null, |l| l["name"].clone()),
         "kind": kind,
         "site": site,
+        // What the unit is (ward, rehabilitation-ward, operating-room, …) and treats,
+        // for displays that filter by them.
+        "unitKind": of_type("unit-kind").or_else(|| of_type("room-kind")),
+        "specialty": of_type("specialty"),
         "figures": figures,
     });
     if let Some(name) = zone.and_then(|z| z.iana_name()) {

@@ -37,6 +37,18 @@ impl PlaceCache {
         }
     }
 
+    /// The earliest end after `now` of a hold on a kept bed: when a ward's figures
+    /// change with no write to announce it (the hold expires by itself).
+    pub fn next_hold_end(&self, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+        self.places
+            .values()
+            .flatten()
+            .flat_map(|bed| &bed.occupancy)
+            .filter(|o| o.kind == OccupancyKind::Reserved && o.end > now)
+            .map(|o| o.end)
+            .min()
+    }
+
     pub fn clear(&mut self) {
         self.places.clear();
     }
@@ -65,6 +77,8 @@ impl PlaceCache {
         let mut occupancy: HashMap<String, Vec<Occupancy>> = HashMap::new();
         for (bed, slot) in slots_of(src, "Location", &bed_ids).await? {
             let kind = match slot["status"].as_str() {
+                // A confirmed hold (`busy`) still waits for its patient: reserved.
+                Some("busy") if crate::holds::is_hold(&slot) => OccupancyKind::Reserved,
                 Some("busy") => OccupancyKind::Occupied,
                 Some("busy-tentative") => OccupancyKind::Reserved,
                 _ => continue,

@@ -155,6 +155,7 @@ pub async fn recovery_pictures(
                 .filter(|(_, (unit, _))| unit == id)
                 .map(|(bay, (_, l))| Bay {
                     id: bay.clone(),
+                    name: l["name"].as_str().map(str::to_owned),
                     closed: out_of_use(l),
                 })
                 .collect(),

@@ -75,6 +75,31 @@ fn describe() {
         "1 while the relay holds a connection to the bus, 0 otherwise"
     );
     metrics::describe_counter!(
+        "ohjaamo_publish_failures_total",
+        "Relay rounds that failed to publish (broker away, channel closed, confirms missing or negative)"
+    );
+    metrics::describe_gauge!(
+        "ohjaamo_outbox_oldest_event_age_seconds",
+        "How long the oldest event not yet confirmed by the bus has waited (0 when none waits)"
+    );
+    metrics::describe_histogram!(
+        "ohjaamo_picture_round_seconds",
+        metrics::Unit::Seconds,
+        "Time a picture deriver round took to recompute its units, by cause (change or refresh)"
+    );
+    metrics::describe_gauge!(
+        "ohjaamo_source_lag_seconds",
+        "Each source's lag as its adapter last reported it"
+    );
+    metrics::describe_gauge!(
+        "ohjaamo_source_quarantined_records",
+        "Records in each source adapter's quarantine since it started, as last reported"
+    );
+    metrics::describe_gauge!(
+        "ohjaamo_source_stale",
+        "1 when a source is stale (no report, or no delivery for too long) as of the last GET /sources"
+    );
+    metrics::describe_counter!(
         "ohjaamo_picture_units_recomputed_total",
         "Unit pictures recomputed by the deriver"
     );

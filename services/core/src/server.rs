@@ -22,7 +22,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(crate::observe::render))
+        .route("/metrics", get(metrics))
         .route("/picture", get(crate::picture::handler))
         .route("/picture/beds", get(crate::picture::beds::handler))
         .route("/stream", get(crate::stream::handler))
@@ -44,16 +44,29 @@ pub fn app(state: AppState) -> Router {
         )
 }
 
+/// `/metrics`, with the gauges that are a matter of the clock brought up to now.
+async fn metrics(State(state): State<AppState>) -> Response {
+    metrics::gauge!("ohjaamo_outbox_oldest_event_age_seconds")
+        .set(state.relay.oldest_waiting_seconds());
+    crate::observe::render().await
+}
+
 /// Ready when the database answers; 503 with the reason otherwise. The bus is
 /// reported but does not decide readiness: without it the API still serves and the
 /// outbox keeps the events until the relay reconnects.
 async fn ready(State(state): State<AppState>) -> Response {
     let bus = state.relay.to_json();
+    // Ready but degraded while the bus is away: the API serves, events wait.
+    let status = if state.relay.is_connected() {
+        "ready"
+    } else {
+        "degraded"
+    };
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
             axum::Json(json!({
-                "status": "ready",
+                "status": status,
                 "database": state.store.backend_name(),
                 "bus": bus,
             })),

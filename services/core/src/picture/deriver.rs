@@ -133,7 +133,11 @@ async fn derive_round(
         };
         let recomputed = touched.locations.len() + touched.equipment.len() + touched.staff.len();
         places.forget(&touched.locations);
+        let started = Instant::now();
         let changed = changed_pictures(state, &tenant, &touched, places).await?;
+        let cause = if refresh_due { "refresh" } else { "change" };
+        metrics::histogram!("ohjaamo_picture_round_seconds", "cause" => cause)
+            .record(started.elapsed().as_secs_f64());
         if !changed.is_empty() {
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }

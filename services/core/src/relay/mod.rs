@@ -130,6 +130,7 @@ async fn relay_round(
     let store = &state.store;
     let mut more = false;
     let mut backlog = 0;
+    let mut oldest_waiting: Option<jiff::Timestamp> = None;
     for (tenant, last) in store.event_tenants().await? {
         if done_up_to.get(&tenant) == Some(&last) {
             continue;
@@ -156,7 +157,16 @@ async fn relay_round(
         status.published(confirmed as u64);
         crate::observe::note_published(confirmed);
         backlog += last - to;
+        if let Some(first_waiting) = stored.get(confirmed) {
+            let at = jiff::Timestamp::from_microsecond(first_waiting.occurred_at).ok();
+            oldest_waiting = match (oldest_waiting, at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
         if let Some(e) = error {
+            // What waits is known so far: enough for the age to keep growing.
+            status.set_backlog(backlog, oldest_waiting);
             return Err(e.into());
         }
         if to == last {
@@ -164,6 +174,6 @@ async fn relay_round(
         }
         more |= stored.len() as i64 == BATCH;
     }
-    status.set_backlog(backlog);
+    status.set_backlog(backlog, oldest_waiting);
     Ok(more)
 }

@@ -20,6 +20,9 @@ struct State {
     connected: bool,
     since: Option<Timestamp>,
     last_error: Option<(Timestamp, String)>,
+    /// When the oldest event not yet confirmed by the bus was committed, as of the
+    /// last round; `None` when nothing waits.
+    oldest_waiting: Option<Timestamp>,
 }
 
 impl RelayStatus {
@@ -46,15 +49,25 @@ impl RelayStatus {
         s.connected = false;
         s.last_error = Some((Timestamp::now(), error.to_owned()));
         metrics::gauge!("ohjaamo_bus_connected").set(0.0);
+        metrics::counter!("ohjaamo_publish_failures_total").increment(1);
     }
 
     pub(super) fn published(&self, n: u64) {
         self.published.fetch_add(n, Ordering::Relaxed);
     }
 
-    pub(super) fn set_backlog(&self, events: i64) {
+    pub(super) fn set_backlog(&self, events: i64, oldest_waiting: Option<Timestamp>) {
         self.backlog.store(events, Ordering::Relaxed);
+        self.state().oldest_waiting = oldest_waiting.filter(|_| events > 0);
         metrics::gauge!("ohjaamo_outbox_backlog_events").set(events as f64);
+    }
+
+    /// How long the oldest waiting event has waited, now: it keeps growing while the
+    /// bus is away and no round runs.
+    pub fn oldest_waiting_seconds(&self) -> f64 {
+        self.state().oldest_waiting.map_or(0.0, |t| {
+            Timestamp::now().duration_since(t).as_secs_f64().max(0.0)
+        })
     }
 
     pub fn is_connected(&self) -> bool {
@@ -67,6 +80,7 @@ impl RelayStatus {
     }
 
     pub fn to_json(&self) -> Value {
+        let waited = self.oldest_waiting_seconds();
         let s = self.state();
         json!({
             "bus": s.bus,
@@ -75,6 +89,7 @@ impl RelayStatus {
             "lastError": s.last_error.as_ref().map(|(at, e)| json!({"at": at.to_string(), "message": e})),
             "published": self.published.load(Ordering::Relaxed),
             "backlog": self.backlog(),
+            "oldestWaitingSeconds": (waited * 10.0).round() / 10.0,
         })
     }
 }

@@ -29,6 +29,10 @@ pub struct DemoArgs {
     /// Where the ADT adapter listens for the simulator's MLLP feed.
     #[arg(long, default_value = "127.0.0.1:2575")]
     pub mllp_listen: SocketAddr,
+    /// Do not open the two displays in a browser (they are opened when this machine
+    /// has a desktop: a `DISPLAY` or `WAYLAND_DISPLAY`, or macOS).
+    #[arg(long)]
+    pub no_open: bool,
 }
 
 /// Builds a subcommand's arguments as its own command line would.
@@ -103,6 +107,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
     tracing::info!(%core, %simulator, "demo: the core, the simulator and both adapters");
+    tokio::spawn(announce_displays(
+        format!("http://{}", args.listen),
+        !args.no_open,
+    ));
     tokio::try_join!(
         serve::run(serve_args),
         simulate::run(simulate_args),
@@ -110,4 +118,52 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         adapter_pull::run(pull_args),
     )?;
     Ok(())
+}
+
+/// Once the core answers: says where the two displays are, and opens them in the
+/// desktop's browser when there is a desktop (the demo is for people to look at).
+async fn announce_displays(root: String, open: bool) {
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if client
+            .get(format!("{root}/livez"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let screens = [
+        format!("{root}/displays/recovery"),
+        format!("{root}/displays/beds"),
+    ];
+    tracing::info!(
+        recovery = %screens[0],
+        beds = %screens[1],
+        "demo: the displays (heräämö, paikanvaraus) are served"
+    );
+    let desktop = cfg!(target_os = "macos")
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    if !open || !desktop {
+        return;
+    }
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    for url in &screens {
+        if let Err(e) = std::process::Command::new(opener)
+            .arg(url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+        {
+            tracing::info!(error = %e, %url, "cannot open a browser; open the address yourself");
+            return;
+        }
+    }
 }

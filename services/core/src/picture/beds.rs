@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{code_of, instant, unit_zone};
+use super::json::{code_of, instant, natural_key, unit_zone};
 use super::read::locations;
 use super::source::Resources;
 use crate::AppState;
@@ -150,19 +150,4 @@ fn bed_now(
             "versionId": h["meta"]["versionId"],
         })),
     })
-}
-
-/// Sorts "Paikka 2" before "Paikka 10".
-fn natural_key(name: &Value) -> (String, u64) {
-    let name = name.as_str().unwrap_or_default();
-    let digits: String = name
-        .chars()
-        .rev()
-        .take_while(char::is_ascii_digit)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let number = digits.parse().unwrap_or(0);
-    (name[..name.len() - digits.len()].to_owned(), number)
 }

@@ -86,3 +86,18 @@ pub fn unit_zone(location: Option<&Value>, default: &jiff::tz::TimeZone) -> jiff
         .find_map(|e| jiff::tz::TimeZone::get(e["valueCode"].as_str()?).ok())
         .unwrap_or_else(|| default.clone())
 }
+
+/// A name's sort key that puts "Paikka 2" before "Paikka 10".
+pub fn natural_key(name: &Value) -> (String, u64) {
+    let name = name.as_str().unwrap_or_default();
+    let digits: String = name
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let number = digits.parse().unwrap_or(0);
+    (name[..name.len() - digits.len()].to_owned(), number)
+}

@@ -20,7 +20,7 @@ use ohjaamo_picture::{
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant, references, unit_zone};
+use super::json::{code_of, first_reference, instant, natural_key, references, unit_zone};
 use super::read::{locations, slots_of};
 use super::source::Resources;
 use super::{unit_picture_at, unit_picture_in};
@@ -148,12 +148,18 @@ pub async fn recovery_pictures(
             .filter(|(_, (suite_site, _))| Some(suite_site) == site.as_ref())
             .map(|(suite, _)| suite.as_str())
             .collect();
+        let mut unit_bays: Vec<(&String, &Value)> = bays
+            .iter()
+            .filter(|(_, (unit, _))| unit == id)
+            .map(|(bay, (_, l))| (bay, l))
+            .collect();
+        // The bays in the order of their names, as on the wall.
+        unit_bays.sort_by_key(|(bay, l)| (natural_key(&l["name"]), (*bay).clone()));
         let unit = RecoveryUnit {
             id: id.clone(),
-            bays: bays
-                .iter()
-                .filter(|(_, (unit, _))| unit == id)
-                .map(|(bay, (_, l))| Bay {
+            bays: unit_bays
+                .into_iter()
+                .map(|(bay, l)| Bay {
                     id: bay.clone(),
                     name: l["name"].as_str().map(str::to_owned),
                     closed: out_of_use(l),

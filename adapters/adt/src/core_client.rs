@@ -1,8 +1,12 @@
 //! The ADT adapter's conversation with the core: read a stay's Encounter by its visit
 //! number, write it back with If-Match. Plain FHIR REST, as any client would.
+//!
+//! Every request carries the current span's W3C trace context (the listener runs each
+//! message in an `adt_message` span), so the core's request spans join its trace.
 
 use std::time::Duration;
 
+use ohjaamo_adapter_kit::push::with_trace_context;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -67,9 +71,7 @@ impl CoreClient {
 
     /// The stay's current Encounter, or `None` when the core has none.
     pub async fn read_stay(&self, visit: &str) -> Result<Option<StoredStay>, CoreError> {
-        let response = self
-            .http
-            .get(self.stay_url(visit)?)
+        let response = with_trace_context(self.http.get(self.stay_url(visit)?))
             .header("x-ohjaamo-organization", &self.organization)
             .header("accept", "application/fhir+json")
             .send()
@@ -105,9 +107,7 @@ impl CoreClient {
         encounter: &Value,
         version: Option<&str>,
     ) -> Result<(), CoreError> {
-        let mut request = self
-            .http
-            .put(self.stay_url(visit)?)
+        let mut request = with_trace_context(self.http.put(self.stay_url(visit)?))
             .header("x-ohjaamo-organization", &self.organization)
             .header("content-type", "application/fhir+json")
             .body(encounter.to_string());

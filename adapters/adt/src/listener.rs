@@ -17,6 +17,7 @@ use ohjaamo_hl7::mllp::{read_frame, write_frame};
 use ohjaamo_hl7::{Ack, AckBuilder, AckError, ErrorCode, Message, MllpDecoder, MllpError};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 use crate::core_client::{CoreClient, CoreError};
 use crate::encounter::{SourceIds, apply, places_by_identifier};
@@ -72,8 +73,23 @@ impl AdtAdapter {
     }
 
     /// Settles one message: `Some(ack)` to send, `None` when shutting down before the
-    /// outcome was known (no ACK: the sender will resend).
+    /// outcome was known (no ACK: the sender will resend). Runs in an `adt_message`
+    /// span (MSH-10 control id and trigger; nothing about the patient) whose context
+    /// the requests to the core carry, so the core's work is part of its trace.
     pub async fn handle(&self, raw: &[u8], shutdown: &mut watch::Receiver<bool>) -> Option<Ack> {
+        let span = tracing::info_span!(
+            "adt_message",
+            control_id = tracing::field::Empty,
+            trigger = tracing::field::Empty,
+        );
+        self.handle_in_span(raw, shutdown).instrument(span).await
+    }
+
+    async fn handle_in_span(
+        &self,
+        raw: &[u8],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<Ack> {
         metrics::counter!("ohjaamo_adapter_received_total", "source" => "adt").increment(1);
         let received = std::time::Instant::now();
         let message = match Message::parse(raw) {
@@ -83,8 +99,12 @@ impl AdtAdapter {
                 return Some(self.acks.reject_unparseable(raw, &self.next_ack_id(), &e));
             }
         };
+        tracing::Span::current().record("control_id", message.control_id());
         let event = match AdtEvent::read(&message, &self.zone) {
-            Ok(e) => e,
+            Ok(e) => {
+                tracing::Span::current().record("trigger", tracing::field::debug(&e.trigger));
+                e
+            }
             Err(e) => {
                 self.keep(message.control_id(), &e.to_string(), raw).await?;
                 let error = AckError::new(code_of(&e), e.to_string());

@@ -6,12 +6,18 @@
 //! refused (the content can never be stored as it is: quarantine it) or transient
 //! (try again), and retries the transient ones with backoff until they settle or the
 //! adapter is shutting down.
+//!
+//! Each push runs in a `push_batch` span, and every request it makes carries that
+//! span's W3C trace context (`traceparent`, `tracestate`), so the core's request spans
+//! join the adapter's trace ([`with_trace_context`]).
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::backoff::Backoff;
 
@@ -103,8 +109,23 @@ impl PushClient {
     }
 
     /// Writes `upserts` in order as one batch, retrying what is transient, and
-    /// answers each entry's outcome in the same order.
+    /// answers each entry's outcome in the same order. Runs in a `push_batch` span
+    /// (the adapter's name and the number of entries; nothing from the records).
     pub async fn push(
+        &self,
+        upserts: &[Upsert],
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Vec<EntryOutcome>, PushError> {
+        let span = tracing::info_span!(
+            "push_batch",
+            otel.kind = "client",
+            source = %self.source,
+            entries = upserts.len(),
+        );
+        self.push_in_span(upserts, shutdown).instrument(span).await
+    }
+
+    async fn push_in_span(
         &self,
         upserts: &[Upsert],
         shutdown: &mut watch::Receiver<bool>,
@@ -229,7 +250,7 @@ impl PushClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<(StatusCode, Value), String> {
-        let response = request
+        let response = with_trace_context(request)
             .header("x-ohjaamo-organization", &self.organization)
             .header("accept", "application/fhir+json")
             .send()
@@ -252,6 +273,35 @@ impl PushClient {
             ));
         }
         Ok(body["entry"][0].get("resource").cloned())
+    }
+}
+
+/// Adds the current span's trace context to `request` as W3C `traceparent` and
+/// `tracestate` headers, through the process's global propagator, so that the core's
+/// request span becomes a child of the current span. Without OpenTelemetry (no
+/// tracer, or the span filtered out) the context is empty and nothing is added.
+pub fn with_trace_context(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    let context = tracing::Span::current().context();
+    let mut headers = TraceHeaders::default();
+    opentelemetry::global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(&context, &mut headers)
+    });
+    headers
+        .0
+        .into_iter()
+        .filter(|(_, value)| !value.is_empty())
+        .fold(request, |request, (name, value)| {
+            request.header(name, value)
+        })
+}
+
+/// Collects the propagator's fields.
+#[derive(Default)]
+struct TraceHeaders(Vec<(String, String)>);
+
+impl opentelemetry::propagation::Injector for TraceHeaders {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.push((key.to_owned(), value));
     }
 }
 

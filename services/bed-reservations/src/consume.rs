@@ -1,12 +1,15 @@
 //! The consumer's session with the bus: declare the queue first, take the snapshot,
 //! then apply deliveries in order, acknowledging each after it is applied. Any
 //! failure ends the session; the caller reconnects with backoff and starts over
-//! (unacknowledged deliveries come again and are skipped as duplicates).
+//! (unacknowledged deliveries come again and are skipped as duplicates). Each
+//! delivery is handled in a span that continues the trace its headers carry
+//! ([`crate::trace`]).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use ohjaamo_bus::lapin::message::Delivery;
 use ohjaamo_bus::lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
 };
@@ -14,6 +17,7 @@ use ohjaamo_bus::lapin::types::FieldTable;
 use ohjaamo_bus::{QueueSettings, declare_consumer_queue};
 use ohjaamo_proto::v1::{Event, event::Payload, picture_change::Figures};
 use prost::Message as _;
+use tracing::Instrument as _;
 
 use crate::replica::{Applied, Change, Replica, WardFiguresView};
 use crate::snapshot::Snapshots;
@@ -80,36 +84,54 @@ async fn session(
     snapshots.take(replica).await;
     while let Some(delivery) = deliveries.next().await {
         let delivery = delivery?;
-        let event = match Event::decode(delivery.data.as_slice()) {
-            Ok(event) => event,
-            Err(e) => {
-                // Not ours to fix: dead-lettered for inspection, never redelivered here.
-                tracing::warn!(error = %e, routing_key = %delivery.routing_key, "undecodable message; dead-lettering it");
-                status.garbage();
-                delivery
-                    .nack(BasicNackOptions {
-                        requeue: false,
-                        ..BasicNackOptions::default()
-                    })
-                    .await?;
-                continue;
-            }
-        };
-        if let Some(change) = ward_change(&event, &settings.organization) {
-            let outcome = lock(replica).apply(change);
-            if outcome == Applied::Gap {
-                tracing::warn!(
-                    sequence = event.sequence,
-                    unit = event.unit,
-                    "missed an event of this unit; taking a new snapshot"
-                );
-                // The snapshot is taken after this event was committed, so it covers it.
-                snapshots.take(replica).await;
-            }
-        }
-        delivery.ack(BasicAckOptions::default()).await?;
+        let span = crate::trace::delivery_span(&delivery);
+        handle(delivery, settings, snapshots, replica, status)
+            .instrument(span)
+            .await?;
     }
     Err(SessionError::Cancelled)
+}
+
+/// Applies one delivery and acknowledges it (in its `consume_event` span).
+async fn handle(
+    delivery: Delivery,
+    settings: &Settings,
+    snapshots: &Snapshots,
+    replica: &Mutex<Replica>,
+    status: &Status,
+) -> Result<(), SessionError> {
+    let event = match Event::decode(delivery.data.as_slice()) {
+        Ok(event) => event,
+        Err(e) => {
+            // Not ours to fix: dead-lettered for inspection, never redelivered here.
+            tracing::warn!(error = %e, routing_key = %delivery.routing_key, "undecodable message; dead-lettering it");
+            status.garbage();
+            delivery
+                .nack(BasicNackOptions {
+                    requeue: false,
+                    ..BasicNackOptions::default()
+                })
+                .await?;
+            return Ok(());
+        }
+    };
+    let span = tracing::Span::current();
+    span.record("sequence", event.sequence);
+    span.record("unit", event.unit.as_str());
+    if let Some(change) = ward_change(&event, &settings.organization) {
+        let outcome = lock(replica).apply(change);
+        if outcome == Applied::Gap {
+            tracing::warn!(
+                sequence = event.sequence,
+                unit = event.unit,
+                "missed an event of this unit; taking a new snapshot"
+            );
+            // The snapshot is taken after this event was committed, so it covers it.
+            snapshots.take(replica).await;
+        }
+    }
+    delivery.ack(BasicAckOptions::default()).await?;
+    Ok(())
 }
 
 /// The ward picture change `event` carries for `organization`, if it is one.

@@ -10,6 +10,7 @@ pub mod replica;
 mod serve;
 mod snapshot;
 mod status;
+mod trace;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 pub use replica::{Replica, Ward, WardFiguresView};
 pub use snapshot::parse_snapshot;
 pub use status::Status;
+pub use trace::delivery_span;
 
 /// Where the consumer reads from and what it declares.
 #[derive(Debug, Clone, clap::Args)]

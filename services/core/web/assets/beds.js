@@ -234,7 +234,7 @@ function renderBoard() {
     };
     return h(
       'tr',
-      { class: 'unit', dataset: { unitId: w.id }, onclick: open },
+      { class: 'unit', dataset: { unitId: w.id, sequence: String(w.sequence ?? '') }, onclick: open },
       h(
         'td',
         {},
@@ -359,7 +359,7 @@ function renderWard() {
   const zoneName = zone(unit);
   const head = h(
     'div',
-    { class: 'ward-head' },
+    { class: 'ward-head', dataset: { unitId: view.unit, sequence: String(unit?.sequence ?? '') } },
     h('a', { class: 'back', href: '?', onclick: (e) => (e.preventDefault(), closeUnit()) }, t('beds.back')),
     h('div', {}, h('h2', {}, unit?.name ?? beds.data?.name ?? view.unit), h('div', { class: 'usub' }, [unit?.siteName, unit?.specialty].filter(Boolean).join(' · '))),
     h(
@@ -444,7 +444,12 @@ function bedTile(bed, zoneName) {
       class: ['bed', expired ? 'expired' : ''],
       dataset: { bedId: bed.id, state, holdStatus: hold && !expired ? hold.status : '', overCapacity: String(Boolean(bed.overCapacity)) },
     },
-    h('div', { class: 'top' }, h('span', { class: 'bname' }, bedName(bed)), h('span', { class: 'state' }, t(`beds.bed.${state}`))),
+    h(
+      'div',
+      { class: 'top' },
+      h('span', { class: 'bname' }, bedName(bed)),
+      h('span', { class: 'state' }, t(state === 'reserved' && hold?.status === 'busy' ? 'beds.bed.confirmed' : `beds.bed.${state}`)),
+    ),
     info,
     actions.length ? h('div', { class: 'actions' }, actions) : null,
   );

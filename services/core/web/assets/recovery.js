@@ -125,7 +125,7 @@ function renderTheatres(unit) {
       if (state !== 'in-use' && counts) lines.push(h('div', { class: 'row3 counts' }, counts));
       return h(
         'article',
-        { class: 'theatre', dataset: { roomId: room.id, state } },
+        { class: 'theatre', dataset: { roomId: room.id, state, sequence: String(room.sequence ?? '') } },
         h('div', { class: 'bar' }),
         h(
           'div',
@@ -172,6 +172,8 @@ function renderBays(unit) {
     return fill(grid);
   }
   const f = unit.figures ?? {};
+  grid.dataset.unitId = unit.id;
+  grid.dataset.sequence = String(unit.sequence ?? '');
   fill(
     summary,
     summaryItem('patients', t('recovery.sum.patients'), f.patients),
@@ -416,7 +418,7 @@ function renderWards(unit) {
     const f = w.figures ?? {};
     return h(
       'div',
-      { class: ['ward-row', w.unitKind === 'rehabilitation-ward' ? 'rehab' : ''], dataset: { unitId: w.id } },
+      { class: ['ward-row', w.unitKind === 'rehabilitation-ward' ? 'rehab' : ''], dataset: { unitId: w.id, sequence: String(w.sequence ?? '') } },
       h('div', { class: 'name' }, w.name ?? w.id),
       h('div', { class: ['free', 'fig', f.free_now === 0 ? 'none' : ''], dataset: { fig: 'free_now' } }, fmtNumber(f.free_now)),
       h('div', { class: 'soon fig', dataset: { fig: 'freeing_today' }, title: t('recovery.beds.today') }, f.freeing_today ? `+${fmtNumber(f.freeing_today)}` : '0'),

@@ -14,7 +14,7 @@
 //! morning: `OHJAAMO_SCREENSHOTS=1 cargo test -p ohjaamo --test e2e_browser -- screenshots`.
 //! The pictures are computed against the wall clock, and theatres are busy in the
 //! daytime; outside 10–16 Helsinki time the stack runs under libfaketime (`apt-get
-//! install faketime`) shifted to 11.40 that day when it is installed.
+//! install faketime`) shifted to 13.10 that day when it is installed.
 
 mod support;
 
@@ -387,7 +387,7 @@ async fn screenshots() {
         return;
     }
     // The pictures follow the wall clock: a busy morning needs the clock in the
-    // daytime. Shift every process's clock to 11.40 Helsinki time when it is not
+    // daytime. Shift every process's clock to 13.10 Helsinki time when it is not
     // (and libfaketime is there).
     let zone = jiff::tz::TimeZone::get("Europe/Helsinki").unwrap();
     let wall = Timestamp::now();
@@ -397,8 +397,8 @@ async fn screenshots() {
     } else if Path::new(FAKETIME_LIB).exists() {
         let target = local
             .with()
-            .hour(11)
-            .minute(40)
+            .hour(13)
+            .minute(10)
             .second(0)
             .subsec_nanosecond(0)
             .build()
@@ -413,9 +413,9 @@ async fn screenshots() {
         None
     };
     let now = shift.map_or(wall, |s| wall.checked_add(s).unwrap());
-    // The morning from 06.10 local: the first cases, recovery filling up, patients
-    // leaving to the wards.
-    let lived: i64 = 330;
+    // The day from about 06.10 local: the first cases, recovery filling up, patients
+    // leaving to the wards and waiting for beds.
+    let lived: i64 = 420;
     let start = now.checked_sub(lived.minutes()).unwrap();
     let stack = Stack::start("screenshots", Some(start), shift).await;
     stack.live(lived).await;

@@ -11,6 +11,7 @@ import {
   CORE,
   HOLD_SYSTEM,
   assertNoErrors,
+  assertOnlyFromCore,
   closePage,
   compare,
   deliberate,
@@ -88,11 +89,14 @@ async function bedsEqualWard(page, unit) {
   });
 }
 
-/** Hold Slots of a bed's Schedule with `status`, from the FHIR API. */
+/** Live hold Slots (not yet ended) of a bed's Schedule with `status`, from the FHIR API. */
 async function holdsOf(schedule, status) {
-  const r = await fhir('GET', `/Slot?schedule=${encodeURIComponent(schedule)}&status=${status}&_count=100`);
+  const r = await fhir('GET', `/Slot?schedule=${encodeURIComponent(schedule)}&status=${status}&_count=1000`);
   assert.equal(r.status, 200, 'Slot search');
-  return (r.body.entry ?? []).map((e) => e.resource).filter((s) => (s.identifier ?? []).some((i) => i.system === HOLD_SYSTEM));
+  return (r.body.entry ?? [])
+    .map((e) => e.resource)
+    .filter((s) => (s.identifier ?? []).some((i) => i.system === HOLD_SYSTEM))
+    .filter((s) => Date.parse(s.end) > Date.now());
 }
 
 /** A ward with at least `n` free beds that can be held, and those beds. */
@@ -143,6 +147,7 @@ export function bedsSuite() {
         await boardEqualsPicture(page, (u) => u.specialty === specialty, 'filtered by specialty');
       }
       assert.deepEqual(personalData(await page.evaluate(() => document.body.innerText)), []);
+      assertOnlyFromCore(page);
       assertNoErrors(page);
       await closePage(page);
     });

@@ -45,6 +45,9 @@ export async function openPage(browser, { base = CORE, viewport = { width: 1920,
     if (page.excuse?.(text, url)) excused.push(`${text} ${url}`);
     else errors.push(`console error: ${text} (${url})`);
   });
+  const requests = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.requests = requests;
   page.errors = errors;
   page.excused = excused;
   page.base = base;
@@ -63,6 +66,13 @@ export function deliberate(text, url) {
 
 export function assertNoErrors(page) {
   assert.deepEqual(page.errors, [], `errors on ${page.url()}`);
+}
+
+/** Everything the page loaded came from the core: no CDN, no external fonts. */
+export function assertOnlyFromCore(page) {
+  const origin = new URL(page.base).origin;
+  const outside = page.requests.filter((u) => !u.startsWith('data:') && new URL(u).origin !== origin);
+  assert.deepEqual(outside, [], 'requests outside the core');
 }
 
 export async function closePage(page) {

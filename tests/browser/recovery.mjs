@@ -10,6 +10,7 @@ import {
   Mismatch,
   advance,
   assertNoErrors,
+  assertOnlyFromCore,
   closePage,
   compare,
   eventually,
@@ -132,6 +133,7 @@ export function recoverySuite() {
       assert.match(await page.locator('.clock-time').textContent(), /^\d{2}\.\d{2}$/);
       assert.match(await page.locator('.clock-date').textContent(), /\b\d{1,2}\.\d{1,2}\.\d{4}$/);
       assert.match(await page.locator('#h-theatres').textContent(), /Leikkaussalit/);
+      assertOnlyFromCore(page);
       assertNoErrors(page);
       await closePage(page);
     });

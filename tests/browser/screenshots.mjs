@@ -7,7 +7,33 @@
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { CORE, assertNoErrors, closePage, launch, openPage, sleep, waitLive } from './lib.mjs';
+import { randomUUID } from 'node:crypto';
+import { CORE, HOLD_SYSTEM, assertNoErrors, closePage, fhir, getJSON, launch, openPage, picture, sleep, waitLive } from './lib.mjs';
+
+/** A coordinator holds a bed in the fullest ward that has one free, so that the
+ * board shows a hold. */
+async function holdOneBed() {
+  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward' && u.figures.free_now > 0);
+  wards.sort((a, b) => a.figures.free_now - b.figures.free_now);
+  for (const ward of wards) {
+    const body = (await getJSON(`${CORE}/picture/beds?unit=${encodeURIComponent(ward.id)}`)).body;
+    const bed = (body?.beds ?? []).find((b) => b.state === 'free' && b.schedule && !b.overCapacity);
+    if (!bed) continue;
+    const uuid = randomUUID();
+    // The server's now: its clock may be shifted for the pictures (see e2e_browser.rs).
+    const start = new Date(body.time);
+    const r = await fhir('PUT', `/Slot?identifier=${encodeURIComponent(`${HOLD_SYSTEM}|${uuid}`)}`, {
+      resourceType: 'Slot',
+      identifier: [{ system: HOLD_SYSTEM, value: uuid }],
+      schedule: { reference: bed.schedule },
+      status: 'busy-tentative',
+      start: start.toISOString(),
+      end: new Date(start.getTime() + 60 * 60_000).toISOString(),
+      comment: 'Saapuva potilas heräämöstä',
+    });
+    if (r.status === 200 || r.status === 201) return;
+  }
+}
 
 const dir = process.env.OHJAAMO_SCREENSHOTS_DIR || path.join(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
 await mkdir(dir, { recursive: true });
@@ -17,6 +43,7 @@ try {
     ['recovery.png', '/displays/recovery?lang=fi'],
     ['beds.png', '/displays/beds?lang=fi'],
   ]) {
+    if (name === 'beds.png') await holdOneBed();
     const page = await openPage(browser);
     await page.goto(`${CORE}${url}`);
     await waitLive(page, 30_000);

@@ -162,7 +162,7 @@ function sum(units, key) {
 }
 
 function occupancy(percent) {
-  if (percent == null) return h('span', { class: 'fig' }, '—');
+  if (percent == null) return h('span', { class: 'fig', dataset: { fig: 'occupancy_percent' } }, '—');
   const cls = percent >= 100 ? 'full' : percent >= 90 ? 'high' : '';
   return h(
     'span',

@@ -108,6 +108,18 @@ function localDayKey(instant, timeZone) {
   return `${p.year}-${p.month}-${p.day}`;
 }
 
+/** Whether `instant` falls on today's local date in `timeZone`. */
+export function isToday(instant, timeZone) {
+  return !Number.isNaN(ms(instant)) && localDayKey(instant, timeZone) === localDayKey(now(), timeZone);
+}
+
+/** `3.12.` */
+export function fmtDayMonth(instant, timeZone) {
+  if (Number.isNaN(ms(instant))) return '—';
+  const p = parts(instant, timeZone, { day: 'numeric', month: 'numeric' });
+  return `${Number(p.day)}.${Number(p.month)}.`;
+}
+
 /** `14.05` today, `3.12. 14.05` another day this year, `3.12.2027 14.05` otherwise. */
 export function fmtWhen(instant, timeZone) {
   if (Number.isNaN(ms(instant))) return '—';

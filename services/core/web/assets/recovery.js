@@ -13,9 +13,10 @@ import {
   fill,
   fmtMinutes,
   fmtNumber,
+  fmtDayMonth,
   fmtTime,
-  fmtWhen,
   h,
+  isToday,
   languageSwitch,
   minutesBetween,
   now,
@@ -112,9 +113,12 @@ function renderTheatres(unit) {
         );
         if (off) plannedText = t('room.planned', { time: fmtTime(planned, zoneName) });
       }
-      const next = f.next_case
-        ? t('room.next', { case: f.next_case, time: fmtWhen(f.next_planned_start, zoneName) })
-        : t('room.nextNone');
+      const nextDay = f.next_planned_start && !isToday(f.next_planned_start, zoneName);
+      const next = !f.next_case
+        ? t('room.nextNone')
+        : nextDay
+          ? t('room.nextDay', { case: f.next_case, date: fmtDayMonth(f.next_planned_start, zoneName), time: fmtTime(f.next_planned_start, zoneName) })
+          : t('room.next', { case: f.next_case, time: fmtTime(f.next_planned_start, zoneName) });
       const counts = [
         f.cases_left_today != null ? t('room.left', { n: fmtNumber(f.cases_left_today) }) : null,
         f.cases_done_today != null ? t('room.done', { n: fmtNumber(f.cases_done_today) }) : null,
@@ -313,7 +317,7 @@ function renderFlows(unit) {
   const minSlot = 22;
   const nodeW = 16;
   const leftLabel = Math.min(210, W * 0.2);
-  const rightLabel = Math.min(330, W * 0.34);
+  const rightLabel = Math.min(360, W * 0.4);
   const xl = leftLabel;
   const xm = (W - nodeW) / 2 - (rightLabel - leftLabel) / 4;
   const xr = W - rightLabel - nodeW;
@@ -359,7 +363,6 @@ function renderFlows(unit) {
     yOut += n.h;
   }
   const nodeClass = (id) => (id === 'home' ? 'home' : id === 'unknown' ? 'unknown' : wardKind(id) === 'rehabilitation-ward' ? 'rehab' : '');
-  const trim = (text, max) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
   const inRecovery = unit.figures?.patients;
   const svg = s(
     'svg',
@@ -369,8 +372,9 @@ function renderFlows(unit) {
       s('rect', { class: 'node', x: xl, y: n.y, width: nodeW, height: Math.max(n.h, 2), rx: 2 }),
       s(
         'text',
-        { class: 'label left', x: xl - 10, y: n.mid },
-        `${trim(n.name, 16)}\u2003`,
+        { class: 'label left', x: xl - 10, y: n.mid, dataset: { name: n.name } },
+        s('tspan', { class: 'name' }, n.name),
+        '\u2003',
         s('tspan', { class: 'count fig' }, fmtNumber(n.count)),
       ),
     ]),
@@ -385,13 +389,27 @@ function renderFlows(unit) {
       s('rect', { class: ['node', nodeClass(n.id)], x: xr, y: n.y, width: nodeW, height: Math.max(n.h, 2), rx: 2 }),
       s(
         'text',
-        { class: 'label right', x: xr + nodeW + 10, y: n.mid },
+        { class: 'label right', x: xr + nodeW + 10, y: n.mid, dataset: { name: n.name } },
         s('tspan', { class: 'count fig' }, fmtNumber(n.count)),
-        `\u2003${trim(n.name, 26)}`,
+        '\u2003',
+        s('tspan', { class: 'name' }, n.name),
       ),
     ]),
   );
   fill(container, svg);
+  // Names longer than their room are cut with an ellipsis, measured in the font used.
+  const fit = (text, room) => {
+    const full = text.dataset.name;
+    let name = full;
+    const label = text.querySelector('.name');
+    while (name.length > 3 && text.getComputedTextLength() > room) {
+      name = name.slice(0, -1);
+      label.textContent = `${name.trimEnd()}…`;
+    }
+    if (name !== full) text.append(s('title', {}, full));
+  };
+  for (const text of svg.querySelectorAll('.label.left')) fit(text, xl - 14);
+  for (const text of svg.querySelectorAll('.label.right')) fit(text, W - (xr + nodeW + 14));
 }
 
 // ---------------------------------------------------------------- onward beds

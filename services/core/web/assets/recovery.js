@@ -125,7 +125,8 @@ function renderTheatres(unit) {
       ]
         .filter(Boolean)
         .join(' · ');
-      lines.push(h('div', { class: 'row3', dataset: { fig: 'next' } }, plannedText ? `${plannedText} · ${next}` : next));
+      if (plannedText) lines.push(h('div', { class: 'row3 planned' }, plannedText));
+      lines.push(h('div', { class: 'row3', dataset: { fig: 'next' } }, next));
       if (state !== 'in-use' && counts) lines.push(h('div', { class: 'row3 counts' }, counts));
       return h(
         'article',
@@ -205,8 +206,12 @@ function renderBays(unit) {
           rows.push(
             h(
               'div',
-              { class: 'time fig', dataset: { fig: 'waiting', minutes: String(Math.max(0, waited)) } },
-              t(home ? 'bay.waitingHome' : 'bay.waiting', { d: fmtMinutes(waited) }),
+              {
+                class: 'time fig',
+                dataset: { fig: 'waiting', minutes: String(Math.max(0, waited)) },
+                title: t(home ? 'bay.waitingHome' : 'bay.waiting', { d: fmtMinutes(waited) }),
+              },
+              fmtMinutes(waited),
             ),
           );
           rows.push(h('div', { class: 'more', dataset: { fig: 'destination' } }, t('bay.to', { dest: destinationName(bay.destination) })));
@@ -225,8 +230,10 @@ function renderBays(unit) {
           rows.push(h('div', { class: 'more' }, bay.from_room ? t('bay.from', { room: roomName(bay.from_room) }) : ''));
         }
       }
+      // Ready to leave: "waiting for a bed" (the time below is the wait) or, going
+      // home, "ready to go home".
       const stateText =
-        state === 'ready' ? t(bay.destination === 'home' ? 'bay.readyHome' : 'bay.ready') : t(`bay.${state}`);
+        state === 'ready' ? t(bay.destination === 'home' ? 'bay.readyHome' : 'bay.readyWaiting') : t(`bay.${state}`);
       return h(
         'article',
         { class: 'bay', title: bay.name ?? bay.id, dataset: { bayId: bay.id, state, case: bay.case ?? '' } },

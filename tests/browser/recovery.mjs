@@ -133,6 +133,14 @@ export function recoverySuite() {
       assert.match(await page.locator('.clock-time').textContent(), /^\d{2}\.\d{2}$/);
       assert.match(await page.locator('.clock-date').textContent(), /\b\d{1,2}\.\d{1,2}\.\d{4}$/);
       assert.match(await page.locator('#h-theatres').textContent(), /Leikkaussalit/);
+      // ?unit= picks the recovery unit; an unknown one is said plainly.
+      await page.goto(`${CORE}/displays/recovery?unit=${encodeURIComponent(shown.unit)}`);
+      await waitLive(page);
+      assert.equal(await page.locator('#bays').getAttribute('data-unit-id'), shown.unit);
+      await page.goto(`${CORE}/displays/recovery?unit=no-such-unit`);
+      await waitLive(page);
+      await page.locator('[data-banner=no-unit]').waitFor({ state: 'visible', timeout: 3_000 });
+      assert.equal(await page.locator('#bays .bay').count(), 0, 'no bays of another unit');
       assertOnlyFromCore(page);
       assertNoErrors(page);
       await closePage(page);

@@ -165,11 +165,17 @@ pub async fn recovery_pictures(
                     closed: out_of_use(l),
                 })
                 .collect(),
-            theatres: rooms
-                .iter()
-                .filter(|(_, (suite, _))| site_suites.contains(suite.as_str()))
-                .map(|(room, _)| room.clone())
-                .collect(),
+            theatres: {
+                let mut theatres: Vec<(&String, &Value)> = rooms
+                    .iter()
+                    .filter(|(_, (suite, _))| site_suites.contains(suite.as_str()))
+                    .map(|(room, (_, l))| (room, l))
+                    .collect();
+                // A stable order, or the picture would differ every round (and be
+                // announced as changed) with nothing changed.
+                theatres.sort_by_key(|(room, l)| (natural_key(&l["name"]), (*room).clone()));
+                theatres.into_iter().map(|(room, _)| room.clone()).collect()
+            },
         };
         let affected = touched(id)
             || site.as_deref().is_some_and(touched)

@@ -150,20 +150,21 @@ async fn one_trace_from_the_adapter_through_the_core_and_the_bus_to_the_consumer
         .await
         .expect("the test queue");
     let queue = queue.name().as_str().to_owned();
-    let binding = format!(
-        "v1.{}.resource.Location.#",
-        ohjaamo_bus::key_part(&organization)
-    );
-    channel
-        .queue_bind(
-            queue.as_str().into(),
-            ohjaamo_bus::EXCHANGE.into(),
-            binding.as_str().into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("binding the test queue");
+    // The Location's own event, and the ward picture derived from it (what the
+    // reference consumer binds).
+    for binding in ["resource.Location.#", "picture.ward.#"] {
+        let binding = format!("v1.{}.{binding}", ohjaamo_bus::key_part(&organization));
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                ohjaamo_bus::EXCHANGE.into(),
+                binding.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("binding the test queue");
+    }
 
     let core = Core::start(&bus_url, &organization, &unique).await;
     let outcome = AssertUnwindSafe(chain(
@@ -240,12 +241,25 @@ async fn chain(
         .expect("the push settles");
     assert_eq!(outcomes, vec![EntryOutcome::Stored]);
 
-    // The consumer: the event, handled in the span the reference consumer uses.
-    let delivery = tokio::time::timeout(Duration::from_secs(30), deliveries.next())
-        .await
-        .expect("the Location's event within 30 s")
-        .expect("the consumer is open")
-        .expect("a delivery");
+    // The consumer: the Location's event, handled in the span the reference consumer
+    // uses; and the ward picture derived from it, in whichever order they arrive.
+    let mut resource = None;
+    let mut picture_header = None;
+    while resource.is_none() || picture_header.is_none() {
+        let delivery = tokio::time::timeout(Duration::from_secs(30), deliveries.next())
+            .await
+            .expect("the Location's event and its ward picture within 30 s")
+            .expect("the consumer is open")
+            .expect("a delivery");
+        if delivery.routing_key.as_str().contains(".picture.") {
+            picture_header =
+                Some(traceparent_header(&delivery).expect("the picture event has a traceparent"));
+            delivery.ack(BasicAckOptions::default()).await.expect("ack");
+        } else {
+            resource = Some(delivery);
+        }
+    }
+    let (delivery, picture_header) = (resource.unwrap(), picture_header.unwrap());
     let header = traceparent_header(&delivery).expect("the message has a traceparent header");
     let span = ohjaamo_bed_reservations::delivery_span(&delivery);
     let event = async {
@@ -338,6 +352,12 @@ async fn chain(
     assert_eq!(
         consumer.parent_span_id, carried_span,
         "the consumer's span is a child of the span the message carried"
+    );
+    println!("  picture event traceparent {picture_header}");
+    assert_eq!(
+        parse_traceparent(&picture_header).0,
+        trace,
+        "the ward picture derived from the write joins the write's trace"
     );
 }
 

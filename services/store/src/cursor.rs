@@ -258,6 +258,20 @@ impl CursorLease {
         to: i64,
         pictures: &[PictureUpdate],
     ) -> Result<(), StoreError> {
+        self.finish_traced(store, to, pictures, &crate::EventTrace::default())
+            .await
+    }
+
+    /// [`CursorLease::finish`] with the picture events in the trace `trace` (the
+    /// change they were derived from), so that a consumer's handling of a picture
+    /// joins the trace of the write behind it.
+    pub async fn finish_traced(
+        self,
+        store: &crate::Store,
+        to: i64,
+        pictures: &[PictureUpdate],
+        trace: &crate::EventTrace,
+    ) -> Result<(), StoreError> {
         let CursorLease {
             tenant,
             reader,
@@ -266,7 +280,8 @@ impl CursorLease {
         } = self;
         match hold {
             Hold::Postgres(mut tx) => {
-                crate::picture_finish::finish_pg(&mut tx, &tenant, reader, to, pictures).await?;
+                crate::picture_finish::finish_pg(&mut tx, &tenant, reader, to, pictures, trace)
+                    .await?;
                 tx.commit().await?;
             }
             Hold::Sqlite(_guard) => {
@@ -275,7 +290,7 @@ impl CursorLease {
                 };
                 let _turn = store.writer_turn().await;
                 let mut tx = pool.begin().await?;
-                crate::picture_finish::finish_sqlite(&mut tx, &tenant, reader, to, pictures)
+                crate::picture_finish::finish_sqlite(&mut tx, &tenant, reader, to, pictures, trace)
                     .await?;
                 tx.commit().await?;
             }

@@ -71,6 +71,7 @@ pub(crate) async fn finish_pg(
     reader: &str,
     to: i64,
     pictures: &[PictureUpdate],
+    trace: &EventTrace,
 ) -> Result<(), StoreError> {
     let pictures = latest_per_unit(pictures);
     if !pictures.is_empty() {
@@ -92,7 +93,7 @@ pub(crate) async fn finish_pg(
             .collect();
         let events = picture_events(&pictures, &previous);
         let last = events[..]
-            .append_events(tx, tenant, now_micros(), &EventTrace::default())
+            .append_events(tx, tenant, now_micros(), trace)
             .await?;
         let first = last - events.len() as i64 + 1;
         sqlx::query(
@@ -120,6 +121,7 @@ pub(crate) async fn finish_sqlite(
     reader: &str,
     to: i64,
     pictures: &[PictureUpdate],
+    trace: &EventTrace,
 ) -> Result<(), StoreError> {
     let pictures = latest_per_unit(pictures);
     if !pictures.is_empty() {
@@ -139,7 +141,7 @@ pub(crate) async fn finish_sqlite(
         }
         let events = picture_events(&pictures, &previous);
         let last = events[..]
-            .append_events(tx, tenant, now_micros(), &EventTrace::default())
+            .append_events(tx, tenant, now_micros(), trace)
             .await?;
         let first = last - events.len() as i64 + 1;
         for (sequence, p) in (first..).zip(&pictures) {

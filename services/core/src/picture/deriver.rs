@@ -142,7 +142,18 @@ async fn derive_round(
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
         crate::observe::note_pictures_derived(recomputed, changed.len());
-        lease.finish(store, to, &changed).await?;
+        // A picture joins the trace of the latest traced change it was derived from:
+        // exact when one write changed the unit (following one record), the last of
+        // several when a round took many.
+        let trace = events
+            .iter()
+            .rev()
+            .filter(|e| matches!(e.body, ohjaamo_store::EventBody::Resource { .. }))
+            .map(|e| &e.trace)
+            .find(|t| !t.traceparent.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        lease.finish_traced(store, to, &changed, &trace).await?;
         match places.next_hold_end(Timestamp::now()) {
             Some(end) => progress.next_hold_end.insert(tenant.clone(), end),
             None => progress.next_hold_end.remove(&tenant),

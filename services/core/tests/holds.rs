@@ -242,3 +242,32 @@ async fn beds_of_an_unknown_ward_are_404(h: &Harness) {
     let none = h.get_absolute(&format!("{root}/picture/beds")).await;
     none.assert_outcome(StatusCode::BAD_REQUEST);
 }
+
+both_backends!(the_bed_list_agrees_with_the_ward_figures);
+async fn the_bed_list_agrees_with_the_ward_figures(h: &Harness) {
+    seed_ward(h).await;
+    // A planned stay (the occupancy the core derives for a planned or reserved place):
+    // reserved in the figures, so reserved in the list too — not occupied, no hold.
+    let now = Timestamp::now();
+    h.seed(&[json!({"resourceType": "Slot", "id": "planned-b1",
+        "schedule": {"reference": "Schedule/s-b1"}, "status": "busy-tentative",
+        "start": (now - SignedDuration::from_mins(5)).to_string(),
+        "end": (now + SignedDuration::from_hours(3)).to_string()})])
+        .await;
+    let f = ward_figures(h).await;
+    assert_eq!(
+        (f["reserved"].as_u64(), f["occupied"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let listed = beds(h).await;
+    let state = |id: &str| {
+        let bed = listed.iter().find(|b| b["id"] == id).unwrap();
+        (
+            bed["state"].as_str().unwrap_or_default().to_owned(),
+            bed["hold"].is_null(),
+        )
+    };
+    assert_eq!(state("b1"), ("reserved".to_owned(), true));
+    assert_eq!(state("b2"), ("occupied".to_owned(), true));
+    assert_eq!(state("b3"), ("closed".to_owned(), true));
+}

@@ -46,7 +46,7 @@ pub struct Occupancy {
 }
 
 impl Occupancy {
-    fn covers(&self, now: Timestamp) -> bool {
+    pub fn covers(&self, now: Timestamp) -> bool {
         self.start <= now && now < self.end
     }
 }

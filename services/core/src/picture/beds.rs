@@ -13,7 +13,10 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json::{code_of, instant, natural_key, unit_zone};
+use ohjaamo_picture::{Occupancy, OccupancyKind};
+
+use super::json::{code_of, natural_key, unit_zone};
+use super::place_cache::{place_of, slot_occupancy};
 use super::read::locations;
 use super::source::Resources;
 use crate::AppState;
@@ -107,24 +110,31 @@ fn bed_now(
     slots: &[&Value],
     now: Timestamp,
 ) -> Value {
-    let covering = |slot: &&&Value| {
-        matches!(slot["status"].as_str(), Some("busy" | "busy-tentative"))
-            && instant(&slot["start"]).is_some_and(|s| s <= now)
-            && instant(&slot["end"]).is_some_and(|e| e > now)
-    };
-    let stay = slots
+    // Read as the ward's figures read them, so that the list and the figures agree.
+    let place = place_of(id, bed);
+    let now_on_bed: Vec<(&Value, Occupancy)> = slots
         .iter()
-        .filter(covering)
-        .filter(|s| !is_hold(s))
-        .filter_map(|s| instant(&s["end"]))
+        .filter_map(|slot| Some((*slot, slot_occupancy(id, slot)?)))
+        .filter(|(_, o)| o.covers(now))
+        .collect();
+    let stay = now_on_bed
+        .iter()
+        .filter(|(_, o)| o.kind == OccupancyKind::Occupied)
+        .map(|(_, o)| o.end)
         .max();
-    let hold = slots.iter().filter(covering).find(|s| is_hold(s));
-    let closed = code_of(bed, "operationalStatus").iter().any(|c| c == "C");
+    let reserved = now_on_bed
+        .iter()
+        .any(|(_, o)| o.kind == OccupancyKind::Reserved);
+    let hold = now_on_bed
+        .iter()
+        .map(|(slot, _)| *slot)
+        .find(|slot| is_hold(slot));
+    let closed = place.closed;
     let state = if stay.is_some() {
         "occupied"
     } else if closed {
         "closed"
-    } else if hold.is_some() {
+    } else if reserved {
         "reserved"
     } else {
         "free"
@@ -135,7 +145,7 @@ fn bed_now(
         // The export's bed places name their room, but the mapping keeps beds part of
         // their ward only: no room to name yet.
         "room": Value::Null,
-        "overCapacity": code_of(bed, "type").iter().any(|c| c == "over-capacity"),
+        "overCapacity": place.over_capacity,
         "closed": closed,
         "operationalStatus": bed["operationalStatus"]["code"],
         "state": state,

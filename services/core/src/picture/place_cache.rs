@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
+
 use ohjaamo_picture::{Occupancy, OccupancyKind, Place};
 use ohjaamo_store::StoreError;
 
@@ -76,20 +78,8 @@ impl PlaceCache {
         let bed_ids: Vec<String> = beds.iter().map(|(id, _)| id.clone()).collect();
         let mut occupancy: HashMap<String, Vec<Occupancy>> = HashMap::new();
         for (bed, slot) in slots_of(src, "Location", &bed_ids).await? {
-            let kind = match slot["status"].as_str() {
-                // A confirmed hold (`busy`) still waits for its patient: reserved.
-                Some("busy") if crate::holds::is_hold(&slot) => OccupancyKind::Reserved,
-                Some("busy") => OccupancyKind::Occupied,
-                Some("busy-tentative") => OccupancyKind::Reserved,
-                _ => continue,
-            };
-            if let (Some(start), Some(end)) = (instant(&slot["start"]), instant(&slot["end"])) {
-                occupancy.entry(bed.clone()).or_default().push(Occupancy {
-                    place: bed,
-                    kind,
-                    start,
-                    end,
-                });
+            if let Some(o) = slot_occupancy(&bed, &slot) {
+                occupancy.entry(bed).or_default().push(o);
             }
         }
         for id in &missing {
@@ -97,19 +87,43 @@ impl PlaceCache {
         }
         for (id, location) in beds {
             let bed = CachedBed {
-                place: Place {
-                    id: id.clone(),
-                    over_capacity: code_of(&location, "type")
-                        .iter()
-                        .any(|c| c == "over-capacity"),
-                    closed: code_of(&location, "operationalStatus")
-                        .iter()
-                        .any(|c| c == "C"),
-                },
+                place: place_of(&id, &location),
                 occupancy: occupancy.remove(&id).unwrap_or_default(),
             };
             self.places.insert(id, Some(bed));
         }
         Ok(())
     }
+}
+
+/// A bed Location as the figures read it: over-capacity or not, closed or not.
+pub fn place_of(id: &str, location: &Value) -> Place {
+    Place {
+        id: id.to_owned(),
+        over_capacity: code_of(location, "type")
+            .iter()
+            .any(|c| c == "over-capacity"),
+        closed: code_of(location, "operationalStatus")
+            .iter()
+            .any(|c| c == "C"),
+    }
+}
+
+/// What a Slot on `bed`'s Schedule does to it, over the Slot's period: a stay occupies
+/// it; a hold (held or confirmed) or a planned stay reserves it; anything else (free,
+/// unavailable, entered-in-error, no period) nothing.
+pub fn slot_occupancy(bed: &str, slot: &Value) -> Option<Occupancy> {
+    let kind = match slot["status"].as_str() {
+        // A confirmed hold (`busy`) still waits for its patient: reserved.
+        Some("busy") if crate::holds::is_hold(slot) => OccupancyKind::Reserved,
+        Some("busy") => OccupancyKind::Occupied,
+        Some("busy-tentative") => OccupancyKind::Reserved,
+        _ => return None,
+    };
+    Some(Occupancy {
+        place: bed.to_owned(),
+        kind,
+        start: instant(&slot["start"])?,
+        end: instant(&slot["end"])?,
+    })
 }

@@ -29,22 +29,81 @@ impl Prepared {
 
 /// Validates and indexes `raw` as resource `id` of type `rtype`. References must
 /// already be literal (see [`crate::references`]).
+#[cfg(test)]
 pub fn prepare(
     rtype: ResourceType,
-    raw: Value,
+    mut raw: Value,
     id: &str,
     tz: &TimeZone,
 ) -> Result<Prepared, ApiError> {
+    let json = validated(rtype, &mut raw, id)?;
+    finish(rtype, json, id, tz)
+}
+
+/// The first half of preparing a resource: `raw` with its `id` and without the
+/// server's `meta` is checked against the R4 structure; the answer is fhirbolt's
+/// normalised copy. `raw` is left as the client sent it: the pipeline keeps it for
+/// a retry (where the id it was given on this try must not count as the client's)
+/// and rewrites references in the copy.
+pub fn validated(rtype: ResourceType, raw: &mut Value, id: &str) -> Result<Value, ApiError> {
     // id and meta are settled before fhirbolt normalises the element order, so the
     // same content always serialises — and hashes — the same.
-    let mut raw = raw;
-    if let Value::Object(map) = &mut raw {
-        map.insert("id".into(), Value::String(id.to_owned()));
-        strip_server_meta(map);
+    let sent = match raw {
+        Value::Object(map) => {
+            let sent = SentServerElements {
+                id: map.get("id").cloned(),
+                meta: map.get("meta").cloned(),
+            };
+            map.insert("id".into(), Value::String(id.to_owned()));
+            strip_server_meta(map);
+            Some(sent)
+        }
+        _ => None,
+    };
+    let checked = check_structure(rtype, raw);
+    if let (Value::Object(map), Some(sent)) = (raw, sent) {
+        sent.restore(map);
     }
-    json_shape::check_before_validation(&raw, rtype.as_str())?;
-    let mut json = validate_resource_of(rtype, raw.clone())?;
-    json_shape::check_unchanged(&raw, &json, rtype.as_str())?;
+    checked
+}
+
+/// What the client sent in the elements the server sets, to put back afterwards.
+struct SentServerElements {
+    id: Option<Value>,
+    meta: Option<Value>,
+}
+
+impl SentServerElements {
+    fn restore(self, resource: &mut Map<String, Value>) {
+        for (name, sent) in [("id", self.id), ("meta", self.meta)] {
+            match sent {
+                Some(value) => {
+                    resource.insert(name.into(), value);
+                }
+                None => {
+                    resource.shift_remove(name);
+                }
+            }
+        }
+    }
+}
+
+fn check_structure(rtype: ResourceType, raw: &Value) -> Result<Value, ApiError> {
+    json_shape::check_before_validation(raw, rtype.as_str())?;
+    let json = validate_resource_of(rtype, raw.clone())?;
+    json_shape::check_unchanged(raw, &json, rtype.as_str())?;
+    Ok(json)
+}
+
+/// The second half: codes and dates checked, systems normalised, the index
+/// extracted and the content hashed. `json` is [`validated`]'s answer with its
+/// references made literal.
+pub fn finish(
+    rtype: ResourceType,
+    mut json: Value,
+    id: &str,
+    tz: &TimeZone,
+) -> Result<Prepared, ApiError> {
     crate::codes::check(rtype, &json)?;
     crate::element_dates::check(&json, tz)?;
     normalize::systems_in(&mut json);
@@ -112,6 +171,20 @@ mod tests {
         let pa = prepare(ResourceType::Device, a, "d1", &tz()).unwrap();
         let pb = prepare(ResourceType::Device, b, "d1", &tz()).unwrap();
         assert_ne!(pa.content.hash, pb.content.hash);
+    }
+
+    #[test]
+    fn validation_leaves_the_sent_resource_as_it_was() {
+        let sent = json!({"resourceType": "Device", "status": "active",
+            "meta": {"versionId": "7", "source": "x"}});
+        let mut raw = sent.clone();
+        let json = validated(ResourceType::Device, &mut raw, "d1").unwrap();
+        assert_eq!(raw, sent);
+        assert_eq!(json["id"], "d1");
+        assert_eq!(json["meta"], json!({"source": "x"}));
+        let mut bare = json!({"resourceType": "Device"});
+        validated(ResourceType::Device, &mut bare, "d2").unwrap();
+        assert_eq!(bare, json!({"resourceType": "Device"}));
     }
 
     #[test]

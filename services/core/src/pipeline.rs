@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::AppState;
 use crate::error::ApiError;
 use crate::extract::values_at;
-use crate::ingest::{Prepared, prepare};
+use crate::ingest::{Prepared, finish, validated};
 use crate::normalize;
 use crate::references::rewrite_references;
 
@@ -153,15 +153,12 @@ async fn plan_and_write(
 ) -> Result<Vec<Result<Written, ApiError>>, ApiError> {
     // A concurrent writer may create a resource by the same identifier between our
     // look-up and the store's locked one; the store then refuses as stale and the
-    // whole request is planned again, so no reference points at a lost id.
+    // whole request is planned again, so no reference points at a lost id. Planning
+    // leaves the entries' resources as sent (references are rewritten in validated
+    // copies), so a new plan starts from the same request without a copy of it.
     let mut attempt = 1;
     loop {
-        let planned = if attempt < MAX_PLANS {
-            entries.clone()
-        } else {
-            std::mem::take(&mut entries)
-        };
-        match run_once(state, tenant, planned, atomic).await {
+        match run_once(state, tenant, &mut entries, atomic).await {
             Err(RunError::Stale(e)) if attempt < MAX_PLANS => {
                 tracing::debug!(attempt, error = %e, "identifier taken concurrently; planning again");
                 attempt += 1;
@@ -196,7 +193,7 @@ impl From<ohjaamo_store::StoreError> for RunError {
 async fn run_once(
     state: &AppState,
     tenant: &str,
-    mut entries: Vec<WriteEntry>,
+    entries: &mut [WriteEntry],
     atomic: bool,
 ) -> Result<Vec<Result<Written, ApiError>>, RunError> {
     let tz = &state.config.time_zone;
@@ -344,7 +341,7 @@ async fn run_once(
 
     // 3. Conditional references not answered inside the request: one bulk lookup.
     let mut conditional: HashMap<String, Result<IdentKey, String>> = HashMap::new();
-    for e in &entries {
+    for e in entries.iter() {
         if let Some(resource) = &e.resource {
             for text in crate::references::all_references(resource) {
                 if text.contains('?') && !conditional.contains_key(text) {
@@ -361,17 +358,24 @@ async fn run_once(
         .collect();
     let from_store = state.store.resolve_identifiers(tenant, &unresolved).await?;
 
-    // 4. Rewrite references and prepare each resource.
+    // 4. Validate each resource, rewrite references in the validated copy, index it.
     let mut prepared: Vec<Option<Prepared>> = vec![None; n];
     for (i, e) in entries.iter_mut().enumerate() {
         if matches!(e.kind, WriteKind::Delete { .. }) || results[i].is_some() {
             continue;
         }
-        let (Some(id), Some(mut resource)) = (&ids[i], e.resource.take()) else {
+        let (Some(id), Some(resource)) = (&ids[i], e.resource.as_mut()) else {
             continue;
         };
+        let mut json = match validated(e.rtype, resource, id) {
+            Ok(json) => json,
+            Err(err) => {
+                fail(&mut results, i, err);
+                continue;
+            }
+        };
         let mut problem = None;
-        rewrite_references(&mut resource, &mut |element, text| {
+        rewrite_references(&mut json, &mut |element, text| {
             if let Some(target) = by_full_url.get(text) {
                 return Some(target.clone());
             }
@@ -421,7 +425,7 @@ async fn run_once(
             fail(&mut results, i, p);
             continue;
         }
-        match prepare(e.rtype, resource, id, &state.config.time_zone) {
+        match finish(e.rtype, json, id, tz) {
             Ok(p) => prepared[i] = Some(p),
             Err(err) => fail(&mut results, i, err),
         }

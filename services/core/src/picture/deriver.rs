@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use ohjaamo_store::{EventFilter, PictureUpdate, StoreError};
+use ohjaamo_store::{EventBody, EventFilter, EventTrace, PictureUpdate, Store, StoreError};
 
 use super::compute;
 use super::place_cache::PlaceCache;
@@ -23,8 +23,16 @@ use crate::AppState;
 /// The deriver's name for its cursor in the store.
 pub const READER: &str = "picture";
 
-/// Events read per round.
+/// Events read per query.
 const BATCH: i64 = 2_000;
+
+/// Events one round may take, in batches of [`BATCH`], when more keep waiting.
+/// Behind (an initial load, a replica taking over), the units are recomputed once
+/// for all the changes read instead of once per batch: during a hospital's initial
+/// sync every batch touches nearly every unit, and recomputing them per batch cost
+/// an eighth of the core's CPU. A round that reaches this many leaves the rest to
+/// the next, so the pictures still move on while a backlog drains.
+const MAX_PER_ROUND: usize = 50_000;
 
 /// How the deriver paces itself.
 #[derive(Debug, Clone)]
@@ -110,17 +118,15 @@ async fn derive_round(
         let Some(lease) = store.claim_cursor(&tenant, READER).await? else {
             continue; // another replica derives this organisation now
         };
-        let events = store
-            .events_after(&tenant, lease.position, BATCH, EventFilter::All)
-            .await?;
-        more |= events.len() as i64 == BATCH;
-        let to = events.last().map_or(lease.position, |e| e.sequence);
         // What this process kept of the places is good only if it derived every
         // change before these itself, and not across a refresh.
         let places = progress.places.entry(tenant.clone()).or_default();
         if refresh_due || progress.done_up_to.get(&tenant) != Some(&lease.position) {
             places.clear();
         }
+        let read = read_changes(store, &tenant, lease.position, !refresh_due).await?;
+        more |= read.more;
+        let to = read.to;
         let touched = if refresh_due {
             progress.last_refresh.insert(tenant.clone(), Instant::now());
             compute::all_units(&Resources::Current {
@@ -129,7 +135,7 @@ async fn derive_round(
             })
             .await?
         } else {
-            touched_units(store, &tenant, &events).await?
+            read.touched
         };
         let recomputed = touched.locations.len() + touched.equipment.len() + touched.staff.len();
         places.forget(&touched.locations);
@@ -142,18 +148,9 @@ async fn derive_round(
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
         crate::observe::note_pictures_derived(recomputed, changed.len());
-        // A picture joins the trace of the latest traced change it was derived from:
-        // exact when one write changed the unit (following one record), the last of
-        // several when a round took many.
-        let trace = events
-            .iter()
-            .rev()
-            .filter(|e| matches!(e.body, ohjaamo_store::EventBody::Resource { .. }))
-            .map(|e| &e.trace)
-            .find(|t| !t.traceparent.is_empty())
-            .cloned()
-            .unwrap_or_default();
-        lease.finish_traced(store, to, &changed, &trace).await?;
+        lease
+            .finish_traced(store, to, &changed, &read.trace)
+            .await?;
         match places.next_hold_end(Timestamp::now()) {
             Some(end) => progress.next_hold_end.insert(tenant.clone(), end),
             None => progress.next_hold_end.remove(&tenant),
@@ -162,6 +159,68 @@ async fn derive_round(
         progress.done_up_to.insert(tenant, to);
     }
     Ok(more)
+}
+
+/// The changes one round derives from.
+struct ReadChanges {
+    /// The sequence of the last event read.
+    to: i64,
+    /// The units they touch (when asked for).
+    touched: Touched,
+    /// The trace of the latest traced resource change read.
+    trace: EventTrace,
+    /// Whether more events were waiting when the round stopped reading.
+    more: bool,
+}
+
+/// Reads the log after `from` in batches while they come full, up to
+/// [`MAX_PER_ROUND`] events, and (with `follow`) the units they touch.
+async fn read_changes(
+    store: &Store,
+    tenant: &str,
+    from: i64,
+    follow: bool,
+) -> Result<ReadChanges, StoreError> {
+    let mut read = ReadChanges {
+        to: from,
+        touched: Touched::default(),
+        trace: EventTrace::default(),
+        more: false,
+    };
+    let mut count = 0;
+    loop {
+        let events = store
+            .events_after(tenant, read.to, BATCH, EventFilter::All)
+            .await?;
+        let full = events.len() as i64 == BATCH;
+        count += events.len();
+        if let Some(last) = events.last() {
+            read.to = last.sequence;
+        }
+        // A picture joins the trace of the latest traced change it was derived from:
+        // exact when one write changed the unit (following one record), the last of
+        // several when a round took many.
+        if let Some(trace) = events
+            .iter()
+            .rev()
+            .filter(|e| matches!(e.body, EventBody::Resource { .. }))
+            .map(|e| &e.trace)
+            .find(|t| !t.traceparent.is_empty())
+        {
+            read.trace = trace.clone();
+        }
+        if follow {
+            read.touched
+                .merge(touched_units(store, tenant, &events).await?);
+        }
+        if !full {
+            return Ok(read);
+        }
+        if count >= MAX_PER_ROUND {
+            read.more = true;
+            return Ok(read);
+        }
+    }
 }
 
 /// The pictures of the touched units now, keeping those that differ from the stored

@@ -29,6 +29,15 @@ pub struct Touched {
     pub staff: BTreeSet<String>,
 }
 
+impl Touched {
+    /// Adds `other`'s candidates to these.
+    pub fn merge(&mut self, other: Touched) {
+        self.locations.extend(other.locations);
+        self.equipment.extend(other.equipment);
+        self.staff.extend(other.staff);
+    }
+}
+
 /// The candidate units the resource changes among `events` may touch.
 pub async fn touched_units(
     store: &Store,

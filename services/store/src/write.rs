@@ -102,14 +102,14 @@ impl Store {
             }
             let mut by_identifier: HashMap<IdentKey, Vec<String>> =
                 idents.iter().map(|k| (k.clone(), Vec::new())).collect();
-            for sql in identifier_queries(tenant, &idents) {
+            for (rtype, sql) in identifier_queries(tenant, &idents) {
                 let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
                     .fetch_all(&mut *tx)
                     .await?;
                 for row in rows {
-                    let (rtype, system, code, id): (String, String, String, String) =
-                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-                    collect_identifier_match(&mut by_identifier, &rtype, system, code, id);
+                    let (system, code, id): (String, String, String) =
+                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                    collect_identifier_match(&mut by_identifier, rtype, system, code, id);
                 }
             }
 
@@ -188,15 +188,15 @@ impl Store {
     ) -> Result<HashMap<IdentKey, Vec<String>>, StoreError> {
         let mut found: HashMap<IdentKey, Vec<String>> =
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
-        for sql in identifier_queries(tenant, keys) {
+        for (rtype, sql) in identifier_queries(tenant, keys) {
             on_pool!(self, pool => {
                 let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
                     .fetch_all(pool)
                     .await?;
                 for row in rows {
-                    let (rtype, system, code, id): (String, String, String, String) =
-                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-                    collect_identifier_match(&mut found, &rtype, system, code, id);
+                    let (system, code, id): (String, String, String) =
+                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                    collect_identifier_match(&mut found, rtype, system, code, id);
                 }
             });
         }
@@ -204,8 +204,9 @@ impl Store {
     }
 }
 
-/// Queries (one per type and chunk of codes) for the identifier rows of `keys`.
-fn identifier_queries(tenant: &str, keys: &[IdentKey]) -> Vec<Sql> {
+/// Queries (one per type and chunk of codes) for the identifier rows of `keys`,
+/// each with the type it asks for.
+fn identifier_queries(tenant: &str, keys: &[IdentKey]) -> Vec<(&'static str, Sql)> {
     let mut by_type: HashMap<&'static str, Vec<String>> = HashMap::new();
     for (rtype, _, code) in keys {
         by_type.entry(rtype).or_default().push(code.clone());
@@ -215,29 +216,30 @@ fn identifier_queries(tenant: &str, keys: &[IdentKey]) -> Vec<Sql> {
         codes.sort_unstable();
         codes.dedup();
         for chunk in codes.chunks(IN_LIST_CHUNK) {
-            let mut sql =
-                Sql::new("SELECT rtype, system, code, id FROM search_token WHERE tenant = ");
+            let mut sql = Sql::new("SELECT system, code, id FROM search_token WHERE tenant = ");
             sql.text(tenant).push(" AND rtype = ").text(rtype);
             sql.push(" AND param = 'identifier' AND code IN ")
                 .text_list(chunk);
-            queries.push(sql);
+            queries.push((rtype, sql));
         }
     }
     queries
 }
 
-/// Files one identifier row under the keys it answers: the exact system, and "any
-/// system".
+/// Files one identifier row of `rtype` under the keys it answers: the exact system,
+/// and "any system". Looked up, not searched: a Bundle of updates brings a thousand
+/// rows for a thousand keys.
 fn collect_identifier_match(
     found: &mut HashMap<IdentKey, Vec<String>>,
-    rtype: &str,
+    rtype: &'static str,
     system: String,
     code: String,
     id: String,
 ) {
-    for (key, ids) in found.iter_mut() {
-        let same_system = key.1.as_ref().is_none_or(|s| *s == system);
-        if key.0 == rtype && key.2 == code && same_system && !ids.contains(&id) {
+    for key in [(rtype, None, code.clone()), (rtype, Some(system), code)] {
+        if let Some(ids) = found.get_mut(&key)
+            && !ids.contains(&id)
+        {
             ids.push(id.clone());
         }
     }
@@ -359,7 +361,8 @@ fn plan(
                     }
                 } else {
                     let version = current.as_ref().map_or(1, |s| s.version + 1);
-                    let text = stamp(&content.resource, &id, version, now);
+                    let text = stamp(&content.resource, &id, version, now)
+                        .map_err(|e| unserialisable(op.rtype, &id, e))?;
                     rows.put(
                         VersionRow {
                             rtype: op.rtype,
@@ -409,7 +412,8 @@ fn plan(
                 Some(state) => {
                     let version = state.version + 1;
                     let tombstone = serde_json::json!({ "resourceType": op.rtype });
-                    let text = stamp(&tombstone, &id, version, now);
+                    let text = stamp(&tombstone, &id, version, now)
+                        .map_err(|e| unserialisable(op.rtype, &id, e))?;
                     rows.put(
                         VersionRow {
                             rtype: op.rtype,
@@ -446,4 +450,10 @@ fn plan(
         results.push(Ok(result));
     }
     Ok((results, rows))
+}
+
+/// A resource whose JSON cannot be written out (cannot happen with JSON that was
+/// parsed: its keys are strings).
+fn unserialisable(rtype: &str, id: &str, e: serde_json::Error) -> StoreError {
+    StoreError::Corrupt(format!("{rtype}/{id} cannot be serialised: {e}"))
 }

@@ -103,6 +103,11 @@ pub enum EventFilter {
     /// Resource changes only, without their JSON (the picture deriver needs to know
     /// what changed, not how).
     ResourceKeys,
+    /// Every event, resource changes without their JSON: for a reader that wants the
+    /// whole log in order but reads the few bodies it needs itself (the picture
+    /// deriver, which during an initial load would otherwise fetch and parse every
+    /// Slot only to learn its Schedule, which the index already has).
+    Keys,
     Pictures,
 }
 
@@ -166,7 +171,7 @@ impl crate::Store {
         filter: EventFilter,
     ) -> Result<Vec<StoredEvent>, StoreError> {
         let kind_clause = match filter {
-            EventFilter::All => "",
+            EventFilter::All | EventFilter::Keys => "",
             EventFilter::ResourceKeys => " AND o.kind = 'resource'",
             EventFilter::Pictures => " AND o.kind = 'picture'",
         };

@@ -190,7 +190,7 @@ async fn read_changes(
     let mut count = 0;
     loop {
         let events = store
-            .events_after(tenant, read.to, BATCH, EventFilter::All)
+            .events_after(tenant, read.to, BATCH, EventFilter::Keys)
             .await?;
         let full = events.len() as i64 == BATCH;
         count += events.len();

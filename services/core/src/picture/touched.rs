@@ -52,16 +52,21 @@ pub async fn touched_units(
     // Places (beds, bays, rooms) whose units are touched too.
     let mut places = BTreeSet::new();
     // Each change's new version, and the version before it (read in bulk) for what it
-    // may have moved away from.
+    // may have moved away from. A Slot's new Schedule comes from the index (the bulk
+    // of an initial load is Slots: no body read or parsed for them); the index holds
+    // the current version, which covers the event's own — a later version's event
+    // brings the one before it.
     let mut versions: Vec<(String, String, Value)> = Vec::new();
+    let mut changed: BTreeMap<&str, Vec<(String, i64)>> = BTreeMap::new();
     let mut previous: BTreeMap<&str, Vec<(String, i64)>> = BTreeMap::new();
+    let mut slots: Vec<String> = Vec::new();
     for event in events {
         let EventBody::Resource {
             rtype,
             id,
             version,
             operation,
-            json,
+            ..
         } = &event.body
         else {
             continue;
@@ -72,8 +77,13 @@ pub async fn touched_units(
         ) {
             continue;
         }
-        if let Some(resource) = json.as_deref().and_then(parse) {
-            versions.push((rtype.clone(), id.clone(), resource));
+        match (rtype.as_str(), operation) {
+            (_, Operation::Delete) => {}
+            ("Slot", _) => slots.push(id.clone()),
+            _ => changed
+                .entry(rtype.as_str())
+                .or_default()
+                .push((id.clone(), *version)),
         }
         if *operation != Operation::Create && *version > 1 {
             previous
@@ -82,10 +92,22 @@ pub async fn touched_units(
                 .push((id.clone(), version - 1));
         }
     }
-    for (rtype, wanted) in previous {
-        for before in store.read_versions(tenant, rtype, &wanted).await? {
-            if let Some(resource) = parse(&before.content) {
-                versions.push((before.rtype, before.id, resource));
+    if !slots.is_empty() {
+        slots.sort_unstable();
+        slots.dedup();
+        for (_, target_type, target_id) in store
+            .references_from(tenant, "Slot", &slots, "schedule")
+            .await?
+        {
+            if target_type == "Schedule" {
+                slots_schedules.insert(target_id);
+            }
+        }
+    }
+    for (rtype, wanted) in changed.into_iter().chain(previous) {
+        for stored in store.read_versions(tenant, rtype, &wanted).await? {
+            if let Some(resource) = parse(&stored.content) {
+                versions.push((stored.rtype, stored.id, resource));
             }
         }
     }

@@ -7,9 +7,12 @@
 //! after `ANALYZE`. Autovacuum normally takes care of this, but it wakes once a
 //! minute at best, an initial load of a hospital is faster than that, and some
 //! servers run with autovacuum off. So the store counts the rows it writes and runs
-//! `ANALYZE` on its own tables whenever they have grown by half since the last time
-//! (and at start-up when they were never analysed). Growth by half keeps the total
-//! cost logarithmic in the size of the store: about 17 runs from empty to a million.
+//! `ANALYZE` on its own tables whenever they have doubled since the last time (and
+//! at start-up when they were never analysed). Doubling keeps the total cost
+//! logarithmic in the size of the store — about 9 runs from empty to a million — and
+//! the estimates within a factor of two, which is what separates a good plan from a
+//! bad one here (the bad plans came from statistics of a nearly empty store). Growth
+//! by half, as before, was 6 % of PostgreSQL's CPU samples during an initial sync.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -61,7 +64,7 @@ impl Statistics {
     /// refresh and none is running, starts one in the background.
     pub(crate) fn note_written(self: &Arc<Self>, pool: &PgPool, rows: u64) {
         let since = self.written_since.fetch_add(rows, Ordering::Relaxed) + rows;
-        let due = MIN_ROWS_BETWEEN.max(self.size_at_last.load(Ordering::Relaxed) / 2);
+        let due = MIN_ROWS_BETWEEN.max(self.size_at_last.load(Ordering::Relaxed));
         if since >= due && self.claim() {
             let size = self.size_at_last.load(Ordering::Relaxed) + since;
             self.size_at_last.store(size, Ordering::Relaxed);

@@ -369,7 +369,7 @@ impl Store {
     }
 
     /// The rows of a query whose first `columns` columns are text.
-    async fn fetch_text_rows(
+    pub(crate) async fn fetch_text_rows(
         &self,
         sql: Sql,
         columns: usize,

@@ -189,16 +189,11 @@ impl Store {
         let mut found: HashMap<IdentKey, Vec<String>> =
             keys.iter().map(|k| (k.clone(), Vec::new())).collect();
         for (rtype, sql) in identifier_queries(tenant, keys) {
-            on_pool!(self, pool => {
-                let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
-                    .fetch_all(pool)
-                    .await?;
-                for row in rows {
-                    let (system, code, id): (String, String, String) =
-                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+            for row in self.fetch_text_rows(sql, 3).await? {
+                if let Ok([system, code, id]) = <[String; 3]>::try_from(row) {
                     collect_identifier_match(&mut found, rtype, system, code, id);
                 }
-            });
+            }
         }
         Ok(found)
     }

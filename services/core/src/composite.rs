@@ -1,19 +1,18 @@
-//! Composite date index entries: a date parameter indexed once more per reference
-//! target, so that "this bed's Slots in this time range" is one index range.
+//! Scoped date index entries: a date parameter indexed under a reference target as
+//! well, so that "this bed's Slots in this time range" is one index range.
 //!
 //! The question the whole capacity picture asks is `Slot?schedule=X&start=…`. With a
 //! date index and a reference index kept apart, the database must look at every Slot
 //! of the schedule (a bed with a year of hourly Slots: thousands) and check each one's
 //! dates. Measured at 1,000,000 Slots over 1,000 Schedules, that was 25 ms p50. With
-//! the Slot's `start` also indexed under the name `start@Schedule/X`, the same search
-//! is a range scan of that one name: a few milliseconds.
+//! the Slot's `start` row carrying its Schedule (`scope`) and an index on the scope
+//! and the dates, the same search is a range scan: a few milliseconds.
 //!
-//! The composite rows are ordinary date index rows whose parameter name carries the
-//! target; searches are rewritten to use them when they name exactly one target.
-//! Adding a pair here needs a migration that back-fills the rows for resources
-//! already stored (see `0002_search_speed.sql` for Slot).
-
-use std::borrow::Cow;
+//! The scope is a column of the date row itself rather than a second row (as it was
+//! until migration 0006): one heap tuple and two B-tree insertions fewer per Slot,
+//! which during an initial sync was the largest single cost in PostgreSQL. Searches
+//! are rewritten to use the scope when they name exactly one target. Adding a pair
+//! here needs a migration that sets the scope of rows already stored.
 
 use ohjaamo_fhir::ResourceType;
 use ohjaamo_store::{Filter, IndexEntry, IndexValue};
@@ -31,30 +30,44 @@ const PAIRS: &[Pair] = &[Pair {
     date: "start",
 }];
 
-/// The index name of `date` for one reference target: `start@Schedule/s1`.
-pub fn name(date: &str, target_type: &str, target_id: &str) -> String {
-    format!("{date}@{target_type}/{target_id}")
+/// The scope of one reference target: `Schedule/s1`.
+pub fn scope(target_type: &str, target_id: &str) -> String {
+    format!("{target_type}/{target_id}")
 }
 
-/// Adds the composite entries implied by a resource's own index entries.
+/// Scopes a resource's paired date entries by its paired reference targets. The first
+/// target scopes the date rows themselves; any further target gets copies, so that
+/// every value is still found once per target and plain date searches, which ignore
+/// the scope, see the same values.
 pub fn add_entries(rtype: ResourceType, index: &mut Vec<IndexEntry>) {
     let mut extra = Vec::new();
     for pair in PAIRS.iter().filter(|p| p.rtype == rtype) {
-        let targets = index.iter().filter_map(|e| match &e.value {
-            IndexValue::Reference {
-                target_type,
-                target_id,
-            } if e.param == pair.reference => Some((target_type, target_id)),
-            _ => None,
-        });
-        for (target_type, target_id) in targets {
-            for entry in index.iter().filter(|e| e.param == pair.date) {
-                if let IndexValue::Date { lo, hi } = entry.value {
+        let scopes: Vec<String> = index
+            .iter()
+            .filter_map(|e| match &e.value {
+                IndexValue::Reference {
+                    target_type,
+                    target_id,
+                } if e.param == pair.reference => Some(scope(target_type, target_id)),
+                _ => None,
+            })
+            .collect();
+        let Some((first, others)) = scopes.split_first() else {
+            continue;
+        };
+        for entry in index.iter_mut().filter(|e| e.param == pair.date) {
+            if let IndexValue::Date { lo, hi, scope } = &mut entry.value {
+                for other in others {
                     extra.push(IndexEntry {
-                        param: Cow::Owned(name(pair.date, target_type, target_id)),
-                        value: IndexValue::Date { lo, hi },
+                        param: entry.param.clone(),
+                        value: IndexValue::Date {
+                            lo: *lo,
+                            hi: *hi,
+                            scope: Some(other.clone()),
+                        },
                     });
                 }
+                *scope = Some(first.clone());
             }
         }
     }
@@ -62,8 +75,9 @@ pub fn add_entries(rtype: ResourceType, index: &mut Vec<IndexEntry>) {
 }
 
 /// Rewrites a search that names exactly one target of a paired reference parameter
-/// and filters on the paired date: the date filters then use the composite name, and
-/// the reference filter, which the name already implies, is dropped.
+/// and filters on the paired date: the date filters are then limited to that
+/// target's scope, and the reference filter, which the scope already implies, is
+/// dropped.
 pub fn rewrite_filters(rtype: ResourceType, filters: &mut Vec<Filter>) {
     for pair in PAIRS.iter().filter(|p| p.rtype == rtype) {
         let target = filters.iter().position(|f| match f {
@@ -83,21 +97,21 @@ pub fn rewrite_filters(rtype: ResourceType, filters: &mut Vec<Filter>) {
             unreachable!("position() found a reference filter");
         };
         let only = &any_of[0];
-        let composite = name(
-            pair.date,
+        let target_scope = scope(
             only.target_type.as_deref().unwrap_or_default(),
             &only.target_id,
         );
         for f in filters.iter_mut() {
             if let Filter::Date {
                 param,
+                scope,
                 single_valued,
                 ..
             } = f
                 && param == pair.date
             {
-                *param = Cow::Owned(composite.clone());
-                // One schedule, one start per Slot: one composite row per Slot.
+                *scope = Some(target_scope.clone());
+                // One schedule, one start per Slot: one scoped row per Slot.
                 *single_valued = true;
             }
         }
@@ -106,6 +120,8 @@ pub fn rewrite_filters(rtype: ResourceType, filters: &mut Vec<Filter>) {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
     use ohjaamo_store::{DateCondition, ReferenceMatch};
 
@@ -116,26 +132,58 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_slot_gets_its_start_under_its_schedule() {
-        let mut index = vec![
-            entry(
-                "schedule",
-                IndexValue::Reference {
-                    target_type: "Schedule".into(),
-                    target_id: "bed-1".into(),
-                },
-            ),
-            entry("start", IndexValue::Date { lo: 10, hi: 11 }),
-        ];
-        add_entries(ResourceType::Slot, &mut index);
-        assert_eq!(index.len(), 3);
-        assert_eq!(index[2].param, "start@Schedule/bed-1");
-        assert_eq!(index[2].value, IndexValue::Date { lo: 10, hi: 11 });
+    fn schedule(id: &str) -> IndexEntry {
+        IndexEntry {
+            param: Cow::Borrowed("schedule"),
+            value: IndexValue::Reference {
+                target_type: "Schedule".into(),
+                target_id: id.into(),
+            },
+        }
+    }
 
-        let mut other = index[..2].to_vec();
+    fn start(lo: i64, scope: Option<&str>) -> IndexEntry {
+        entry(
+            "start",
+            IndexValue::Date {
+                lo,
+                hi: lo + 1,
+                scope: scope.map(str::to_owned),
+            },
+        )
+    }
+
+    #[test]
+    fn a_slot_start_is_scoped_by_its_schedule() {
+        let mut index = vec![schedule("bed-1"), start(10, None)];
+        add_entries(ResourceType::Slot, &mut index);
+        assert_eq!(
+            index,
+            vec![schedule("bed-1"), start(10, Some("Schedule/bed-1"))]
+        );
+
+        let mut other = vec![schedule("bed-1"), start(10, None)];
         add_entries(ResourceType::Appointment, &mut other);
-        assert_eq!(other.len(), 2, "only the declared pairs");
+        assert_eq!(other[1], start(10, None), "only the declared pairs");
+    }
+
+    #[test]
+    fn every_target_finds_every_value() {
+        let mut index = vec![schedule("a"), schedule("b"), start(10, None)];
+        add_entries(ResourceType::Slot, &mut index);
+        assert_eq!(
+            index,
+            vec![
+                schedule("a"),
+                schedule("b"),
+                start(10, Some("Schedule/a")),
+                start(10, Some("Schedule/b")),
+            ]
+        );
+        // Without a target nothing is scoped.
+        let mut alone = vec![start(10, None)];
+        add_entries(ResourceType::Slot, &mut alone);
+        assert_eq!(alone, vec![start(10, None)]);
     }
 
     fn reference(target_type: Option<&str>, id: &str) -> Filter {
@@ -151,20 +199,22 @@ mod tests {
     fn date() -> Filter {
         Filter::Date {
             param: Cow::Borrowed("start"),
+            scope: None,
             any_of: Vec::<DateCondition>::new(),
             single_valued: false,
         }
     }
 
     #[test]
-    fn one_target_and_a_date_use_the_composite() {
+    fn one_target_and_a_date_use_the_scope() {
         let mut filters = vec![reference(Some("Schedule"), "bed-1"), date(), date()];
         rewrite_filters(ResourceType::Slot, &mut filters);
         assert_eq!(filters.len(), 2);
         for f in &filters {
             assert!(matches!(
                 f,
-                Filter::Date { param, single_valued: true, .. } if param == "start@Schedule/bed-1"
+                Filter::Date { param, scope: Some(scope), single_valued: true, .. }
+                    if param == "start" && scope == "Schedule/bed-1"
             ));
         }
     }
@@ -194,7 +244,7 @@ mod tests {
         ];
         rewrite_filters(ResourceType::Slot, &mut filters);
         assert_eq!(filters.len(), 2);
-        assert!(matches!(&filters[1], Filter::Date { param, .. } if param == "start"));
+        assert!(matches!(&filters[1], Filter::Date { param, scope: None, .. } if param == "start"));
         // No known target type.
         let mut filters = vec![reference(None, "bed-1"), date()];
         rewrite_filters(ResourceType::Slot, &mut filters);

@@ -123,6 +123,7 @@ fn extract_value(
             push(IndexValue::Date {
                 lo: range.lo,
                 hi: range.hi,
+                scope: None,
             });
         }
         ParamKind::Reference => {
@@ -207,16 +208,11 @@ mod tests {
         });
         let x = extract(ResourceType::Slot, &slot, &helsinki()).unwrap();
         let params: Vec<_> = x.index.iter().map(|e| e.param.as_ref()).collect();
-        assert_eq!(
-            params,
-            [
-                "identifier",
-                "schedule",
-                "start",
-                "status",
-                "start@Schedule/bed-1"
-            ]
-        );
+        assert_eq!(params, ["identifier", "schedule", "start", "status"]);
+        assert!(matches!(
+            &x.index[2].value,
+            IndexValue::Date { scope: Some(scope), .. } if scope == "Schedule/bed-1"
+        ));
         assert_eq!(
             x.index[0].value,
             IndexValue::Token {

@@ -291,6 +291,7 @@ fn filter(
                 .collect::<Result<_, _>>()?;
             Ok(Filter::Date {
                 param: p.name.into(),
+                scope: None,
                 any_of,
                 single_valued: false,
             })

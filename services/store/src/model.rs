@@ -9,8 +9,7 @@ use serde_json::Value;
 /// its search-parameter registry; the store keeps them in one table per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
-    /// A search parameter's name, or a composite name such as
-    /// `start@Schedule/s1` (see the core's `composite` module).
+    /// A search parameter's name.
     pub param: Cow<'static, str>,
     pub value: IndexValue,
 }
@@ -26,8 +25,14 @@ pub enum IndexValue {
         target_id: String,
     },
     /// The range a date, dateTime, instant or Period denotes: microseconds since the
-    /// epoch, `lo` inclusive, `hi` exclusive.
-    Date { lo: i64, hi: i64 },
+    /// epoch, `lo` inclusive, `hi` exclusive. `scope` is a reference target
+    /// (`Schedule/s1`) the value is also found under, so that "this target's values in
+    /// this range" is one index range (the core's `composite` module sets it).
+    Date {
+        lo: i64,
+        hi: i64,
+        scope: Option<String>,
+    },
     /// A string, both as given and case- and accent-folded for the default search.
     String { normalized: String, exact: String },
 }
@@ -164,8 +169,10 @@ pub enum Filter {
         any_of: Vec<ReferenceMatch>,
     },
     Date {
-        /// A parameter name, or a composite name (`start@Schedule/s1`).
         param: Cow<'static, str>,
+        /// Only values indexed under this reference target (`Schedule/s1`); see
+        /// [`IndexValue::Date`].
+        scope: Option<String>,
         any_of: Vec<DateCondition>,
         /// Every resource has at most one value of `param`, so several date filters
         /// on it must hold for that one value: they are checked together, on one

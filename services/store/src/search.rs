@@ -25,18 +25,20 @@ impl Store {
             .text(query.rtype);
         filter.push(" AND r.deleted = FALSE");
         let anchored = query.filters.iter().any(is_anchor);
-        let mut merged: Vec<&str> = Vec::new();
+        let mut merged: Vec<(&str, Option<&str>)> = Vec::new();
         for f in &query.filters {
             if let Filter::Date {
                 param,
+                scope,
                 single_valued: true,
                 ..
             } = f
             {
-                if !merged.contains(&param.as_ref()) {
-                    merged.push(param);
+                let key = (param.as_ref(), scope.as_deref());
+                if !merged.contains(&key) {
+                    merged.push(key);
                     filter.push(" AND ");
-                    push_single_valued_dates(&mut filter, param, &query.filters);
+                    push_single_valued_dates(&mut filter, key, &query.filters);
                 }
                 continue;
             }
@@ -94,6 +96,14 @@ fn exists_in(sql: &mut Sql, table: &str, param: &str) {
         .push(" x WHERE x.tenant = r.tenant AND x.rtype = r.rtype AND x.id = r.id AND x.param = ")
         .text(param)
         .push(" AND (");
+}
+
+/// [`exists_in`] for date rows, limited to one scope when there is one.
+fn exists_in_dates(sql: &mut Sql, param: &str, scope: Option<&str>) {
+    exists_in(sql, "search_date", param);
+    if let Some(scope) = scope {
+        sql.push("x.scope = ").text(scope).push(") AND (");
+    }
 }
 
 /// A filter that picks out few resources by an exact value: an id, a reference
@@ -173,8 +183,13 @@ fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
             }
             sql.push("))");
         }
-        Filter::Date { param, any_of, .. } => {
-            exists_in(sql, "search_date", param);
+        Filter::Date {
+            param,
+            scope,
+            any_of,
+            ..
+        } => {
+            exists_in_dates(sql, param, scope.as_deref());
             for (i, c) in any_of.iter().enumerate() {
                 if i > 0 {
                     sql.push(" OR ");
@@ -214,19 +229,26 @@ fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
     }
 }
 
-/// All date filters on a single-valued `param` in one `EXISTS`: each filter's
-/// alternatives OR-ed, the filters AND-ed, all on the same index row.
-fn push_single_valued_dates(sql: &mut Sql, param: &str, filters: &[Filter]) {
-    exists_in(sql, "search_date", param);
+/// All date filters on a single-valued `param` (in one scope) in one `EXISTS`: each
+/// filter's alternatives OR-ed, the filters AND-ed, all on the same index row.
+fn push_single_valued_dates(
+    sql: &mut Sql,
+    (param, scope): (&str, Option<&str>),
+    filters: &[Filter],
+) {
+    exists_in_dates(sql, param, scope);
     let mut first = true;
     for f in filters {
         let Filter::Date {
-            param: p, any_of, ..
+            param: p,
+            scope: s,
+            any_of,
+            ..
         } = f
         else {
             continue;
         };
-        if p != param {
+        if p != param || s.as_deref() != scope {
             continue;
         }
         if !first {

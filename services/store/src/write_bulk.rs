@@ -136,6 +136,8 @@ struct IndexColumns {
     token: Columns<String, String>,
     reference: Columns<String, String>,
     date: Columns<i64, i64>,
+    /// Each date row's scope, beside `date`.
+    date_scope: Vec<Option<String>>,
     string: Columns<String, String>,
 }
 
@@ -152,7 +154,10 @@ impl IndexColumns {
             } => self
                 .reference
                 .push(rtype, id, p, target_type.clone(), target_id.clone()),
-            IndexValue::Date { lo, hi } => self.date.push(rtype, id, p, *lo, *hi),
+            IndexValue::Date { lo, hi, scope } => {
+                self.date.push(rtype, id, p, *lo, *hi);
+                self.date_scope.push(scope.clone());
+            }
             IndexValue::String { normalized, exact } => {
                 self.string
                     .push(rtype, id, p, normalized.clone(), exact.clone())
@@ -276,8 +281,8 @@ impl WriteRows<Transaction<'_, Postgres>> for PlannedRows {
         let d = &cols.date;
         if d.len() > 0 {
             sqlx::query(
-                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi) \
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])",
+                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])",
             )
             .bind(tenant)
             .bind(&d.rtype)
@@ -285,6 +290,7 @@ impl WriteRows<Transaction<'_, Postgres>> for PlannedRows {
             .bind(&d.param)
             .bind(&d.a)
             .bind(&d.b)
+            .bind(&cols.date_scope)
             .execute(&mut **tx)
             .await?;
         }
@@ -373,7 +379,7 @@ impl WriteRows<Transaction<'_, Sqlite>> for PlannedRows {
         let d = &cols.date;
         for n in 0..d.len() {
             sqlx::query(
-                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(tenant)
             .bind(d.rtype[n].as_str())
@@ -381,6 +387,7 @@ impl WriteRows<Transaction<'_, Sqlite>> for PlannedRows {
             .bind(d.param[n].as_str())
             .bind(d.a[n])
             .bind(d.b[n])
+            .bind(cols.date_scope[n].as_deref())
             .execute(&mut **tx)
             .await?;
         }

@@ -51,6 +51,7 @@ const LEFTOVER_AGE: Duration = Duration::from_secs(3600);
 
 /// Generates `$name::sqlite` and `$name::postgres` from `async fn $name(&Harness)`,
 /// optionally with a non-default [`Config`].
+#[allow(unused_macros)] // migrations.rs prepares its databases itself
 macro_rules! both_backends {
     ($name:ident) => {
         both_backends!($name, ohjaamo_core::Config::default());
@@ -103,10 +104,13 @@ impl Harness {
     /// Starts the core over a new database; `None` when the backend is PostgreSQL
     /// and it cannot be reached outside CI (the test is then skipped).
     pub async fn start(backend: Backend, config: Config) -> Option<Harness> {
-        let db = match backend {
-            Backend::Sqlite => TestDb::sqlite(),
-            Backend::Postgres => TestDb::postgres().await?,
-        };
+        Some(Harness::start_on(TestDb::create(backend).await?, config).await)
+    }
+
+    /// Starts the core over `db`, which a test may have filled before (e.g. with rows
+    /// as an older schema wrote them).
+    pub async fn start_on(db: TestDb, config: Config) -> Harness {
+        let backend = db.backend();
         let store = Store::connect(&db.url(), POOL_SIZE)
             .await
             .unwrap_or_else(|e| panic!("cannot open the {backend:?} test database: {e}"));
@@ -134,7 +138,7 @@ impl Harness {
             .timeout(Duration::from_secs(120))
             .build()
             .expect("reqwest client");
-        Some(Harness {
+        Harness {
             backend,
             base: format!("http://{addr}/fhir"),
             client,
@@ -144,7 +148,7 @@ impl Harness {
             background: Some(background),
             state,
             tenant,
-        })
+        }
     }
 
     /// Waits until the picture deriver has dealt with every event written so far (and
@@ -354,12 +358,28 @@ impl Drop for Harness {
 }
 
 /// The database a harness runs on.
-enum TestDb {
+pub enum TestDb {
     Sqlite(PathBuf),
     Postgres { admin_url: String, name: String },
 }
 
 impl TestDb {
+    /// A new, empty database; `None` when the backend is PostgreSQL and it cannot be
+    /// reached outside CI (the test is then skipped).
+    pub async fn create(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(TestDb::sqlite()),
+            Backend::Postgres => TestDb::postgres().await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            TestDb::Sqlite(_) => Backend::Sqlite,
+            TestDb::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
     fn sqlite() -> TestDb {
         static SWEPT: AtomicBool = AtomicBool::new(false);
         if !SWEPT.swap(true, Ordering::SeqCst) {
@@ -407,7 +427,7 @@ impl TestDb {
         Some(TestDb::Postgres { admin_url, name })
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         match self {
             TestDb::Sqlite(file) => format!("sqlite:{}", file.display()),
             TestDb::Postgres { admin_url, name } => {

@@ -1,0 +1,165 @@
+//! Migrations over data an older schema wrote: the rows are put in by hand as the
+//! migrations before the one under test left them, then the core starts on the
+//! database (applying the rest) and is searched through its API.
+
+mod common;
+
+use common::{Backend, Harness, TestDb};
+use serde_json::json;
+use sqlx::Connection as _;
+
+/// 2026-03-29T04:00:00Z in microseconds, and the hour after it.
+const START: i64 = 1_774_756_800_000_000;
+const END: i64 = START + 3_600_000_000;
+
+/// A Slot of bed-1 as the store kept it before migration 0006: its `start` twice,
+/// once plain and once under the composite name `start@Schedule/bed-1`, plus an
+/// Encounter date row that has no scope and must stay as it is.
+fn rows_before_0006(tenant: &str) -> Vec<String> {
+    let slot = json!({
+        "resourceType": "Slot", "id": "s1",
+        "meta": {"versionId": "1", "lastUpdated": "2026-03-01T00:00:00Z"},
+        "schedule": {"reference": "Schedule/bed-1"}, "status": "busy",
+        "start": "2026-03-29T04:00:00Z", "end": "2026-03-29T05:00:00Z"
+    })
+    .to_string();
+    let stored = |table: &str| {
+        format!(
+            "INSERT INTO {table} (tenant, rtype, id, version, last_updated, deleted{hash}, content) \
+             VALUES ('{tenant}', 'Slot', 's1', 1, 1772323200000000, FALSE{hash_value}, '{slot}')",
+            hash = if table == "resource" { ", hash" } else { "" },
+            hash_value = if table == "resource" { ", 'h1'" } else { "" },
+        )
+    };
+    let date = |rtype: &str, id: &str, param: &str| {
+        format!(
+            "INSERT INTO search_date (tenant, rtype, id, param, lo, hi) \
+             VALUES ('{tenant}', '{rtype}', '{id}', '{param}', {START}, {END})"
+        )
+    };
+    vec![
+        stored("resource"),
+        stored("resource_history"),
+        format!(
+            "INSERT INTO search_reference (tenant, rtype, id, param, target_type, target_id) \
+             VALUES ('{tenant}', 'Slot', 's1', 'schedule', 'Schedule', 'bed-1')"
+        ),
+        date("Slot", "s1", "start"),
+        date("Slot", "s1", "start@Schedule/bed-1"),
+        date("Encounter", "e1", "date"),
+    ]
+}
+
+/// Applies the migrations up to `last` and runs `statements` on the database.
+async fn prepare(db: &TestDb, last: i64, statements: &[String]) {
+    macro_rules! on {
+        ($conn:ty, $url:expr, $migrations:literal) => {{
+            let mut conn = <$conn>::connect(&$url).await.expect("connect");
+            sqlx::migrate!($migrations)
+                .run_to(last, &mut conn)
+                .await
+                .expect("the older migrations");
+            for sql in statements {
+                sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+            conn.close().await.ok();
+        }};
+    }
+    match db.backend() {
+        // The file does not exist yet: `mode=rwc` creates it.
+        Backend::Sqlite => on!(
+            sqlx::SqliteConnection,
+            format!("{}?mode=rwc", db.url()),
+            "../store/migrations/sqlite"
+        ),
+        Backend::Postgres => on!(sqlx::PgConnection, db.url(), "../store/migrations/postgres"),
+    }
+}
+
+/// `(rtype, id, param, scope)` of every date row.
+async fn date_rows(url: &str, backend: Backend) -> Vec<(String, String, String, Option<String>)> {
+    let sql = "SELECT rtype, id, param, scope FROM search_date ORDER BY rtype, id, param, scope";
+    macro_rules! on {
+        ($conn:ty) => {{
+            let mut conn = <$conn>::connect(url).await.expect("connect");
+            let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.expect(sql);
+            conn.close().await.ok();
+            rows
+        }};
+    }
+    match backend {
+        Backend::Sqlite => on!(sqlx::SqliteConnection),
+        Backend::Postgres => on!(sqlx::PgConnection),
+    }
+}
+
+async fn composite_rows_become_scopes(backend: Backend) {
+    let config = ohjaamo_core::Config::default();
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    prepare(&db, 5, &rows_before_0006(&config.default_tenant)).await;
+    let h = Harness::start_on(db, config).await;
+
+    let scoped = |id: &str| {
+        (
+            "Slot".to_owned(),
+            id.to_owned(),
+            "start".to_owned(),
+            Some("Schedule/bed-1".to_owned()),
+        )
+    };
+    let encounter = (
+        "Encounter".to_owned(),
+        "e1".to_owned(),
+        "date".to_owned(),
+        None,
+    );
+    assert_eq!(
+        date_rows(&h.database_url(), backend).await,
+        vec![encounter.clone(), scoped("s1")],
+        "one scoped start row per Slot, other rows untouched"
+    );
+
+    // A Slot written now sits beside the migrated one, and both searches find both.
+    h.put_resource(&json!({"resourceType": "Location", "id": "bed-1", "status": "active"}))
+        .await;
+    h.put_resource(&json!({
+        "resourceType": "Schedule", "id": "bed-1",
+        "actor": [{"reference": "Location/bed-1"}]
+    }))
+    .await;
+    h.put_resource(&json!({
+        "resourceType": "Slot", "id": "s2",
+        "schedule": {"reference": "Schedule/bed-1"}, "status": "busy-tentative",
+        "start": "2026-03-29T06:00:00Z", "end": "2026-03-29T07:00:00Z"
+    }))
+    .await;
+    assert_eq!(
+        date_rows(&h.database_url(), backend).await,
+        vec![encounter, scoped("s1"), scoped("s2")]
+    );
+    let day = [
+        ("start", "ge2026-03-29T00:00:00Z"),
+        ("start", "lt2026-03-30T00:00:00Z"),
+    ];
+    let bed_day = [day[0], day[1], ("schedule", "Schedule/bed-1")];
+    h.assert_search("Slot", &bed_day, &["s1", "s2"]).await;
+    h.assert_search("Slot", &day, &["s1", "s2"]).await;
+    let other_bed = [day[0], day[1], ("schedule", "Schedule/bed-2")];
+    h.assert_search("Slot", &other_bed, &[]).await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn composite_rows_become_scopes_sqlite() {
+    composite_rows_become_scopes(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn composite_rows_become_scopes_postgres() {
+    composite_rows_become_scopes(Backend::Postgres).await;
+}

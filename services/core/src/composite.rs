@@ -89,7 +89,7 @@ pub fn rewrite_filters(rtype: ResourceType, filters: &mut Vec<Filter>) {
         let Some(at) = target else { continue };
         let has_date = filters
             .iter()
-            .any(|f| matches!(f, Filter::Date { param, .. } if param == pair.date));
+            .any(|f| matches!(f, Filter::Date { param, .. } if *param == pair.date));
         if !has_date {
             continue;
         }
@@ -108,7 +108,7 @@ pub fn rewrite_filters(rtype: ResourceType, filters: &mut Vec<Filter>) {
                 single_valued,
                 ..
             } = f
-                && param == pair.date
+                && *param == pair.date
             {
                 *scope = Some(target_scope.clone());
                 // One schedule, one start per Slot: one scoped row per Slot.
@@ -198,7 +198,7 @@ mod tests {
 
     fn date() -> Filter {
         Filter::Date {
-            param: Cow::Borrowed("start"),
+            param: "start",
             scope: None,
             any_of: Vec::<DateCondition>::new(),
             single_valued: false,
@@ -214,7 +214,7 @@ mod tests {
             assert!(matches!(
                 f,
                 Filter::Date { param, scope: Some(scope), single_valued: true, .. }
-                    if param == "start" && scope == "Schedule/bed-1"
+                    if *param == "start" && scope == "Schedule/bed-1"
             ));
         }
     }
@@ -244,7 +244,9 @@ mod tests {
         ];
         rewrite_filters(ResourceType::Slot, &mut filters);
         assert_eq!(filters.len(), 2);
-        assert!(matches!(&filters[1], Filter::Date { param, scope: None, .. } if param == "start"));
+        assert!(
+            matches!(&filters[1], Filter::Date { param, scope: None, .. } if *param == "start")
+        );
         // No known target type.
         let mut filters = vec![reference(None, "bed-1"), date()];
         rewrite_filters(ResourceType::Slot, &mut filters);

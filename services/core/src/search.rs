@@ -290,7 +290,7 @@ fn filter(
                 .map(|v| date_condition(v, tz))
                 .collect::<Result<_, _>>()?;
             Ok(Filter::Date {
-                param: p.name.into(),
+                param: p.name,
                 scope: None,
                 any_of,
                 single_valued: false,

@@ -23,14 +23,14 @@ fn rows_before_0006(tenant: &str) -> Vec<String> {
         "start": "2026-03-29T04:00:00Z", "end": "2026-03-29T05:00:00Z"
     })
     .to_string();
-    let stored = |table: &str| {
-        format!(
-            "INSERT INTO {table} (tenant, rtype, id, version, last_updated, deleted{hash}, content) \
-             VALUES ('{tenant}', 'Slot', 's1', 1, 1772323200000000, FALSE{hash_value}, '{slot}')",
-            hash = if table == "resource" { ", hash" } else { "" },
-            hash_value = if table == "resource" { ", 'h1'" } else { "" },
-        )
-    };
+    let stored = format!(
+        "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
+         VALUES ('{tenant}', 'Slot', 's1', 1, 1772323200000000, FALSE, 'h1', '{slot}')"
+    );
+    let history = format!(
+        "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
+         VALUES ('{tenant}', 'Slot', 's1', 1, 1772323200000000, FALSE, '{slot}')"
+    );
     let date = |rtype: &str, id: &str, param: &str| {
         format!(
             "INSERT INTO search_date (tenant, rtype, id, param, lo, hi) \
@@ -38,8 +38,8 @@ fn rows_before_0006(tenant: &str) -> Vec<String> {
         )
     };
     vec![
-        stored("resource"),
-        stored("resource_history"),
+        stored,
+        history,
         format!(
             "INSERT INTO search_reference (tenant, rtype, id, param, target_type, target_id) \
              VALUES ('{tenant}', 'Slot', 's1', 'schedule', 'Schedule', 'bed-1')"

@@ -9,7 +9,8 @@ use serde_json::Value;
 /// its search-parameter registry; the store keeps them in one table per kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexEntry {
-    /// A search parameter's name.
+    /// A search parameter's name, or `<param>:identifier` for the identifier of a
+    /// reference (see the core's `extract`).
     pub param: Cow<'static, str>,
     pub value: IndexValue,
 }
@@ -169,7 +170,7 @@ pub enum Filter {
         any_of: Vec<ReferenceMatch>,
     },
     Date {
-        param: Cow<'static, str>,
+        param: &'static str,
         /// Only values indexed under this reference target (`Schedule/s1`); see
         /// [`IndexValue::Date`].
         scope: Option<String>,

@@ -34,7 +34,7 @@ impl Store {
                 ..
             } = f
             {
-                let key = (param.as_ref(), scope.as_deref());
+                let key = (*param, scope.as_deref());
                 if !merged.contains(&key) {
                     merged.push(key);
                     filter.push(" AND ");
@@ -248,7 +248,7 @@ fn push_single_valued_dates(
         else {
             continue;
         };
-        if p != param || s.as_deref() != scope {
+        if *p != param || s.as_deref() != scope {
             continue;
         }
         if !first {

@@ -79,13 +79,21 @@ async fn prepare(db: &TestDb, last: i64, statements: &[String]) {
     }
 }
 
-/// `(rtype, id, param, scope)` of every date row.
-async fn date_rows(url: &str, backend: Backend) -> Vec<(String, String, String, Option<String>)> {
-    let sql = "SELECT rtype, id, param, scope FROM search_date ORDER BY rtype, id, param, scope";
+/// Every row `sql` selects, on either backend.
+async fn rows<T>(url: &str, backend: Backend, sql: &str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
     macro_rules! on {
         ($conn:ty) => {{
             let mut conn = <$conn>::connect(url).await.expect("connect");
-            let rows = sqlx::query_as(sql).fetch_all(&mut conn).await.expect(sql);
+            let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut conn)
+                .await
+                .expect(sql);
             conn.close().await.ok();
             rows
         }};
@@ -94,6 +102,12 @@ async fn date_rows(url: &str, backend: Backend) -> Vec<(String, String, String, 
         Backend::Sqlite => on!(sqlx::SqliteConnection),
         Backend::Postgres => on!(sqlx::PgConnection),
     }
+}
+
+/// `(rtype, id, param, scope)` of every date row.
+async fn date_rows(url: &str, backend: Backend) -> Vec<(String, String, String, Option<String>)> {
+    let sql = "SELECT rtype, id, param, scope FROM search_date ORDER BY rtype, id, param, scope";
+    rows(url, backend, sql).await
 }
 
 async fn composite_rows_become_scopes(backend: Backend) {
@@ -162,4 +176,132 @@ async fn composite_rows_become_scopes_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn composite_rows_become_scopes_postgres() {
     composite_rows_become_scopes(Backend::Postgres).await;
+}
+
+/// Two Devices as the store kept them before migration 0007: every version in the
+/// history, the current one (d1's version 2, d2's version 1) also in `resource`.
+fn rows_before_0007(tenant: &str) -> Vec<String> {
+    let device = |id: &str, version: i64, serial: &str| {
+        json!({
+            "resourceType": "Device", "id": id,
+            "meta": {"versionId": version.to_string(), "lastUpdated": "2026-03-01T00:00:00Z"},
+            "serialNumber": serial
+        })
+        .to_string()
+    };
+    let history = |id: &str, version: i64, serial: &str| {
+        format!(
+            "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
+             VALUES ('{tenant}', 'Device', '{id}', {version}, {}, FALSE, '{}')",
+            1_772_323_200_000_000 + version,
+            device(id, version, serial)
+        )
+    };
+    let current = |id: &str, version: i64, serial: &str| {
+        format!(
+            "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
+             VALUES ('{tenant}', 'Device', '{id}', {version}, {}, FALSE, 'h-{id}', '{}')",
+            1_772_323_200_000_000 + version,
+            device(id, version, serial)
+        )
+    };
+    vec![
+        history("d1", 1, "A1"),
+        history("d1", 2, "A2"),
+        current("d1", 2, "A2"),
+        history("d2", 1, "B1"),
+        current("d2", 1, "B1"),
+    ]
+}
+
+/// `(id, version)` of every row of the history table.
+async fn history_rows(url: &str, backend: Backend) -> Vec<(String, i64)> {
+    rows(
+        url,
+        backend,
+        "SELECT id, version FROM resource_history ORDER BY id, version",
+    )
+    .await
+}
+
+/// The serial numbers of `Device/{id}`'s versions, newest first, from `_history`.
+async fn serials_in_history(h: &Harness, id: &str) -> Vec<String> {
+    let bundle = h.read(&format!("Device/{id}/_history")).await;
+    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    assert_eq!(bundle["total"].as_u64(), Some(entries.len() as u64));
+    entries
+        .iter()
+        .map(|e| {
+            e["resource"]["serialNumber"]
+                .as_str()
+                .unwrap_or("(deleted)")
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn history_keeps_superseded_versions(backend: Backend) {
+    let config = ohjaamo_core::Config::default();
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    prepare(&db, 6, &rows_before_0007(&config.default_tenant)).await;
+    let h = Harness::start_on(db, config).await;
+    let url = h.database_url();
+    let row = |id: &str, version: i64| (id.to_owned(), version);
+
+    assert_eq!(
+        history_rows(&url, backend).await,
+        vec![row("d1", 1)],
+        "the copies of the current versions are gone from the history table"
+    );
+    // Every version still reads, current or superseded.
+    assert_eq!(h.read("Device/d1/_history/1").await["serialNumber"], "A1");
+    assert_eq!(h.read("Device/d1/_history/2").await["serialNumber"], "A2");
+    assert_eq!(h.read("Device/d2/_history/1").await["serialNumber"], "B1");
+    assert_eq!(serials_in_history(&h, "d1").await, ["A2", "A1"]);
+
+    // An update moves the version it replaces into the history table.
+    h.put_resource(&json!({"resourceType": "Device", "id": "d2", "serialNumber": "B2"}))
+        .await;
+    assert_eq!(
+        history_rows(&url, backend).await,
+        vec![row("d1", 1), row("d2", 1)]
+    );
+    assert_eq!(h.read("Device/d2/_history/1").await["serialNumber"], "B1");
+    assert_eq!(serials_in_history(&h, "d2").await, ["B2", "B1"]);
+
+    // So does a deletion; the deletion itself is the current row and answers 410.
+    assert_eq!(
+        h.delete("Device/d1").await.status,
+        reqwest::StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        history_rows(&url, backend).await,
+        vec![row("d1", 1), row("d1", 2), row("d2", 1)]
+    );
+    h.get("Device/d1/_history/3")
+        .await
+        .assert_outcome(reqwest::StatusCode::GONE);
+    assert_eq!(
+        serials_in_history(&h, "d1").await,
+        ["(deleted)", "A2", "A1"]
+    );
+
+    // A resource new to the store has no history row at all.
+    h.put_resource(&json!({"resourceType": "Device", "id": "d3", "serialNumber": "C1"}))
+        .await;
+    assert_eq!(history_rows(&url, backend).await.len(), 3);
+    assert_eq!(h.read("Device/d3/_history/1").await["serialNumber"], "C1");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn history_keeps_superseded_versions_sqlite() {
+    history_keeps_superseded_versions(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn history_keeps_superseded_versions_postgres() {
+    history_keeps_superseded_versions(Backend::Postgres).await;
 }

@@ -176,21 +176,20 @@ impl crate::Store {
             EventFilter::Pictures => " AND o.kind = 'picture'",
         };
         let with_json = filter == EventFilter::All;
+        // A scalar look-up rather than a join: during a rolling upgrade from before
+        // migration 0007 a version may be both current and in the history, and an
+        // event must still come out once.
         let json_column = if with_json {
-            "CASE WHEN o.operation = 'delete' THEN NULL ELSE h.content END"
+            "CASE WHEN o.kind = 'resource' AND o.operation <> 'delete' THEN \
+             (SELECT v.content FROM resource_version v WHERE v.tenant = o.tenant \
+             AND v.rtype = o.rtype AND v.id = o.id AND v.version = o.version LIMIT 1) END"
         } else {
             "NULL"
-        };
-        let join = if with_json {
-            " LEFT JOIN resource_history h ON o.kind = 'resource' AND h.tenant = o.tenant \
-             AND h.rtype = o.rtype AND h.id = o.id AND h.version = o.version"
-        } else {
-            ""
         };
         let sql = format!(
             "SELECT o.sequence, o.occurred_at, o.kind, o.unit, o.rtype, o.id, o.version, \
              o.operation, o.body, o.traceparent, o.tracestate, {json_column} \
-             FROM outbox o{join} WHERE o.tenant = $1 AND o.sequence > $2{kind_clause} \
+             FROM outbox o WHERE o.tenant = $1 AND o.sequence > $2{kind_clause} \
              ORDER BY o.sequence LIMIT $3"
         );
         on_pool!(self, pool => {

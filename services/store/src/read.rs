@@ -46,7 +46,7 @@ impl Store {
         version: i64,
     ) -> Result<Option<StoredVersion>, StoreError> {
         let mut sql = Sql::new(&format!(
-            "SELECT {VERSION_COLUMNS} FROM resource_history WHERE tenant = "
+            "SELECT {VERSION_COLUMNS} FROM resource_version WHERE tenant = "
         ));
         sql.text(tenant)
             .push(" AND rtype = ")
@@ -66,7 +66,7 @@ impl Store {
         count: usize,
         offset: usize,
     ) -> Result<(Vec<StoredVersion>, u64), StoreError> {
-        let mut filter = Sql::new(" FROM resource_history WHERE tenant = ");
+        let mut filter = Sql::new(" FROM resource_version WHERE tenant = ");
         filter.text(tenant);
         match scope {
             HistoryScope::Instance { rtype, id } => {
@@ -129,7 +129,7 @@ impl Store {
         let mut found = Vec::new();
         for chunk in wanted.chunks(200) {
             let mut sql = Sql::new(&format!(
-                "SELECT {VERSION_COLUMNS} FROM resource_history WHERE tenant = "
+                "SELECT {VERSION_COLUMNS} FROM resource_version WHERE tenant = "
             ));
             sql.text(tenant)
                 .push(" AND rtype = ")
@@ -163,8 +163,8 @@ impl Store {
     ) -> Result<Vec<StoredVersion>, StoreError> {
         let mut sql = Sql::new(
             "SELECT h.rtype, h.id, h.version, h.last_updated, h.deleted, h.content \
-             FROM resource_history h JOIN (SELECT id, MAX(version) AS version \
-             FROM resource_history WHERE tenant = ",
+             FROM resource_version h JOIN (SELECT id, MAX(version) AS version \
+             FROM resource_version WHERE tenant = ",
         );
         sql.text(tenant).push(" AND rtype = ").text(rtype);
         sql.push(" AND last_updated <= ").int(at);

@@ -1,7 +1,7 @@
 //! Writing the rows a transaction planned: in bulk (`UNNEST` arrays) on PostgreSQL,
 //! row by row on SQLite, where a statement costs microseconds, not a round trip.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{Postgres, Sqlite, Transaction};
 
@@ -22,16 +22,23 @@ pub(crate) struct VersionRow {
     pub content: String,
 }
 
-/// Everything a transaction writes: every new version for the history, the last
+/// Everything a transaction writes: every new version (each one an event), the last
 /// version of each resource for the current table, and that version's index.
+///
+/// `resource_history` holds superseded versions only (the current one is the
+/// `resource` row; readers see both through the `resource_version` view): a new
+/// resource costs one row with its JSON, not two. A resource that existed before has
+/// its old current row copied into the history before the row is overwritten.
 #[derive(Debug, Default)]
 pub(crate) struct PlannedRows {
+    /// Every new version, in the order they were written.
     history: Vec<VersionRow>,
     /// Index into `history` of each resource's latest version.
     latest: HashMap<(&'static str, String), usize>,
     /// Index entries of each resource's latest version.
     index: HashMap<(&'static str, String), Vec<IndexEntry>>,
-    /// Resources that existed before, whose old index rows must go.
+    /// Resources that existed before this transaction: their old index rows go, and
+    /// their old `resource` row is copied into the history.
     replaced: Vec<(&'static str, String)>,
 }
 
@@ -46,10 +53,37 @@ impl PlannedRows {
         self.index.insert(key, index.to_vec());
     }
 
-    fn current_rows(&self) -> Vec<&VersionRow> {
+    /// The latest version of each resource, split into resources new to the store
+    /// (inserted: a concurrent create of the same id fails on the primary key and the
+    /// write is retried) and resources that existed before (updated in place, after
+    /// their old row went to the history).
+    fn current_rows(&self) -> CurrentRows<'_> {
+        let replaced: HashSet<(&str, &str)> = self
+            .replaced
+            .iter()
+            .map(|(t, i)| (*t, i.as_str()))
+            .collect();
         let mut positions: Vec<usize> = self.latest.values().copied().collect();
         positions.sort_unstable();
-        positions.into_iter().map(|i| &self.history[i]).collect()
+        let mut rows = CurrentRows::default();
+        for row in positions.into_iter().map(|i| &self.history[i]) {
+            if replaced.contains(&(row.rtype, row.id.as_str())) {
+                rows.existing.push(row);
+            } else {
+                rows.new.push(row);
+            }
+        }
+        rows
+    }
+
+    /// The new versions that a later one of the same transaction supersedes: they go
+    /// straight to the history.
+    fn superseded_here(&self) -> Vec<&VersionRow> {
+        let latest: HashSet<usize> = self.latest.values().copied().collect();
+        (0..self.history.len())
+            .filter(|i| !latest.contains(i))
+            .map(|i| &self.history[i])
+            .collect()
     }
 
     /// One resource-change event per new version, in the order they were written.
@@ -92,6 +126,13 @@ impl PlannedRows {
         }
         cols
     }
+}
+
+/// The latest versions of a transaction's resources, by whether a row exists.
+#[derive(Default)]
+struct CurrentRows<'a> {
+    new: Vec<&'a VersionRow>,
+    existing: Vec<&'a VersionRow>,
 }
 
 /// Column arrays of one index table: who (`rtype`, `id`, `param`) and the table's
@@ -223,39 +264,61 @@ impl WriteRows<Transaction<'_, Postgres>> for PlannedRows {
                     .execute(&mut **tx)
                     .await?;
             }
+            // The rows were locked when the transaction read them (FOR UPDATE). A
+            // version may be in the history already: a replica of a release before
+            // migration 0007 wrote it there too, during a rolling upgrade.
+            sqlx::query(
+                "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
+                 SELECT tenant, rtype, id, version, last_updated, deleted, content FROM resource \
+                 WHERE tenant = $1 AND (rtype, id) IN (SELECT * FROM UNNEST($2::text[], $3::text[])) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(&types)
+            .bind(&ids)
+            .execute(&mut **tx)
+            .await?;
         }
+        // Each statement takes the same eight arrays (the history has no hash column
+        // and leaves that one out).
         let current = self.current_rows();
-        sqlx::query(
-            "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bool[], $7::text[], $8::text[]) \
-             ON CONFLICT (tenant, rtype, id) DO UPDATE SET version = EXCLUDED.version, \
-             last_updated = EXCLUDED.last_updated, deleted = EXCLUDED.deleted, \
-             hash = EXCLUDED.hash, content = EXCLUDED.content",
-        )
-        .bind(tenant)
-        .bind(current.iter().map(|r| r.rtype).collect::<Vec<_>>())
-        .bind(current.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-        .bind(current.iter().map(|r| r.version).collect::<Vec<_>>())
-        .bind(current.iter().map(|r| r.last_updated).collect::<Vec<_>>())
-        .bind(current.iter().map(|r| r.deleted).collect::<Vec<_>>())
-        .bind(current.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
-        .bind(current.iter().map(|r| r.content.as_str()).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
-        let h = &self.history;
-        sqlx::query(
-            "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
-             SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bool[], $7::text[])",
-        )
-        .bind(tenant)
-        .bind(h.iter().map(|r| r.rtype).collect::<Vec<_>>())
-        .bind(h.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
-        .bind(h.iter().map(|r| r.version).collect::<Vec<_>>())
-        .bind(h.iter().map(|r| r.last_updated).collect::<Vec<_>>())
-        .bind(h.iter().map(|r| r.deleted).collect::<Vec<_>>())
-        .bind(h.iter().map(|r| r.content.as_str()).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
+        for (rows, sql) in [
+            (
+                current.new,
+                "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bool[], $7::text[], $8::text[])",
+            ),
+            (
+                current.existing,
+                "UPDATE resource r SET version = u.version, last_updated = u.last_updated, \
+                 deleted = u.deleted, hash = u.hash, content = u.content \
+                 FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bool[], $7::text[], $8::text[]) \
+                 AS u(rtype, id, version, last_updated, deleted, hash, content) \
+                 WHERE r.tenant = $1 AND r.rtype = u.rtype AND r.id = u.id",
+            ),
+            (
+                self.superseded_here(),
+                "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
+                 SELECT $1, rtype, id, version, last_updated, deleted, content \
+                 FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bool[], $7::text[], $8::text[]) \
+                 AS u(rtype, id, version, last_updated, deleted, hash, content)",
+            ),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            sqlx::query(sql)
+                .bind(tenant)
+                .bind(rows.iter().map(|r| r.rtype).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.version).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.last_updated).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.deleted).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.hash.as_str()).collect::<Vec<_>>())
+                .bind(rows.iter().map(|r| r.content.as_str()).collect::<Vec<_>>())
+                .execute(&mut **tx)
+                .await?;
+        }
 
         let cols = self.index_rows();
         let text_table = |table: &str, c3: &str, c4: &str| {
@@ -298,6 +361,22 @@ impl WriteRows<Transaction<'_, Postgres>> for PlannedRows {
     }
 }
 
+/// `sql` on SQLite with a version row's first six columns bound as `$1`…`$6`
+/// (tenant, rtype, id, version, last_updated, deleted); the caller binds the rest.
+fn version_row<'q>(
+    sql: &'static str,
+    tenant: &'q str,
+    r: &'q VersionRow,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments> {
+    sqlx::query(sql)
+        .bind(tenant)
+        .bind(r.rtype)
+        .bind(r.id.as_str())
+        .bind(r.version)
+        .bind(r.last_updated)
+        .bind(r.deleted)
+}
+
 impl WriteRows<Transaction<'_, Sqlite>> for PlannedRows {
     async fn write(
         &self,
@@ -315,40 +394,45 @@ impl WriteRows<Transaction<'_, Sqlite>> for PlannedRows {
                     .execute(&mut **tx)
                     .await?;
             }
-        }
-        for r in self.current_rows() {
-            sqlx::query(
-                "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (tenant, rtype, id) DO UPDATE SET version = excluded.version, \
-                 last_updated = excluded.last_updated, deleted = excluded.deleted, \
-                 hash = excluded.hash, content = excluded.content",
-            )
-            .bind(tenant)
-            .bind(r.rtype)
-            .bind(r.id.as_str())
-            .bind(r.version)
-            .bind(r.last_updated)
-            .bind(r.deleted)
-            .bind(r.hash.as_str())
-            .bind(r.content.as_str())
-            .execute(&mut **tx)
-            .await?;
-        }
-        for r in &self.history {
             sqlx::query(
                 "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 SELECT tenant, rtype, id, version, last_updated, deleted, content FROM resource \
+                 WHERE tenant = $1 AND rtype = $2 AND id = $3 ON CONFLICT DO NOTHING",
             )
             .bind(tenant)
-            .bind(r.rtype)
-            .bind(r.id.as_str())
-            .bind(r.version)
-            .bind(r.last_updated)
-            .bind(r.deleted)
-            .bind(r.content.as_str())
+            .bind(*rtype)
+            .bind(id.as_str())
             .execute(&mut **tx)
             .await?;
+        }
+        let current = self.current_rows();
+        for (rows, sql) in [
+            (
+                &current.new,
+                "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            ),
+            (
+                &current.existing,
+                "UPDATE resource SET version = $4, last_updated = $5, deleted = $6, hash = $7, \
+                 content = $8 WHERE tenant = $1 AND rtype = $2 AND id = $3",
+            ),
+        ] {
+            for r in rows {
+                version_row(sql, tenant, r)
+                    .bind(r.hash.as_str())
+                    .bind(r.content.as_str())
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        for r in self.superseded_here() {
+            let sql = "INSERT INTO resource_history (tenant, rtype, id, version, last_updated, deleted, content) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)";
+            version_row(sql, tenant, r)
+                .bind(r.content.as_str())
+                .execute(&mut **tx)
+                .await?;
         }
         let cols = self.index_rows();
         for (table, c3, c4, t) in [

@@ -14,7 +14,7 @@
 //!
 //! ```text
 //! cargo build --release -p ohjaamo
-//! target/release/bench-sources --runs 3
+//! target/release/bench_sources --runs 3
 //! ```
 
 use std::collections::BTreeMap;

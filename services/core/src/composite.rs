@@ -13,21 +13,32 @@
 //! which during an initial sync was the largest single cost in PostgreSQL. Searches
 //! are rewritten to use the scope when they name exactly one target. Adding a pair
 //! here needs a migration that sets the scope of rows already stored.
+//!
+//! A scoped row also says until when its resource lasts (a Slot's `end`): the
+//! pictures read "what is on this bed now" as the scoped rows that last past now
+//! (`Store::scoped_during`), not every Slot the bed's Schedule ever had.
 
+use jiff::tz::TimeZone;
 use ohjaamo_fhir::ResourceType;
-use ohjaamo_store::{Filter, IndexEntry, IndexValue};
+use ohjaamo_store::{DateScope, Filter, IndexEntry, IndexValue};
+use serde_json::Value;
 
-/// A reference parameter and a date parameter of one resource type, searched together.
+use crate::fhir_time::parse_range;
+
+/// A reference parameter and a date parameter of one resource type, searched together,
+/// and the element that ends the resource.
 struct Pair {
     rtype: ResourceType,
     reference: &'static str,
     date: &'static str,
+    until: &'static str,
 }
 
 const PAIRS: &[Pair] = &[Pair {
     rtype: ResourceType::Slot,
     reference: "schedule",
     date: "start",
+    until: "end",
 }];
 
 /// The scope of one reference target: `Schedule/s1`.
@@ -39,9 +50,21 @@ pub fn scope(target_type: &str, target_id: &str) -> String {
 /// target scopes the date rows themselves; any further target gets copies, so that
 /// every value is still found once per target and plain date searches, which ignore
 /// the scope, see the same values.
-pub fn add_entries(rtype: ResourceType, index: &mut Vec<IndexEntry>) {
+pub fn add_entries(
+    rtype: ResourceType,
+    resource: &Value,
+    tz: &TimeZone,
+    index: &mut Vec<IndexEntry>,
+) {
     let mut extra = Vec::new();
     for pair in PAIRS.iter().filter(|p| p.rtype == rtype) {
+        // No end (or none that parses: such a resource is refused before it is
+        // stored) lasts for ever, so that no window misses it.
+        let end = resource
+            .get(pair.until)
+            .and_then(Value::as_str)
+            .and_then(|end| parse_range(end, tz).ok())
+            .map_or(i64::MAX, |range| range.lo);
         let scopes: Vec<String> = index
             .iter()
             .filter_map(|e| match &e.value {
@@ -57,17 +80,21 @@ pub fn add_entries(rtype: ResourceType, index: &mut Vec<IndexEntry>) {
         };
         for entry in index.iter_mut().filter(|e| e.param == pair.date) {
             if let IndexValue::Date { lo, hi, scope } = &mut entry.value {
+                let scoped = |target: &String| DateScope {
+                    target: target.clone(),
+                    until: end.max(*hi),
+                };
                 for other in others {
                     extra.push(IndexEntry {
                         param: entry.param.clone(),
                         value: IndexValue::Date {
                             lo: *lo,
                             hi: *hi,
-                            scope: Some(other.clone()),
+                            scope: Some(scoped(other)),
                         },
                     });
                 }
-                *scope = Some(first.clone());
+                *scope = Some(scoped(first));
             }
         }
     }
@@ -124,6 +151,16 @@ mod tests {
 
     use super::*;
     use ohjaamo_store::{DateCondition, ReferenceMatch};
+    use serde_json::json;
+
+    fn utc() -> TimeZone {
+        TimeZone::UTC
+    }
+
+    /// A Slot ending at 00:00:01Z on 1970-01-01 (one second after the epoch).
+    fn slot() -> Value {
+        json!({"resourceType": "Slot", "end": "1970-01-01T00:00:01Z"})
+    }
 
     fn entry(param: &'static str, value: IndexValue) -> IndexEntry {
         IndexEntry {
@@ -142,47 +179,69 @@ mod tests {
         }
     }
 
-    fn start(lo: i64, scope: Option<&str>) -> IndexEntry {
+    fn start(lo: i64, scope: Option<(&str, i64)>) -> IndexEntry {
         entry(
             "start",
             IndexValue::Date {
                 lo,
                 hi: lo + 1,
-                scope: scope.map(str::to_owned),
+                scope: scope.map(|(target, until)| DateScope {
+                    target: target.to_owned(),
+                    until,
+                }),
             },
         )
     }
 
     #[test]
-    fn a_slot_start_is_scoped_by_its_schedule() {
+    fn a_slot_start_is_scoped_by_its_schedule_until_its_end() {
         let mut index = vec![schedule("bed-1"), start(10, None)];
-        add_entries(ResourceType::Slot, &mut index);
+        add_entries(ResourceType::Slot, &slot(), &utc(), &mut index);
         assert_eq!(
             index,
-            vec![schedule("bed-1"), start(10, Some("Schedule/bed-1"))]
+            vec![
+                schedule("bed-1"),
+                start(10, Some(("Schedule/bed-1", 1_000_000)))
+            ]
         );
 
         let mut other = vec![schedule("bed-1"), start(10, None)];
-        add_entries(ResourceType::Appointment, &mut other);
+        add_entries(ResourceType::Appointment, &slot(), &utc(), &mut other);
         assert_eq!(other[1], start(10, None), "only the declared pairs");
+    }
+
+    #[test]
+    fn a_scoped_row_lasts_at_least_to_the_end_of_its_own_range() {
+        // The end is before the start's range ends (the start is 2 s after the epoch):
+        // the row still lasts to its own hi. Without an end it lasts for ever.
+        let mut index = vec![schedule("bed-1"), start(2_000_000, None)];
+        add_entries(ResourceType::Slot, &slot(), &utc(), &mut index);
+        assert_eq!(
+            index[1],
+            start(2_000_000, Some(("Schedule/bed-1", 2_000_001)))
+        );
+        let mut open = vec![schedule("bed-1"), start(10, None)];
+        let no_end = json!({"resourceType": "Slot"});
+        add_entries(ResourceType::Slot, &no_end, &utc(), &mut open);
+        assert_eq!(open[1], start(10, Some(("Schedule/bed-1", i64::MAX))));
     }
 
     #[test]
     fn every_target_finds_every_value() {
         let mut index = vec![schedule("a"), schedule("b"), start(10, None)];
-        add_entries(ResourceType::Slot, &mut index);
+        add_entries(ResourceType::Slot, &slot(), &utc(), &mut index);
         assert_eq!(
             index,
             vec![
                 schedule("a"),
                 schedule("b"),
-                start(10, Some("Schedule/a")),
-                start(10, Some("Schedule/b")),
+                start(10, Some(("Schedule/a", 1_000_000))),
+                start(10, Some(("Schedule/b", 1_000_000))),
             ]
         );
         // Without a target nothing is scoped.
         let mut alone = vec![start(10, None)];
-        add_entries(ResourceType::Slot, &mut alone);
+        add_entries(ResourceType::Slot, &slot(), &utc(), &mut alone);
         assert_eq!(alone, vec![start(10, None)]);
     }
 

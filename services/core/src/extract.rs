@@ -52,7 +52,7 @@ pub fn extract(
             }
         }
     }
-    crate::composite::add_entries(rtype, &mut out.index);
+    crate::composite::add_entries(rtype, resource, tz, &mut out.index);
     Ok(out)
 }
 
@@ -211,7 +211,9 @@ mod tests {
         assert_eq!(params, ["identifier", "schedule", "start", "status"]);
         assert!(matches!(
             &x.index[2].value,
-            IndexValue::Date { scope: Some(scope), .. } if scope == "Schedule/bed-1"
+            IndexValue::Date { scope: Some(scope), .. }
+                if scope.target == "Schedule/bed-1"
+                    && scope.until == "2026-03-29T02:00:00Z".parse::<jiff::Timestamp>().unwrap().as_microsecond()
         ));
         assert_eq!(
             x.index[0].value,

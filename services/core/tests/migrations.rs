@@ -305,3 +305,99 @@ async fn history_keeps_superseded_versions_sqlite() {
 async fn history_keeps_superseded_versions_postgres() {
     history_keeps_superseded_versions(Backend::Postgres).await;
 }
+
+/// Two Slots of bed-1 as the store kept them before migration 0008: scoped `start`
+/// rows without `scope_until`. s1 ends at END, s2 a quarter second after END, written
+/// with an offset.
+fn rows_before_0008(tenant: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    for (id, start, end) in [
+        ("s1", "2026-03-29T04:00:00Z", "2026-03-29T05:00:00Z"),
+        (
+            "s2",
+            "2026-03-29T07:00:00+03:00",
+            "2026-03-29T08:00:00.250+03:00",
+        ),
+    ] {
+        let slot = json!({
+            "resourceType": "Slot", "id": id,
+            "meta": {"versionId": "1", "lastUpdated": "2026-03-01T00:00:00Z"},
+            "schedule": {"reference": "Schedule/bed-1"}, "status": "busy",
+            "start": start, "end": end
+        });
+        statements.push(format!(
+            "INSERT INTO resource (tenant, rtype, id, version, last_updated, deleted, hash, content) \
+             VALUES ('{tenant}', 'Slot', '{id}', 1, 1772323200000000, FALSE, 'h-{id}', '{slot}')"
+        ));
+        statements.push(format!(
+            "INSERT INTO search_reference (tenant, rtype, id, param, target_type, target_id) \
+             VALUES ('{tenant}', 'Slot', '{id}', 'schedule', 'Schedule', 'bed-1')"
+        ));
+        statements.push(format!(
+            "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope) \
+             VALUES ('{tenant}', 'Slot', '{id}', 'start', {START}, {}, 'Schedule/bed-1')",
+            START + 1_000_000
+        ));
+    }
+    statements
+}
+
+async fn scoped_rows_learn_their_end(backend: Backend) {
+    let config = ohjaamo_core::Config::default();
+    let tenant = config.default_tenant.clone();
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    prepare(&db, 7, &rows_before_0008(&tenant)).await;
+    let h = Harness::start_on(db, config).await;
+    let until: Vec<(String, Option<i64>)> = rows(
+        &h.database_url(),
+        backend,
+        "SELECT id, scope_until FROM search_date ORDER BY id",
+    )
+    .await;
+    // PostgreSQL reads the end to the microsecond, SQLite to the millisecond and adds
+    // one: at the end or at most a millisecond after it, never before.
+    let s2_end = END + 250_000;
+    for ((id, got), end) in until.iter().zip([END, s2_end]) {
+        let got = got.expect("every scoped row has scope_until");
+        assert!((end..=end + 1_000).contains(&got), "{id}: {got} for {end}");
+    }
+    assert_eq!(until.len(), 2);
+
+    let during = |from: i64, to: i64| {
+        let store = h.store();
+        let tenant = tenant.clone();
+        async move {
+            let scopes = ["Schedule/bed-1".to_owned()];
+            store
+                .scoped_during(&tenant, ("Slot", "start"), &scopes, (from, to))
+                .await
+                .expect("scoped_during")
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(during(END - 1, END - 1).await, ["s1", "s2"]);
+    assert_eq!(during(END + 2_000, END + 2_000).await, ["s2"]);
+    assert!(during(s2_end + 2_000, s2_end + 2_000).await.is_empty());
+    // The bed-and-day search runs on the rebuilt scope index.
+    let bed_day = [
+        ("start", "ge2026-03-29T00:00:00Z"),
+        ("start", "lt2026-03-30T00:00:00Z"),
+        ("schedule", "Schedule/bed-1"),
+    ];
+    h.assert_search("Slot", &bed_day, &["s1", "s2"]).await;
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scoped_rows_learn_their_end_sqlite() {
+    scoped_rows_learn_their_end(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn scoped_rows_learn_their_end_postgres() {
+    scoped_rows_learn_their_end(Backend::Postgres).await;
+}

@@ -55,8 +55,14 @@ pub struct ServeArgs {
     #[arg(long, env = "OHJAAMO_BUS_URL")]
     pub bus_url: Option<String>,
     /// Seconds between recomputing every unit's picture for the passing of time
-    /// (changes are recomputed as they are written).
-    #[arg(long, env = "OHJAAMO_PICTURE_REFRESH_SECONDS", default_value_t = 60)]
+    /// (changes are recomputed as they are written); 1 to 86,400 (a day: the deriver
+    /// reads what is on each bed two days ahead, and must read it again before then).
+    #[arg(
+        long,
+        env = "OHJAAMO_PICTURE_REFRESH_SECONDS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
     pub picture_refresh_seconds: u64,
     /// The least seconds between two rounds of ward capacity MeasureReports (each
     /// ward's report then has its latest figures).
@@ -114,7 +120,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         &state,
         bus,
         DeriverOptions {
-            refresh: Duration::from_secs(args.picture_refresh_seconds.max(1)),
+            refresh: Duration::from_secs(args.picture_refresh_seconds),
             report_interval: Duration::from_secs(args.report_interval_seconds),
             ..DeriverOptions::default()
         },

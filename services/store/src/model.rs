@@ -32,10 +32,23 @@ pub enum IndexValue {
     Date {
         lo: i64,
         hi: i64,
-        scope: Option<String>,
+        scope: Option<DateScope>,
     },
     /// A string, both as given and case- and accent-folded for the default search.
     String { normalized: String, exact: String },
+}
+
+/// Where a scoped date value is also found, and until when its resource lasts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateScope {
+    /// The reference target, `Schedule/s1`.
+    pub target: String,
+    /// Microseconds since the epoch: the resource's end (a Slot's `end`), and never
+    /// before the date value's own `hi`. "What is on this Schedule now" reads only the
+    /// rows that last past now, however long the Schedule's history
+    /// ([`crate::Store::scoped_during`]); a search with a lower bound on the date is
+    /// bounded by it too, since every match lasts past that bound.
+    pub until: i64,
 }
 
 /// The new content of a resource: its JSON (with `id`, without `meta.versionId` and

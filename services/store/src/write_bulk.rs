@@ -177,8 +177,9 @@ struct IndexColumns {
     token: Columns<String, String>,
     reference: Columns<String, String>,
     date: Columns<i64, i64>,
-    /// Each date row's scope, beside `date`.
+    /// Each date row's scope and how long its resource lasts, beside `date`.
     date_scope: Vec<Option<String>>,
+    date_scope_until: Vec<Option<i64>>,
     string: Columns<String, String>,
 }
 
@@ -197,7 +198,9 @@ impl IndexColumns {
                 .push(rtype, id, p, target_type.clone(), target_id.clone()),
             IndexValue::Date { lo, hi, scope } => {
                 self.date.push(rtype, id, p, *lo, *hi);
-                self.date_scope.push(scope.clone());
+                self.date_scope
+                    .push(scope.as_ref().map(|s| s.target.clone()));
+                self.date_scope_until.push(scope.as_ref().map(|s| s.until));
             }
             IndexValue::String { normalized, exact } => {
                 self.string
@@ -344,8 +347,8 @@ impl WriteRows<Transaction<'_, Postgres>> for PlannedRows {
         let d = &cols.date;
         if d.len() > 0 {
             sqlx::query(
-                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope) \
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[])",
+                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope, scope_until) \
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[], $8::bigint[])",
             )
             .bind(tenant)
             .bind(&d.rtype)
@@ -354,6 +357,7 @@ impl WriteRows<Transaction<'_, Postgres>> for PlannedRows {
             .bind(&d.a)
             .bind(&d.b)
             .bind(&cols.date_scope)
+            .bind(&cols.date_scope_until)
             .execute(&mut **tx)
             .await?;
         }
@@ -463,7 +467,7 @@ impl WriteRows<Transaction<'_, Sqlite>> for PlannedRows {
         let d = &cols.date;
         for n in 0..d.len() {
             sqlx::query(
-                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO search_date (tenant, rtype, id, param, lo, hi, scope, scope_until) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(tenant)
             .bind(d.rtype[n].as_str())
@@ -472,6 +476,7 @@ impl WriteRows<Transaction<'_, Sqlite>> for PlannedRows {
             .bind(d.a[n])
             .bind(d.b[n])
             .bind(cols.date_scope[n].as_deref())
+            .bind(cols.date_scope_until[n])
             .execute(&mut **tx)
             .await?;
         }

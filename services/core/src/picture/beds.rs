@@ -77,7 +77,7 @@ pub async fn handler(
     let schedules = src
         .referring_many("Schedule", "actor", "Location", &bed_ids)
         .await?;
-    let slots = super::read::slots_of(&src, "Location", &bed_ids).await?;
+    let slots = super::read::slots_of(&src, "Location", &bed_ids, (now, now)).await?;
     let beds: Vec<Value> = beds
         .iter()
         .map(|(id, bed)| {

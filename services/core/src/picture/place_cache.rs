@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use ohjaamo_picture::{Occupancy, OccupancyKind, Place};
@@ -17,6 +18,12 @@ use ohjaamo_store::StoreError;
 use super::json::{code_of, instant};
 use super::read::{locations, slots_of};
 use super::source::Resources;
+
+/// How far past the time of loading a place its Slots are read. A kept place is
+/// forgotten at the latest on the deriver's next refresh (at most a day apart,
+/// serve.rs), so what starts before then is read now and what has ended is not read
+/// at all: a load costs what is on the bed, not the bed's whole history.
+pub const LOAD_AHEAD: SignedDuration = SignedDuration::from_hours(48);
 
 /// Places by Location id; `None` for a Location that is not a bed (or is gone).
 #[derive(Debug, Default)]
@@ -61,8 +68,14 @@ impl PlaceCache {
     }
 
     /// Reads the places among `ids` that are not kept yet: the bed Locations and the
-    /// Slots of their Schedules.
-    pub async fn load(&mut self, src: &Resources<'_>, ids: &[String]) -> Result<(), StoreError> {
+    /// Slots of their Schedules that have not ended at `now` and start within
+    /// [`LOAD_AHEAD`] of it.
+    pub async fn load(
+        &mut self,
+        src: &Resources<'_>,
+        ids: &[String],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
         let missing: Vec<String> = ids
             .iter()
             .filter(|id| !self.places.contains_key(*id))
@@ -77,7 +90,8 @@ impl PlaceCache {
         .await?;
         let bed_ids: Vec<String> = beds.iter().map(|(id, _)| id.clone()).collect();
         let mut occupancy: HashMap<String, Vec<Occupancy>> = HashMap::new();
-        for (bed, slot) in slots_of(src, "Location", &bed_ids).await? {
+        let during = (now, now.checked_add(LOAD_AHEAD).unwrap_or(now));
+        for (bed, slot) in slots_of(src, "Location", &bed_ids, during).await? {
             if let Some(o) = slot_occupancy(&bed, &slot) {
                 occupancy.entry(bed).or_default().push(o);
             }

@@ -73,7 +73,8 @@ pub async fn equipment_pictures(
     let devices = located_at(src, "Device", units).await?;
     let device_ids: Vec<String> = devices.resources.keys().cloned().collect();
     let mut bookings: HashMap<String, Vec<DeviceBooking>> = HashMap::new();
-    for (device, slot) in slots_of(src, "Device", &device_ids).await? {
+    // The figures count what covers now.
+    for (device, slot) in slots_of(src, "Device", &device_ids, (now, now)).await? {
         let kind = match slot["status"].as_str() {
             Some("busy") => DeviceBookingKind::InUse,
             Some("busy-unavailable") => DeviceBookingKind::Maintenance,

@@ -174,6 +174,37 @@ impl Resources<'_> {
         }
     }
 
+    /// The ids of the Slots on `schedules` (Schedule ids) that may overlap `during`:
+    /// from the scoped index rows of the Slots that start by its end and last past its
+    /// start, not every Slot the Schedules ever had. A superset: a caller that needs
+    /// the exact overlap checks each Slot's times.
+    pub async fn slots_during(
+        &self,
+        schedules: &[String],
+        during: (Timestamp, Timestamp),
+    ) -> Result<Vec<String>, StoreError> {
+        match self {
+            Resources::Current { store, tenant } => {
+                // A Slot's `start` row is scoped by its Schedule (composite.rs).
+                let scopes: Vec<String> = schedules
+                    .iter()
+                    .map(|id| crate::composite::scope("Schedule", id))
+                    .collect();
+                let micros = (during.0.as_microsecond(), during.1.as_microsecond());
+                let found = store
+                    .scoped_during(tenant, ("Slot", "start"), &scopes, micros)
+                    .await?;
+                Ok(found.into_iter().map(|(id, _)| id).collect())
+            }
+            Resources::AsOf(_) => Ok(self
+                .referring_many("Slot", "schedule", "Schedule", schedules)
+                .await?
+                .into_iter()
+                .map(|(slot, _)| slot)
+                .collect()),
+        }
+    }
+
     /// The ids of the `rtype` resources whose token parameter `param` holds `code`
     /// (any system), sorted.
     pub async fn ids_by_token(

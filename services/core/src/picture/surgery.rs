@@ -67,7 +67,7 @@ pub async fn operating_room_pictures(
         .into_iter()
         .filter_map(|(id, suite)| Some((id, first_reference(&suite, "partOf", "Location")?)))
         .collect();
-    let closures = closures(src, &room_ids).await?;
+    let closures = closures(src, &room_ids, now).await?;
     let room_set: BTreeSet<&str> = room_ids.iter().map(String::as_str).collect();
     let during = window(now, zone, SignedDuration::from_hours(24 * NEXT_CASE_DAYS));
     let cases = operations(
@@ -271,13 +271,15 @@ async fn parts(
         .collect())
 }
 
-/// The closure windows (`busy-unavailable` Slots of their Schedules) of `rooms`.
+/// The closure windows (`busy-unavailable` Slots of their Schedules) of `rooms` that
+/// cover `now` (a room's figures say whether it is closed now).
 async fn closures(
     src: &Resources<'_>,
     rooms: &[String],
+    now: Timestamp,
 ) -> Result<HashMap<String, Vec<(Timestamp, Timestamp)>>, StoreError> {
     let mut out: HashMap<String, Vec<(Timestamp, Timestamp)>> = HashMap::new();
-    for (room, slot) in slots_of(src, "Location", rooms).await? {
+    for (room, slot) in slots_of(src, "Location", rooms, (now, now)).await? {
         if slot["status"] != "busy-unavailable" {
             continue;
         }

@@ -48,7 +48,7 @@ pub async fn ward_pictures_among(
         .referring_many("Location", "partof", "Location", &ids)
         .await?;
     let place_ids: Vec<String> = place_links.iter().map(|(p, _)| p.clone()).collect();
-    cache.load(src, &place_ids).await?;
+    cache.load(src, &place_ids, now).await?;
     let mut places_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for (place, ward) in &place_links {
         places_of.entry(ward).or_default().push(place);

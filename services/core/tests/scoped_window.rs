@@ -1,7 +1,7 @@
 //! "What is on this bed now": the Slots of a Schedule that overlap a window, read
 //! from the scoped `start` rows by how long each Slot lasts (`scope_until`), not from
-//! every Slot the Schedule ever had; and the bed-and-day search, which that index now
-//! serves too, still finding exactly what a search without the Schedule finds.
+//! every Slot the Schedule ever had; and the bed-and-day search over the scoped rows
+//! finding exactly what a search without the Schedule finds, long stays included.
 
 #[macro_use]
 mod common;

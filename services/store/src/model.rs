@@ -46,8 +46,7 @@ pub struct DateScope {
     /// Microseconds since the epoch: the resource's end (a Slot's `end`), and never
     /// before the date value's own `hi`. "What is on this Schedule now" reads only the
     /// rows that last past now, however long the Schedule's history
-    /// ([`crate::Store::scoped_during`]); a search with a lower bound on the date is
-    /// bounded by it too, since every match lasts past that bound.
+    /// ([`crate::Store::scoped_during`], on an index by scope and `until`).
     pub until: i64,
 }
 

@@ -98,31 +98,12 @@ fn exists_in(sql: &mut Sql, table: &str, param: &str) {
         .push(" AND (");
 }
 
-/// [`exists_in`] for date rows, limited to one scope when there is one. In a scope,
-/// the rows must also last past `lasting_past` when given: every row that matches the
-/// date conditions does (see [`DateScope::until`]), and saying so lets the scope
-/// index, which orders a scope's rows by how long they last, skip the ones that ended
-/// before the searched range.
-fn exists_in_dates(sql: &mut Sql, param: &str, scope: Option<&str>, lasting_past: Option<i64>) {
+/// [`exists_in`] for date rows, limited to one scope when there is one.
+fn exists_in_dates(sql: &mut Sql, param: &str, scope: Option<&str>) {
     exists_in(sql, "search_date", param);
     if let Some(scope) = scope {
-        sql.push("x.scope = ").text(scope);
-        if let Some(bound) = lasting_past {
-            sql.push(" AND x.scope_until > ").int(bound);
-        }
-        sql.push(") AND (");
+        sql.push("x.scope = ").text(scope).push(") AND (");
     }
-}
-
-/// A bound that the `hi` of every row matching one of `any_of` is above, when each
-/// alternative has one (a range is never empty: `hi > lo`).
-fn hi_above(any_of: &[DateCondition]) -> Option<i64> {
-    let bound = |c: &DateCondition| match c.prefix {
-        DatePrefix::Eq | DatePrefix::Ge => Some(c.lo), // lo >= a, or hi > a
-        DatePrefix::Gt | DatePrefix::Sa => Some(c.hi), // hi > b, or lo >= b
-        DatePrefix::Ne | DatePrefix::Lt | DatePrefix::Le | DatePrefix::Eb => None,
-    };
-    any_of.iter().map(bound).min().flatten()
 }
 
 /// A filter that picks out few resources by an exact value: an id, a reference
@@ -208,7 +189,7 @@ fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
             any_of,
             ..
         } => {
-            exists_in_dates(sql, param, scope.as_deref(), hi_above(any_of));
+            exists_in_dates(sql, param, scope.as_deref());
             for (i, c) in any_of.iter().enumerate() {
                 if i > 0 {
                     sql.push(" OR ");
@@ -255,19 +236,7 @@ fn push_single_valued_dates(
     (param, scope): (&str, Option<&str>),
     filters: &[Filter],
 ) {
-    let lasting_past = filters
-        .iter()
-        .filter_map(|f| match f {
-            Filter::Date {
-                param: p,
-                scope: s,
-                any_of,
-                ..
-            } if *p == param && s.as_deref() == scope => hi_above(any_of),
-            _ => None,
-        })
-        .max();
-    exists_in_dates(sql, param, scope, lasting_past);
+    exists_in_dates(sql, param, scope);
     let mut first = true;
     for f in filters {
         let Filter::Date {

@@ -18,6 +18,5 @@ WHERE scope IS NOT NULL;
 UPDATE search_date SET scope_until = 9223372036854775807
 WHERE scope IS NOT NULL AND scope_until IS NULL;
 
-DROP INDEX search_date_by_scope;
-CREATE INDEX search_date_by_scope ON search_date (tenant, rtype, param, scope, scope_until, lo, hi)
+CREATE INDEX search_date_by_scope_until ON search_date (tenant, scope, scope_until)
     WHERE scope IS NOT NULL;

@@ -344,11 +344,10 @@ fn rows_before_0008(tenant: &str) -> Vec<String> {
 
 async fn scoped_rows_learn_their_end(backend: Backend) {
     let config = ohjaamo_core::Config::default();
-    let tenant = config.default_tenant.clone();
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    prepare(&db, 7, &rows_before_0008(&tenant)).await;
+    prepare(&db, 7, &rows_before_0008(&config.default_tenant)).await;
     let h = Harness::start_on(db, config).await;
     let until: Vec<(String, Option<i64>)> = rows(
         &h.database_url(),
@@ -365,23 +364,10 @@ async fn scoped_rows_learn_their_end(backend: Backend) {
     }
     assert_eq!(until.len(), 2);
 
-    let during = |from: i64, to: i64| {
-        let store = h.store();
-        let tenant = tenant.clone();
-        async move {
-            let scopes = ["Schedule/bed-1".to_owned()];
-            store
-                .scoped_during(&tenant, ("Slot", "start"), &scopes, (from, to))
-                .await
-                .expect("scoped_during")
-                .into_iter()
-                .map(|(id, _)| id)
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(during(END - 1, END - 1).await, ["s1", "s2"]);
-    assert_eq!(during(END + 2_000, END + 2_000).await, ["s2"]);
-    assert!(during(s2_end + 2_000, s2_end + 2_000).await.is_empty());
+    let during = |at: i64| h.slots_during(&["bed-1"], (at, at));
+    assert_eq!(during(END - 1).await, ["s1", "s2"]);
+    assert_eq!(during(END + 2_000).await, ["s2"]);
+    assert!(during(s2_end + 2_000).await.is_empty());
     // The bed-and-day search runs on the rebuilt scope index.
     let bed_day = [
         ("start", "ge2026-03-29T00:00:00Z"),

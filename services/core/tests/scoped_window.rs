@@ -52,16 +52,8 @@ async fn seed(h: &Harness) {
 }
 
 async fn during(h: &Harness, schedules: &[&str], from: Timestamp, to: Timestamp) -> Vec<String> {
-    let scopes: Vec<String> = schedules.iter().map(|s| format!("Schedule/{s}")).collect();
-    let tenant = ohjaamo_core::Config::default().default_tenant;
-    let window = (from.as_microsecond(), to.as_microsecond());
-    h.store()
-        .scoped_during(&tenant, ("Slot", "start"), &scopes, window)
+    h.slots_during(schedules, (from.as_microsecond(), to.as_microsecond()))
         .await
-        .expect("scoped_during")
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect()
 }
 
 both_backends!(what_is_on_a_bed_in_a_window);
@@ -104,13 +96,7 @@ async fn what_is_on_a_bed_in_a_window(h: &Harness) {
 
 /// The ids a search finds, sorted.
 async fn found(h: &Harness, params: &[(&str, &str)]) -> Vec<String> {
-    let bundle = h.search("Slot", params).await;
-    let mut ids: Vec<String> = bundle["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
-        .collect();
+    let mut ids = match_ids(&h.search("Slot", params).await);
     ids.sort();
     ids
 }
@@ -119,8 +105,8 @@ both_backends!(bed_searches_find_what_plain_searches_find);
 async fn bed_searches_find_what_plain_searches_find(h: &Harness) {
     seed(h).await;
     // Every prefix, at instants and at days around each Slot's start and end: the
-    // search by bed (scoped rows, bounded by how long each lasts) finds what the
-    // search over all Slots finds, less the other bed's Slot.
+    // search by bed (on the scoped rows) finds what the search over all Slots finds,
+    // less the other bed's Slot.
     let mut values: Vec<String> = Vec::new();
     for (_, start, end) in SLOTS {
         for offset in [*start, *end] {

@@ -336,13 +336,17 @@ impl Store {
                 sql.push(" AND d.hi >= ").int(from);
                 sql.push(" AND d.lo <= ").int(to);
             }
-            out.extend(self.fetch_text_pairs(sql).await?);
+            for row in self.fetch_text_rows(sql, 2).await? {
+                if let Ok([id, target_id]) = <[String; 2]>::try_from(row) {
+                    out.push((id, target_id));
+                }
+            }
         }
         out.sort();
         Ok(out)
     }
 
-    /// `(id, scope)` of the current `rtype` resources whose date parameter `param` is
+    /// The ids of the current `rtype` resources whose date parameter `param` is
     /// scoped under one of `scopes` (`Schedule/s1`, see [`DateScope`]) and that may
     /// overlap `[from, to]` (microseconds): they start by `to` and last past `from`.
     /// What is on a bed now, read from the index rows of the Slots that have not ended
@@ -357,17 +361,17 @@ impl Store {
         (rtype, param): (&str, &str),
         scopes: &[String],
         (from, to): (i64, i64),
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         for chunk in scopes.chunks(IN_LIST_CHUNK) {
-            let mut sql = Sql::new("SELECT d.id, d.scope FROM search_date d WHERE d.tenant = ");
+            let mut sql = Sql::new("SELECT d.id FROM search_date d WHERE d.tenant = ");
             sql.text(tenant);
             sql.push(" AND d.rtype = ").text(rtype);
             sql.push(" AND d.param = ").text(param);
             sql.push(" AND d.scope IN ").text_list(chunk);
             sql.push(" AND d.scope_until > ").int(from);
             sql.push(" AND d.lo <= ").int(to);
-            out.extend(self.fetch_text_pairs(sql).await?);
+            out.extend(self.fetch_strings(sql).await?);
         }
         out.sort();
         out.dedup();
@@ -412,17 +416,6 @@ impl Store {
             }
         });
         Ok(out)
-    }
-
-    /// The rows of a query of two text columns, as pairs.
-    async fn fetch_text_pairs(&self, sql: Sql) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(self
-            .fetch_text_rows(sql, 2)
-            .await?
-            .into_iter()
-            .filter_map(|row| <[String; 2]>::try_from(row).ok())
-            .map(|[a, b]| (a, b))
-            .collect())
     }
 
     /// The codes a resource's token parameter `param` holds, as `(system, code)`.

@@ -191,10 +191,9 @@ impl Resources<'_> {
                     .map(|id| crate::composite::scope("Schedule", id))
                     .collect();
                 let micros = (during.0.as_microsecond(), during.1.as_microsecond());
-                let found = store
+                store
                     .scoped_during(tenant, ("Slot", "start"), &scopes, micros)
-                    .await?;
-                Ok(found.into_iter().map(|(id, _)| id).collect())
+                    .await
             }
             Resources::AsOf(_) => Ok(self
                 .referring_many("Slot", "schedule", "Schedule", schedules)

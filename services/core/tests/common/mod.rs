@@ -332,6 +332,16 @@ impl Harness {
         );
     }
 
+    /// The ids of the Slots on `schedules` (Schedule ids) that may overlap
+    /// `[from, to]` (microseconds), as the pictures read them (`Store::scoped_during`).
+    pub async fn slots_during(&self, schedules: &[&str], (from, to): (i64, i64)) -> Vec<String> {
+        let scopes: Vec<String> = schedules.iter().map(|s| format!("Schedule/{s}")).collect();
+        self.store
+            .scoped_during(&self.tenant, ("Slot", "start"), &scopes, (from, to))
+            .await
+            .expect("scoped_during")
+    }
+
     /// How many `rtype` resources a search without filters finds.
     pub async fn count(&self, rtype: &str) -> u64 {
         let b = self.search(rtype, &[("_summary", "count")]).await;

@@ -1,8 +1,12 @@
-//! What a write request is made of, shared by the front door, the writes it applies,
-//! and the bed holds and occupancy that look at its entries.
+//! What a write request is made of (its entries) and what became of each, shared
+//! by the front door, the steps that apply the entries, and the bed holds and
+//! occupancy that look at them.
 
 use ohjaamo_fhir::ResourceType;
+use ohjaamo_store::Written;
 use serde_json::Value;
+
+use crate::base::error::ApiError;
 
 /// What one entry asks for.
 #[derive(Debug, Clone)]
@@ -28,4 +32,13 @@ pub struct WriteEntry {
     pub if_match: Option<i64>,
     /// The Bundle entry's fullUrl, when it is `urn:uuid:…` others may refer to.
     pub full_url: Option<String>,
+}
+
+/// Each entry's result while a request is planned: `None` until the entry failed or
+/// was written.
+pub type Outcomes = Vec<Option<Result<Written, ApiError>>>;
+
+/// Entry `i` failed with `e`; the later steps pass it by.
+pub fn fail(results: &mut Outcomes, i: usize, e: ApiError) {
+    results[i] = Some(Err(e));
 }

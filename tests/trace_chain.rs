@@ -24,8 +24,8 @@ use ohjaamo_bus::lapin::options::{
 };
 use ohjaamo_bus::lapin::types::{AMQPValue, FieldTable};
 use ohjaamo_bus::lapin::{Channel, message::Delivery};
-use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::log::relay::Bus;
+use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_proto::v1::{Event, event::Payload};
 use ohjaamo_store::Store;

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
-use ohjaamo_core::picture::deriver::DeriverOptions;
-use ohjaamo_core::log::relay::{Bus, LocalBus};
 use ohjaamo_core::base::config::Paging;
+use ohjaamo_core::log::relay::{Bus, LocalBus};
+use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_store::Store;
 

@@ -26,9 +26,9 @@ use ohjaamo_bus::lapin::options::{
 };
 use ohjaamo_bus::lapin::types::FieldTable;
 use ohjaamo_bus::lapin::{BasicProperties, Channel};
+use ohjaamo_core::log::relay::Bus;
 use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::picture::place_cache::PlaceCache;
-use ohjaamo_core::log::relay::Bus;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_proto::v1::Event;
 use ohjaamo_store::Store;

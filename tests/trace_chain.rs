@@ -24,8 +24,8 @@ use ohjaamo_bus::lapin::options::{
 };
 use ohjaamo_bus::lapin::types::{AMQPValue, FieldTable};
 use ohjaamo_bus::lapin::{Channel, message::Delivery};
+use ohjaamo_core::log::relay::Bus;
 use ohjaamo_core::picture::deriver::DeriverOptions;
-use ohjaamo_core::relay::Bus;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_proto::v1::{Event, event::Payload};
 use ohjaamo_store::Store;
@@ -91,7 +91,7 @@ impl Core {
             .await
             .expect("bind 127.0.0.1:0");
         let base = format!("http://{}/fhir", listener.local_addr().expect("address"));
-        let app = ohjaamo_core::server::app(state);
+        let app = ohjaamo_core::http::server::app(state);
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("the server failed");
         });

@@ -42,7 +42,7 @@ impl Core {
         let state = AppState::new(Arc::new(store), Config::default());
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, ohjaamo_core::server::app(state))
+            axum::serve(listener, ohjaamo_core::http::server::app(state))
                 .await
                 .unwrap()
         });

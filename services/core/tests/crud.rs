@@ -502,7 +502,7 @@ async fn metadata_lists_the_registry(h: &Harness) {
             .iter()
             .map(|p| p["name"].as_str().unwrap())
             .collect();
-        for p in ohjaamo_core::registry::params(rt) {
+        for p in ohjaamo_core::search::registry::params(rt) {
             assert!(listed.contains(&p.name), "{rt}.{} not listed", p.name);
         }
     }

@@ -13,7 +13,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use ohjaamo_core::registry;
+use ohjaamo_core::search::registry;
 use ohjaamo_fhir::ResourceType;
 use serde_json::{Value, json};
 

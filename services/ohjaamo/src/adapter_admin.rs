@@ -81,7 +81,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let app = Router::new()
         .route("/livez", get(|| async { "ok" }))
-        .route("/metrics", get(ohjaamo_core::observe::render))
+        .route("/metrics", get(ohjaamo_core::ops::observe::render))
         .route(
             "/status",
             get(move || {
@@ -104,14 +104,14 @@ pub async fn serve(
 /// Installs the process's metrics recorder. Call it first: counts made before a
 /// recorder exists are lost.
 pub fn install_metrics() {
-    ohjaamo_core::observe::handle();
+    ohjaamo_core::ops::observe::handle();
 }
 
 /// A watch channel that turns true on SIGTERM or Ctrl-C.
 pub fn shutdown_channel() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        ohjaamo_core::server::shutdown_signal().await;
+        ohjaamo_core::http::server::shutdown_signal().await;
         let _ = tx.send(true);
     });
     rx

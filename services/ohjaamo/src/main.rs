@@ -66,7 +66,7 @@ fn main() -> anyhow::Result<()> {
         Command::AdapterPull(args) => runtime.block_on(adapter_pull::run(args)),
         Command::Simulate(args) => runtime.block_on(simulate::run(args)),
         Command::BedReservations(settings) => runtime.block_on(async {
-            ohjaamo_bed_reservations::run(settings, ohjaamo_core::server::shutdown_signal())
+            ohjaamo_bed_reservations::run(settings, ohjaamo_core::http::server::shutdown_signal())
                 .await
                 .map_err(anyhow::Error::from)
         }),

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
+use ohjaamo_core::base::config::Paging;
+use ohjaamo_core::log::relay::{Bus, LocalBus};
 use ohjaamo_core::picture::deriver::DeriverOptions;
-use ohjaamo_core::relay::{Bus, LocalBus};
-use ohjaamo_core::search::Paging;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_store::Store;
 
@@ -129,10 +129,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     tracing::info!(address = %args.listen, "serving the FHIR API at /fhir");
-    ohjaamo_core::server::serve(
+    ohjaamo_core::http::server::serve(
         listener,
         state.clone(),
-        ohjaamo_core::server::shutdown_signal(),
+        ohjaamo_core::http::server::shutdown_signal(),
     )
     .await?;
     drop(background);

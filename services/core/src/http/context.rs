@@ -5,8 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
-use crate::AppState;
-use crate::error::ApiError;
+use crate::base::error::ApiError;
+use crate::base::state::AppState;
 
 /// The header naming the organisation a request acts for. Authentication (a later
 /// issue) will check that the caller may act for it; today it only scopes data.

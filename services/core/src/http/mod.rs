@@ -1,64 +1,12 @@
-//! The FHIR REST API under `/fhir`, one module per kind of interaction.
+//! The API surface: the router of every route ([`server`]), the request context every
+//! handler reads ([`context`]), the FHIR REST API ([`fhir`]), the pictures and the live
+//! stream the displays read, the sources' reports, and the web pages.
 
-mod body;
-mod bundle;
-mod bundle_out;
+pub mod beds;
 pub mod context;
-mod history;
-mod instance;
-mod respond;
-mod search;
-mod type_level;
-
-use axum::Router;
-use axum::routing::{get, post};
-
-use crate::AppState;
-use crate::error::ApiError;
-
-pub use respond::{FHIR_JSON, json_response};
-
-/// The `/fhir` routes. Anything else under `/fhir` is a 404 OperationOutcome, a
-/// known path with the wrong method a 405 one.
-pub fn router(state: AppState) -> Router {
-    let fhir = Router::new()
-        .route("/", post(bundle::process))
-        .route("/metadata", get(crate::capability::handler))
-        .route(
-            "/{rtype}",
-            get(search::search_get)
-                .post(type_level::create)
-                .put(type_level::conditional_update),
-        )
-        .route("/{rtype}/_search", post(search::search_post))
-        .route("/{rtype}/_history", get(history::type_history))
-        .route(
-            "/{rtype}/{id}",
-            get(instance::read)
-                .put(instance::update)
-                .delete(instance::delete),
-        )
-        .route("/{rtype}/{id}/_history", get(history::instance_history))
-        .route("/{rtype}/{id}/_history/{vid}", get(instance::vread))
-        .method_not_allowed_fallback(method_not_allowed)
-        .fallback(not_found)
-        .with_state(state.clone());
-    // Clients differ on whether the base has a trailing slash; a Bundle posted to
-    // `/fhir/` is the same request as one posted to `/fhir`.
-    Router::new()
-        .route(
-            "/fhir/",
-            post(bundle::process)
-                .with_state(state)
-                .fallback(method_not_allowed),
-        )
-        .nest("/fhir", fhir)
-}
-
-async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::NotFound(format!("no FHIR interaction at {}", uri.path()))
-}
-
-async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
-    ApiError::MethodNotAllowed(format!("{method} is not supported on {}", uri.path()))
-}
+pub mod fhir;
+pub mod picture;
+pub mod server;
+pub mod sources;
+pub mod stream;
+pub mod web;

@@ -18,7 +18,7 @@ use super::compute;
 use super::place_cache::PlaceCache;
 use super::source::Resources;
 use super::touched::{Touched, touched_units};
-use crate::AppState;
+use crate::base::state::AppState;
 
 /// The deriver's name for its cursor in the store.
 pub const READER: &str = "picture";
@@ -65,7 +65,7 @@ pub async fn run(state: AppState, options: DeriverOptions) {
         options,
         progress: Progress::default(),
     };
-    crate::follow::follow_log(&state, READER, poll, deriver).await;
+    crate::log::follow::follow_log(&state, READER, poll, deriver).await;
 }
 
 struct Deriver {
@@ -74,7 +74,7 @@ struct Deriver {
     progress: Progress,
 }
 
-impl crate::follow::LogReader for Deriver {
+impl crate::log::follow::LogReader for Deriver {
     async fn round(&mut self) -> anyhow::Result<bool> {
         derive_round(&self.state, &self.options, &mut self.progress).await
     }
@@ -147,7 +147,7 @@ async fn derive_round(
         if !changed.is_empty() {
             tracing::debug!(tenant, units = changed.len(), "unit pictures changed");
         }
-        crate::observe::note_pictures_derived(recomputed, changed.len());
+        crate::ops::observe::note_pictures_derived(recomputed, changed.len());
         lease
             .finish_traced(store, to, &changed, &read.trace)
             .await?;

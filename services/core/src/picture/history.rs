@@ -13,7 +13,7 @@ use ohjaamo_store::{PictureUpdate, StoreError};
 use super::compute;
 use super::place_cache::PlaceCache;
 use super::source::{Resources, Snapshot};
-use crate::AppState;
+use crate::base::state::AppState;
 
 /// The pictures of `tenant` as of `at`, and the last sequence committed by then
 /// (`None` when the log no longer reaches back that far).

@@ -1,24 +1,19 @@
 //! The situational picture: derived from the stored resources by the [`deriver`],
 //! stored per unit with the sequence of the event that announced it, and served at
-//! `GET /picture`.
+//! `GET /picture` (`http::picture`). The capacity [`reports`] are written from it.
 
-pub mod beds;
 mod compute;
 pub mod deriver;
-mod history;
-pub mod json;
+pub mod history;
 pub mod measure_report;
 pub mod place_cache;
-mod read;
+pub mod read;
 pub mod reports;
 pub mod resources;
-mod serve;
 pub mod source;
 pub mod surgery;
 mod touched;
 pub mod ward;
-
-pub use serve::{PictureFilter, handler, snapshot};
 
 /// A unit's picture: its id, name, kind, the site it is part of, and `figures`. Every
 /// kind has this shape, so displays and consumers read them alike.
@@ -28,7 +23,7 @@ fn unit_picture(
     location: Option<&serde_json::Value>,
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
-    let site = location.and_then(|l| json::first_reference(l, "partOf", "Location"));
+    let site = location.and_then(|l| crate::search::json::first_reference(l, "partOf", "Location"));
     unit_picture_at(kind, unit, location, site, None, figures)
 }
 
@@ -43,7 +38,7 @@ fn unit_picture_at(
     zone: Option<&jiff::tz::TimeZone>,
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
-    let of_type = |name: &str| location.and_then(|l| json::ohjaamo_type(l, name));
+    let of_type = |name: &str| location.and_then(|l| crate::search::json::ohjaamo_type(l, name));
     let mut body = serde_json::json!({
         "id": unit,
         "name": location.map_or(serde_json::Value::Null, |l| l["name"].clone()),
@@ -73,6 +68,6 @@ fn unit_picture_in(
     zone: &jiff::tz::TimeZone,
     figures: serde_json::Value,
 ) -> ohjaamo_store::PictureUpdate {
-    let site = json::first_reference(location, "partOf", "Location");
+    let site = crate::search::json::first_reference(location, "partOf", "Location");
     unit_picture_at(kind, unit, Some(location), site, Some(zone), figures)
 }

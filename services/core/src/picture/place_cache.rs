@@ -15,9 +15,9 @@ use serde_json::Value;
 use ohjaamo_picture::{Occupancy, OccupancyKind, Place};
 use ohjaamo_store::StoreError;
 
-use super::json::{code_of, instant};
 use super::read::{locations, slots_of};
 use super::source::Resources;
+use crate::search::json::{code_of, instant};
 
 /// How far past the time of loading a place its Slots are read. A kept place is
 /// forgotten at the latest on the deriver's next refresh (at most a day apart,
@@ -129,7 +129,7 @@ pub fn place_of(id: &str, location: &Value) -> Place {
 pub fn slot_occupancy(bed: &str, slot: &Value) -> Option<Occupancy> {
     let kind = match slot["status"].as_str() {
         // A confirmed hold (`busy`) still waits for its patient: reserved.
-        Some("busy") if crate::holds::is_hold(slot) => OccupancyKind::Reserved,
+        Some("busy") if crate::write::holds::is_hold(slot) => OccupancyKind::Reserved,
         Some("busy") => OccupancyKind::Occupied,
         Some("busy-tentative") => OccupancyKind::Reserved,
         _ => return None,

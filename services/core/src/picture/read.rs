@@ -6,8 +6,8 @@ use jiff::Timestamp;
 use ohjaamo_store::StoreError;
 use serde_json::Value;
 
-use super::json::{first_reference, instant};
 use super::source::Resources;
+use crate::search::json::{first_reference, instant};
 
 /// The current Locations among `ids` that `keep` accepts.
 pub async fn locations(

@@ -17,8 +17,8 @@ use ohjaamo_store::{EventBody, EventFilter};
 use serde_json::Value;
 
 use super::measure_report::ward_capacity_report;
-use crate::AppState;
-use crate::pipeline::{WriteEntry, WriteKind};
+use crate::base::state::AppState;
+use crate::write::entry::{WriteEntry, WriteKind};
 
 /// The reader's name for its cursor in the store.
 pub const READER: &str = "capacity-reports";
@@ -36,7 +36,7 @@ pub async fn run(state: AppState, interval: Duration) {
         interval,
         last_round: None,
     };
-    crate::follow::follow_log(&state, READER, POLL, reports).await;
+    crate::log::follow::follow_log(&state, READER, POLL, reports).await;
 }
 
 struct Reports {
@@ -50,7 +50,7 @@ struct Reports {
     last_round: Option<(Instant, bool)>,
 }
 
-impl crate::follow::LogReader for Reports {
+impl crate::log::follow::LogReader for Reports {
     async fn round(&mut self) -> anyhow::Result<bool> {
         // Rounds no closer than the interval, except to catch up with a backlog.
         if let Some((at, false)) = self.last_round {
@@ -141,7 +141,7 @@ async fn write_reports(
     if entries.is_empty() {
         return Ok(());
     }
-    let results = crate::pipeline::run_writes(state, tenant, entries, false)
+    let results = crate::write::apply::run_writes(state, tenant, entries, false)
         .await
         .map_err(|e| anyhow::anyhow!("writing capacity reports: {e}"))?;
     for result in results {

@@ -12,10 +12,10 @@ use ohjaamo_picture::{
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, instant};
 use super::read::{locations, slots_of};
 use super::source::Resources;
 use super::unit_picture;
+use crate::search::json::{code_of, instant};
 
 pub const EQUIPMENT: &str = "equipment";
 pub const STAFF: &str = "staff";

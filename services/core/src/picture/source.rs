@@ -13,10 +13,10 @@ use ohjaamo_fhir::ResourceType;
 use ohjaamo_store::{Store, StoreError};
 use serde_json::Value;
 
-use super::json::{instant, parse};
-use crate::extract::values_at;
-use crate::references::parse_reference;
-use crate::registry;
+use crate::search::extract::values_at;
+use crate::search::json::{instant, parse};
+use crate::search::references::parse_reference;
+use crate::search::registry;
 
 /// The types the pictures are computed from.
 const PICTURE_TYPES: [&str; 6] = [
@@ -188,7 +188,7 @@ impl Resources<'_> {
                 // A Slot's `start` row is scoped by its Schedule (composite.rs).
                 let scopes: Vec<String> = schedules
                     .iter()
-                    .map(|id| crate::composite::scope("Schedule", id))
+                    .map(|id| crate::search::composite::scope("Schedule", id))
                     .collect();
                 let micros = (during.0.as_microsecond(), during.1.as_microsecond());
                 store

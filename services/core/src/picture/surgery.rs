@@ -20,10 +20,10 @@ use ohjaamo_picture::{
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, first_reference, instant, natural_key, references, unit_zone};
 use super::read::{locations, slots_of};
 use super::source::Resources;
 use super::{unit_picture_at, unit_picture_in};
+use crate::search::json::{code_of, first_reference, instant, natural_key, references, unit_zone};
 
 /// The kind names of these pictures (in the store, the API and routing keys).
 pub const OPERATING_ROOM: &str = "operating-room";

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ohjaamo_store::{EventBody, Operation, Store, StoreError, StoredEvent};
 use serde_json::Value;
 
-use super::json::{parse, references};
+use crate::search::json::{parse, references};
 
 /// Candidate units per kind of picture.
 #[derive(Debug, Default)]

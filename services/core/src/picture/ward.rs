@@ -12,11 +12,11 @@ use ohjaamo_picture::{Occupancy, Place, ward_figures};
 use ohjaamo_store::{PictureUpdate, StoreError};
 use serde_json::{Value, json};
 
-use super::json::{code_of, unit_zone};
 use super::place_cache::{CachedBed, PlaceCache};
 use super::read::locations;
 use super::source::Resources;
 use super::unit_picture_in;
+use crate::search::json::{code_of, unit_zone};
 
 /// The kind name of ward pictures (in the store, the API and routing keys).
 pub const KIND: &str = "ward";

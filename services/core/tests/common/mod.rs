@@ -27,8 +27,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use ohjaamo_core::log::relay::{Bus, LocalBus};
 use ohjaamo_core::picture::deriver::DeriverOptions;
-use ohjaamo_core::relay::{Bus, LocalBus};
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_store::Store;
 use reqwest::header::{self, HeaderMap};
@@ -130,7 +130,7 @@ impl Harness {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let app = ohjaamo_core::server::app(state.clone());
+        let app = ohjaamo_core::http::server::app(state.clone());
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("the server failed");
         });
@@ -185,7 +185,7 @@ impl Harness {
 
     /// Prunes the event log as the hourly retention task does.
     pub async fn prune_now(&self) {
-        ohjaamo_core::retention::prune_once(&self.state)
+        ohjaamo_core::log::retention::prune_once(&self.state)
             .await
             .expect("pruning the log");
     }

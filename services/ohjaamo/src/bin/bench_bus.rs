@@ -26,9 +26,9 @@ use ohjaamo_bus::lapin::options::{
 };
 use ohjaamo_bus::lapin::types::FieldTable;
 use ohjaamo_bus::lapin::{BasicProperties, Channel};
+use ohjaamo_core::log::relay::Bus;
 use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::picture::place_cache::PlaceCache;
-use ohjaamo_core::relay::Bus;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_proto::v1::Event;
 use ohjaamo_store::Store;
@@ -196,7 +196,7 @@ async fn measure(
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/fhir", listener.local_addr()?);
-    let app = ohjaamo_core::server::app(state.clone());
+    let app = ohjaamo_core::http::server::app(state.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let http = reqwest::Client::new();
     let deriver = DeriverOptions {
@@ -243,7 +243,7 @@ async fn measure(
     fill_log(&http, &base, organization, &beds, args.drain_events).await?;
     let last = store.last_sequence(organization).await?;
     let started = Instant::now();
-    let relay = tokio::spawn(ohjaamo_core::relay::run(
+    let relay = tokio::spawn(ohjaamo_core::log::relay::run(
         state.clone(),
         Bus::Amqp {
             url: args.amqp_url.clone(),
@@ -605,7 +605,7 @@ async fn event_sizes(store: &Store, org: &str, count: usize) -> anyhow::Result<V
         .await?;
     Ok(events
         .iter()
-        .map(|e| ohjaamo_core::relay::envelope(org, e).encoded_len())
+        .map(|e| ohjaamo_core::log::relay::envelope(org, e).encoded_len())
         .collect())
 }
 

@@ -1,0 +1,34 @@
+//! The state every request handler and background task shares.
+
+use std::sync::Arc;
+
+use ohjaamo_store::Store;
+
+use crate::base::config::Config;
+use crate::ops::relay_status::RelayStatus;
+
+/// What every request handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub config: Arc<Config>,
+    /// What the relay to the bus is doing (for `/readyz` and `/metrics`).
+    pub relay: Arc<RelayStatus>,
+    /// Bed-hold writes take turns on it (`write::holds`).
+    pub hold_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Turns true when the server starts its graceful shutdown: live streams end then
+    /// (their clients resume elsewhere), instead of holding the shutdown open.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<Store>, config: Config) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            relay: Arc::default(),
+            hold_lock: Arc::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
+}

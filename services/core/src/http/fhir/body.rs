@@ -1,0 +1,60 @@
+//! Reading a FHIR JSON request body with our own limits and errors: a too-large
+//! body is a 413 OperationOutcome, a wrong media type 415, bad JSON 400.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde_json::Value;
+
+use crate::base::error::ApiError;
+use crate::base::state::AppState;
+
+/// A request body parsed as JSON.
+pub struct FhirJson(pub Value);
+
+impl FromRequest<AppState> for FhirJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let media = ct.split(';').next().unwrap_or("").trim();
+            if !matches!(
+                media,
+                "application/fhir+json" | "application/json" | "application/json+fhir"
+            ) {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "Content-Type {media} is not supported; send application/fhir+json"
+                )));
+            }
+        }
+        let limit = state.config.max_body_bytes;
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|e| {
+                if is_length_limit(&e) {
+                    ApiError::PayloadTooLarge(format!(
+                        "the request body is larger than the configured limit of {limit} bytes"
+                    ))
+                } else {
+                    ApiError::BadRequest(format!("the request body could not be read: {e}"))
+                }
+            })?;
+        if bytes.is_empty() {
+            return Err(ApiError::BadRequest("the request body is empty".into()));
+        }
+        Ok(FhirJson(ohjaamo_fhir::parse_json(&bytes)?))
+    }
+}
+
+/// Whether reading failed on the size limit (rather than, say, a dropped connection).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        if c.to_string().contains("length limit exceeded") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}

@@ -1,0 +1,236 @@
+//! The sources' status: each adapter reports itself to the core (`PUT
+//! /sources/{name}`, every few seconds), and the core answers `GET /sources` with every
+//! source of the organisation, saying plainly which are stale.
+//!
+//! Why the core keeps it rather than each adapter only: the displays, the on-call
+//! engineer and the alerts need one place that knows whether the picture is fed. A
+//! source is *stale* when its adapter has not reported for three report intervals
+//! (the adapter is down or cannot reach the core), or when its last successful
+//! delivery is older than the adapter's own `staleAfterSeconds` (it runs but its source
+//! gives nothing: the export answers 500s, the ADT feed went quiet). Reports are
+//! stored, so every replica answers the same.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::base::error::ApiError;
+use crate::base::state::AppState;
+use crate::http::context::Ctx;
+
+/// The least time without a report before a source counts as stale.
+const MIN_SILENCE_SECONDS: f64 = 30.0;
+
+/// What an adapter reports of itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceReport {
+    /// `adt`, `pull`, or another adapter's kind.
+    pub kind: String,
+    /// When the source last delivered something the core stored (RFC 3339).
+    pub last_success: Option<String>,
+    /// The latest failure, while it lasts.
+    pub last_error: Option<String>,
+    /// How far behind the source the core is, as the adapter measures it.
+    pub lag_seconds: Option<f64>,
+    /// Records kept in the adapter's quarantine since it started.
+    pub quarantined: u64,
+    /// How old `lastSuccess` may get before the source counts as stale.
+    pub stale_after_seconds: f64,
+    /// How often the adapter reports.
+    pub report_interval_seconds: f64,
+}
+
+/// `PUT /sources/{name}`: an adapter's report.
+pub async fn put(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    check_name(&name)?;
+    let report: SourceReport = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the report of source {name:?} is not a source report: {e}"
+        ))
+    })?;
+    if let Some(t) = &report.last_success {
+        t.parse::<Timestamp>().map_err(|e| {
+            ApiError::BadRequest(format!(
+                "lastSuccess {t:?}: expected an RFC 3339 instant ({e})"
+            ))
+        })?;
+    }
+    let finite = |v: f64| v.is_finite() && v >= 0.0;
+    if !finite(report.stale_after_seconds)
+        || !finite(report.report_interval_seconds)
+        || report.lag_seconds.is_some_and(|l| !finite(l))
+    {
+        return Err(ApiError::BadRequest(
+            "staleAfterSeconds, reportIntervalSeconds and lagSeconds are non-negative numbers"
+                .into(),
+        ));
+    }
+    let labels = [("source", name.clone())];
+    metrics::gauge!("ohjaamo_source_quarantined_records", &labels).set(report.quarantined as f64);
+    if let Some(lag) = report.lag_seconds {
+        metrics::gauge!("ohjaamo_source_lag_seconds", &labels).set(lag);
+    }
+    if let Some(t) = report
+        .last_success
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+    {
+        metrics::gauge!("ohjaamo_source_last_success_timestamp_seconds", &labels)
+            .set(t.as_millisecond() as f64 / 1000.0);
+    }
+    let text = serde_json::to_string(&report)
+        .map_err(|e| ApiError::Internal(format!("a source report did not serialise: {e}")))?;
+    state
+        .store
+        .put_source_status(&ctx.tenant, &name, &text, Timestamp::now().as_microsecond())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /sources`: every source of the organisation, and whether it is stale.
+pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    let now = Timestamp::now();
+    let rows = state.store.source_statuses(&ctx.tenant).await?;
+    let sources: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let report: SourceReport = serde_json::from_str(&row.body).ok()?;
+            let reported_at = Timestamp::from_microsecond(row.reported_at).ok()?;
+            let stale_reason = stale_reason(&report, reported_at, now);
+            metrics::gauge!("ohjaamo_source_stale", "source" => row.name.clone())
+                .set(if stale_reason.is_some() { 1.0 } else { 0.0 });
+            Some(json!({
+                "name": row.name,
+                "kind": report.kind,
+                "reportedAt": reported_at.to_string(),
+                "lastSuccess": report.last_success,
+                "lastError": report.last_error,
+                "lagSeconds": report.lag_seconds,
+                "quarantined": report.quarantined,
+                "stale": stale_reason.is_some(),
+                "staleReason": stale_reason,
+            }))
+        })
+        .collect();
+    Ok(Json(json!({ "time": now.to_string(), "sources": sources })))
+}
+
+/// Why the source is stale at `now`, if it is.
+pub fn stale_reason(
+    report: &SourceReport,
+    reported_at: Timestamp,
+    now: Timestamp,
+) -> Option<String> {
+    let silence = seconds_between(reported_at, now);
+    let allowed_silence = (3.0 * report.report_interval_seconds).max(MIN_SILENCE_SECONDS);
+    if silence > allowed_silence {
+        return Some(format!(
+            "no report from the adapter since {reported_at} ({silence:.0} s): it is down or cannot reach the core"
+        ));
+    }
+    let last = report
+        .last_success
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok());
+    let since = last.map(|t| seconds_between(t, now));
+    match (last, since) {
+        (Some(t), Some(s)) if s > report.stale_after_seconds => Some(format!(
+            "nothing delivered since {t} ({s:.0} s){}",
+            report
+                .last_error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        )),
+        (None, _) => Some(match &report.last_error {
+            Some(e) => format!("nothing delivered yet: {e}"),
+            None => "nothing delivered yet".to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+fn seconds_between(from: Timestamp, to: Timestamp) -> f64 {
+    to.duration_since(from).as_secs_f64().max(0.0)
+}
+
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "source name {name:?}: 1 to 64 letters, digits, '-' or '_'"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(last_success: Option<&str>, error: Option<&str>) -> SourceReport {
+        SourceReport {
+            kind: "pull".into(),
+            last_success: last_success.map(str::to_owned),
+            last_error: error.map(str::to_owned),
+            lag_seconds: Some(1.0),
+            quarantined: 0,
+            stale_after_seconds: 60.0,
+            report_interval_seconds: 5.0,
+        }
+    }
+
+    fn at(t: &str) -> Timestamp {
+        t.parse().unwrap()
+    }
+
+    #[test]
+    fn fresh_reports_of_recent_success_are_not_stale() {
+        let r = report(Some("2026-12-02T10:00:00Z"), None);
+        assert_eq!(
+            stale_reason(&r, at("2026-12-02T10:00:30Z"), at("2026-12-02T10:00:40Z")),
+            None
+        );
+    }
+
+    #[test]
+    fn a_silent_adapter_is_stale() {
+        let r = report(Some("2026-12-02T10:00:00Z"), None);
+        let why = stale_reason(&r, at("2026-12-02T10:00:00Z"), at("2026-12-02T10:00:31Z")).unwrap();
+        assert!(why.contains("no report from the adapter"), "{why}");
+    }
+
+    #[test]
+    fn an_adapter_whose_source_fails_is_stale_and_says_why() {
+        let r = report(Some("2026-12-02T10:00:00Z"), Some("export answered 500"));
+        let why = stale_reason(&r, at("2026-12-02T10:01:05Z"), at("2026-12-02T10:01:10Z")).unwrap();
+        assert!(
+            why.contains("nothing delivered since") && why.contains("500"),
+            "{why}"
+        );
+        let never = report(None, None);
+        assert!(
+            stale_reason(
+                &never,
+                at("2026-12-02T10:00:00Z"),
+                at("2026-12-02T10:00:01Z")
+            )
+            .is_some()
+        );
+    }
+}

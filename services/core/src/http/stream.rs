@@ -1,0 +1,292 @@
+//! `GET /stream`: the live picture as Server-Sent Events, for web displays.
+//!
+//! The same protocol as the bus (docs/bus-contract.md): a `snapshot` event (the
+//! pictures and the sequence they are as of), then one `picture` event per changed
+//! unit with `id:` = its sequence. A client that reconnects sends `Last-Event-ID` and
+//! gets what it missed from the event log, without a new snapshot; if the log no
+//! longer reaches back that far, it gets `resync` and a fresh snapshot.
+//!
+//! The stream reads the log (not the bus), so every replica serves it and a resume
+//! works whichever replica the client reaches. Events are produced into a small
+//! bounded channel: a client that does not read stops the producer, which gives up
+//! after `stream_send_timeout`, and one that falls more than `stream_max_lag` events
+//! behind is sent `resync` and dropped — a slow display never grows the server's
+//! memory, and can always start over.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use ohjaamo_store::{EventBody, EventFilter, StoredEvent};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use crate::base::error::ApiError;
+use crate::base::state::AppState;
+use crate::http::context::Ctx;
+use crate::http::picture::{PictureFilter, snapshot};
+
+/// Events read from the log per query.
+const PAGE: i64 = 500;
+/// Events buffered between the producer and the connection.
+const BUFFER: usize = 64;
+/// How often the log is looked at without a signal (other replicas' writes).
+const POLL: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    #[serde(flatten)]
+    filter: PictureFilter,
+    /// Resume after this sequence (as `Last-Event-ID`, for clients that cannot set
+    /// headers).
+    after: Option<String>,
+}
+
+pub async fn handler(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: HeaderMap,
+    Query(query): Query<StreamQuery>,
+) -> Result<Response, ApiError> {
+    query.filter.check()?;
+    let resume = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned())
+        .or(query.after.clone());
+    let resume = match resume.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Last-Event-ID {text:?}: expected the sequence number of the last event received"
+            ))
+        })?),
+    };
+    let (tx, mut rx) = mpsc::channel::<Event>(BUFFER);
+    tokio::spawn(produce(
+        state.clone(),
+        ctx.tenant.clone(),
+        query.filter,
+        resume,
+        tx,
+    ));
+    metrics::gauge!("ohjaamo_stream_clients").increment(1.0);
+    let events = futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|e| e.map(Ok::<_, Infallible>))
+    });
+    let events = ClientGuard(Box::pin(events));
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(state.config.stream_heartbeat))
+        .into_response())
+}
+
+/// Counts the client out when its connection ends.
+struct ClientGuard<S>(std::pin::Pin<Box<S>>);
+
+impl<S: futures_util::Stream> futures_util::Stream for ClientGuard<S> {
+    type Item = S::Item;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<S::Item>> {
+        self.0.as_mut().poll_next(cx)
+    }
+}
+
+impl<S> Drop for ClientGuard<S> {
+    fn drop(&mut self) {
+        metrics::gauge!("ohjaamo_stream_clients").decrement(1.0);
+    }
+}
+
+/// Why a producer stopped early.
+enum Stop {
+    /// The client went away or stopped reading.
+    Client,
+    Failed(String),
+}
+
+async fn produce(
+    state: AppState,
+    tenant: String,
+    filter: PictureFilter,
+    resume: Option<i64>,
+    tx: mpsc::Sender<Event>,
+) {
+    let mut stopping = state.stopping.subscribe();
+    let events = stream_events(&state, &tenant, &filter, resume, &tx);
+    let result = tokio::select! {
+        result = events => result,
+        // The server is stopping: end the stream; the client resumes with
+        // Last-Event-ID wherever it reconnects.
+        _ = stopping.wait_for(|stop| *stop) => Ok(()),
+    };
+    match result {
+        Ok(()) | Err(Stop::Client) => {}
+        Err(Stop::Failed(e)) => {
+            tracing::warn!(error = %e, "live stream stopped");
+            let _ = tx
+                .send(resync_event(&format!(
+                    "the server could not read the log: {e}"
+                )))
+                .await;
+        }
+    }
+}
+
+async fn stream_events(
+    state: &AppState,
+    tenant: &str,
+    filter: &PictureFilter,
+    resume: Option<i64>,
+    tx: &mpsc::Sender<Event>,
+) -> Result<(), Stop> {
+    let store = &state.store;
+    let failed = |e: &dyn std::fmt::Display| Stop::Failed(e.to_string());
+    let mut position = match resume {
+        Some(after)
+            if reaches_back(state, tenant, after)
+                .await
+                .map_err(|e| failed(&e))? =>
+        {
+            after
+        }
+        other => {
+            if let Some(after) = other {
+                send(
+                    state,
+                    tx,
+                    resync_event(&format!(
+                        "events after {after} are no longer kept; starting from a new snapshot"
+                    )),
+                )
+                .await?;
+            }
+            let body = snapshot(state, tenant, filter)
+                .await
+                .map_err(|e| failed(&e))?;
+            let sequence = body["sequence"].as_i64().unwrap_or(0);
+            send(
+                state,
+                tx,
+                Event::default()
+                    .event("snapshot")
+                    .id(sequence.to_string())
+                    .data(body.to_string()),
+            )
+            .await?;
+            sequence
+        }
+    };
+    let mut signal = store.event_signal();
+    let mut last_sent = std::time::Instant::now();
+    loop {
+        let last = store.last_sequence(tenant).await.map_err(|e| failed(&e))?;
+        if last - position > state.config.stream_max_lag {
+            metrics::counter!("ohjaamo_stream_clients_dropped_total").increment(1);
+            send(
+                state,
+                tx,
+                resync_event(&format!(
+                    "this client fell {} events behind; reconnect for a new snapshot",
+                    last - position
+                )),
+            )
+            .await?;
+            return Ok(());
+        }
+        let events = store
+            .events_after(tenant, position, PAGE, EventFilter::Pictures)
+            .await
+            .map_err(|e| failed(&e))?;
+        for event in &events {
+            if let Some(sse) = picture_event(event, filter) {
+                send(state, tx, sse).await?;
+                last_sent = std::time::Instant::now();
+            }
+        }
+        // Past everything read, including other kinds of events in between.
+        position = events.last().map_or(last.max(position), |e| e.sequence);
+        if last_sent.elapsed() >= state.config.stream_heartbeat {
+            send(state, tx, heartbeat_event(position)).await?;
+            last_sent = std::time::Instant::now();
+        }
+        if events.len() as i64 == PAGE {
+            continue;
+        }
+        tokio::select! {
+            _ = signal.changed() => {}
+            () = tokio::time::sleep(POLL) => {}
+            () = tx.closed() => return Err(Stop::Client),
+        }
+    }
+}
+
+/// Whether the log still holds every event after `after`.
+async fn reaches_back(
+    state: &AppState,
+    tenant: &str,
+    after: i64,
+) -> Result<bool, ohjaamo_store::StoreError> {
+    let last = state.store.last_sequence(tenant).await?;
+    if after > last {
+        return Ok(false); // from another database, or the future: start over
+    }
+    Ok(match state.store.first_sequence(tenant).await? {
+        Some(first) => after + 1 >= first,
+        None => after == last,
+    })
+}
+
+async fn send(state: &AppState, tx: &mpsc::Sender<Event>, event: Event) -> Result<(), Stop> {
+    match tx
+        .send_timeout(event, state.config.stream_send_timeout)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+            metrics::counter!("ohjaamo_stream_clients_dropped_total").increment(1);
+            tracing::info!("a live-stream client stopped reading; dropping it");
+            Err(Stop::Client)
+        }
+        Err(mpsc::error::SendTimeoutError::Closed(_)) => Err(Stop::Client),
+    }
+}
+
+/// Says "still here, nothing changed, as of `sequence`": SSE comments (the keep-alive)
+/// are invisible to a browser's EventSource, and a wall display must be able to tell
+/// a quiet hospital from a dead connection.
+fn heartbeat_event(sequence: i64) -> Event {
+    Event::default().event("heartbeat").data(
+        json!({ "time": jiff::Timestamp::now().to_string(), "sequence": sequence }).to_string(),
+    )
+}
+
+fn resync_event(reason: &str) -> Event {
+    Event::default()
+        .event("resync")
+        .data(json!({ "reason": reason }).to_string())
+}
+
+/// The SSE event of a picture change `filter` wants.
+fn picture_event(event: &StoredEvent, filter: &PictureFilter) -> Option<Event> {
+    let EventBody::Picture { body, previous, .. } = &event.body else {
+        return None;
+    };
+    let mut body: Value = serde_json::from_str(body).ok()?;
+    if !filter.wants(&body) {
+        return None;
+    }
+    body["sequence"] = json!(event.sequence);
+    body["previous"] = json!(previous);
+    body["occurredAt"] = json!(event.occurred_at_text());
+    Some(
+        Event::default()
+            .event("picture")
+            .id(event.sequence.to_string())
+            .data(body.to_string()),
+    )
+}

@@ -1,0 +1,7 @@
+//! The event log's readers: the loop every reader runs ([`follow`]), the relay that
+//! publishes the log to the bus, and the retention that prunes what every reader has
+//! passed. The picture's deriver follows the log through the same loop.
+
+pub mod follow;
+pub mod relay;
+pub mod retention;

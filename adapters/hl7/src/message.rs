@@ -11,12 +11,9 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
-use std::str::FromStr;
 
 use crate::charset::Charset;
 use crate::delimiters::Delimiters;
-use crate::error::ParseError;
-use crate::parse;
 use crate::path::Path;
 use crate::view::{Ctx, Segment};
 
@@ -43,20 +40,9 @@ pub struct MessageType {
 }
 
 impl Message {
-    /// Parses one message from bytes, decoding them by MSH-18 (see
-    /// [`charset`](crate::charset) for what happens when MSH-18 is empty).
-    ///
-    /// Any input gives either a message or an error; none panics.
-    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
-        parse::parse_bytes(bytes)
-    }
-
-    /// Parses a message that is already text (a fixture, a stored copy). MSH-18 still
-    /// decides the character set used by [`Message::to_bytes`] and by `\X..\` escapes.
-    pub fn parse_str(text: &str) -> Result<Self, ParseError> {
-        parse::parse_text(text)
-    }
-
+    /// Builds a message from parts the parser has checked. Parsing itself
+    /// ([`Message::parse`], [`Message::parse_str`], `FromStr`) lives in the parser
+    /// module, which builds on this type rather than the other way round.
     pub(crate) fn from_parts(
         text: String,
         segments: Vec<Range<usize>>,
@@ -188,14 +174,6 @@ impl Message {
             .field(field)
             .and_then(|f| f.component(1))
             .map_or("", |c| c.raw())
-    }
-}
-
-impl FromStr for Message {
-    type Err = ParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Message::parse_str(s)
     }
 }
 

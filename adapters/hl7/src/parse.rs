@@ -14,6 +14,8 @@
 //! right after a CR is dropped and any other LF is data (an unescaped line break in a
 //! note is more likely than a feed that mixes terminators).
 
+use std::str::FromStr;
+
 use crate::charset::{self, Charset, Declared, decode_latin1};
 use crate::delimiters::{Delimiters, check_field_separator};
 use crate::error::{ParseError, snippet};
@@ -23,8 +25,32 @@ use crate::view::{Ctx, Segment};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
+impl Message {
+    /// Parses one message from bytes, decoding them by MSH-18 (see
+    /// [`charset`](crate::charset) for what happens when MSH-18 is empty).
+    ///
+    /// Any input gives either a message or an error; none panics.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ParseError> {
+        parse_bytes(bytes)
+    }
+
+    /// Parses a message that is already text (a fixture, a stored copy). MSH-18 still
+    /// decides the character set used by [`Message::to_bytes`] and by `\X..\` escapes.
+    pub fn parse_str(text: &str) -> Result<Self, ParseError> {
+        parse_text(text)
+    }
+}
+
+impl FromStr for Message {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Message::parse_str(s)
+    }
+}
+
 /// Parses the bytes of one message; see [`Message::parse`].
-pub(crate) fn parse_bytes(bytes: &[u8]) -> Result<Message, ParseError> {
+fn parse_bytes(bytes: &[u8]) -> Result<Message, ParseError> {
     let body = trim_start_bytes(bytes);
     if body.is_empty() {
         return Err(ParseError::Empty);
@@ -42,7 +68,7 @@ pub(crate) fn parse_bytes(bytes: &[u8]) -> Result<Message, ParseError> {
 }
 
 /// Parses a message that is already text; see [`Message::parse_str`].
-pub(crate) fn parse_text(text: &str) -> Result<Message, ParseError> {
+fn parse_text(text: &str) -> Result<Message, ParseError> {
     let body = trim_start_text(text);
     if body.is_empty() {
         return Err(ParseError::Empty);

@@ -1,10 +1,11 @@
 //! A Lifecare-style hospital that lives on a simulated clock: our model of such a
 //! system (docs/source-model.md), not any vendor's.
 //!
-//! [`world::World`] is the hospital: its structure ([`build`]), its records
-//! ([`records`]) and a change log per export stream. [`life`] lets it live minute by
-//! minute — admissions, transfers, discharges and their cancels, operations through
-//! their phases, late cancellations, bed closures — deterministically for a seed.
+//! [`world::World`] is the hospital: its structure ([`build`]), the lists of each day
+//! ([`days`]), its records ([`records`]) and a change log per export stream. [`life`]
+//! lets it live minute by minute — admissions, transfers, discharges and their cancels,
+//! operations through their phases, late cancellations, bed closures —
+//! deterministically for a seed.
 //! [`feed`] sends the ADT messages ([`hl7_out`]) over MLLP and [`api`] serves the
 //! exports and `GET /truth`, both with the faults of [`faults::Faults`] when asked.
 //! [`run::Simulator`] ties them to a [`clock::SimClock`].
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod build;
 pub mod clock;
+pub mod days;
 pub mod faults;
 pub mod feed;
 pub mod hl7_out;

@@ -11,7 +11,7 @@
 use jiff::{Span, Timestamp, ToSpan as _};
 use rand::Rng as _;
 
-use crate::build::{clinic_lists, local_midnight, new_operation, operation_list, shifts};
+use crate::days::{clinic_lists, local_midnight, new_operation, operation_list, shifts};
 use crate::hl7_out::{Place, adt};
 use crate::records::*;
 use crate::world::{Outgoing, Store as _, Undo, World};

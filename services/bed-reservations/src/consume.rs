@@ -19,7 +19,7 @@ use ohjaamo_proto::v1::{Event, event::Payload, picture_change::Figures};
 use prost::Message as _;
 use tracing::Instrument as _;
 
-use crate::replica::{Applied, Change, Replica, WardFiguresView};
+use crate::replica::{Applied, Change, Replica, WardFiguresView, lock};
 use crate::snapshot::Snapshots;
 use crate::{Settings, Status};
 
@@ -152,10 +152,6 @@ fn ward_change(event: &Event, organization: &str) -> Option<Change> {
         name: change.unit_name.clone(),
         figures: WardFiguresView::from(figures),
     })
-}
-
-pub(crate) fn lock(replica: &Mutex<Replica>) -> std::sync::MutexGuard<'_, Replica> {
-    replica.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Settings' queue as the bus contract declares it.

@@ -7,6 +7,7 @@
 //! its unit's previous one (`unit_previous_sequence`), and that is what is checked.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, MutexGuard};
 
 use ohjaamo_proto::v1::WardFigures;
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,12 @@ impl Replica {
             .unwrap_or(0)
             .max(self.snapshot_sequence)
     }
+}
+
+/// The shared replica, locked. A lock poisoned by a panic elsewhere is taken anyway, so
+/// that one panic does not stop the consumer and its server with it.
+pub(crate) fn lock(replica: &Mutex<Replica>) -> MutexGuard<'_, Replica> {
+    replica.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

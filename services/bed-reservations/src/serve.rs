@@ -8,7 +8,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::consume::lock;
+use crate::replica::lock;
 use crate::{Replica, Status};
 
 pub fn router(organization: String, replica: Arc<Mutex<Replica>>, status: Arc<Status>) -> Router {

@@ -9,8 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::Settings;
-use crate::consume::lock;
-use crate::replica::{Replica, Ward, WardFiguresView};
+use crate::replica::{Replica, Ward, WardFiguresView, lock};
 
 pub struct Snapshots {
     http: reqwest::Client,

@@ -11,6 +11,7 @@ use sqlx::sqlite::{
 };
 
 use crate::StoreError;
+use crate::local_leases::LocalLeases;
 use crate::statistics::Statistics;
 
 /// Runs `$body` with `$pool` bound to the concrete pool. The body is compiled once per
@@ -41,7 +42,7 @@ pub struct Store {
     /// Bumped after every commit that appended events (see `events`).
     pub(crate) events_committed: tokio::sync::watch::Sender<u64>,
     /// SQLite only: which outbox readers hold which tenant's log.
-    pub(crate) local_leases: crate::cursor::LocalLeases,
+    pub(crate) local_leases: LocalLeases,
 }
 
 impl Store {

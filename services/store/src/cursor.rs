@@ -9,22 +9,12 @@
 //! transaction, so a crash in between repeats the work instead of losing it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use sqlx::{Postgres, Row as _, Transaction};
 
 use crate::StoreError;
 use crate::backend::{Db, on_pool};
-
-/// A unit's new picture, to store and announce.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PictureUpdate {
-    pub unit: String,
-    /// `ward`, `operating-room`, `recovery-unit`, `equipment`, `staff`.
-    pub kind: String,
-    /// The whole picture as JSON.
-    pub body: String,
-}
+use crate::picture_finish::PictureUpdate;
 
 /// A unit's stored picture and the sequence of the event that announced it.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,28 +23,6 @@ pub struct StoredPicture {
     pub kind: String,
     pub sequence: i64,
     pub body: String,
-}
-
-/// One reader's lock on one tenant's log.
-type ReaderLock = Arc<tokio::sync::Mutex<()>>;
-
-/// Locks of the SQLite backend's readers, by `(tenant, reader)`.
-#[derive(Default)]
-pub(crate) struct LocalLeases(Mutex<HashMap<(String, String), ReaderLock>>);
-
-impl LocalLeases {
-    fn try_take(&self, tenant: &str, reader: &str) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        let lock = {
-            let mut map = self
-                .0
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            map.entry((tenant.to_owned(), reader.to_owned()))
-                .or_default()
-                .clone()
-        };
-        lock.try_lock_owned().ok()
-    }
 }
 
 enum Hold {

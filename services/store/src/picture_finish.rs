@@ -12,10 +12,19 @@ use std::collections::HashMap;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::StoreError;
-use crate::cursor::PictureUpdate;
 use crate::events::EventTrace;
 use crate::events_append::{AppendEvents as _, NewEvent};
 use crate::stamp::now_micros;
+
+/// A unit's new picture, to store and announce.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PictureUpdate {
+    pub unit: String,
+    /// `ward`, `operating-room`, `recovery-unit`, `equipment`, `staff`.
+    pub kind: String,
+    /// The whole picture as JSON.
+    pub body: String,
+}
 
 /// `(kind, unit)` → the sequence of the unit's stored picture.
 type Previous = HashMap<(String, String), i64>;

@@ -6,7 +6,7 @@
 //! later entry sees what an earlier one did — and finally writes the planned rows in
 //! bulk. Identical content is a no-op: no version, no history row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use sqlx::{AssertSqlSafe, Row as _};
@@ -277,174 +277,220 @@ fn lock_key(tenant: &str, key: &IdentKey) -> i64 {
 /// transaction; returns the results and the rows to write.
 fn plan(
     ops: &[WriteOp],
-    mut states: HashMap<Key, State>,
-    mut by_identifier: HashMap<IdentKey, Vec<String>>,
+    states: HashMap<Key, State>,
+    by_identifier: HashMap<IdentKey, Vec<String>>,
     now: i64,
 ) -> Result<(Vec<WriteResult>, PlannedRows), StoreError> {
-    let mut rows = PlannedRows::default();
+    let mut planner = Planner {
+        states,
+        by_identifier,
+        planned_here: HashSet::new(),
+        rows: PlannedRows::default(),
+        now,
+    };
     let mut results = Vec::with_capacity(ops.len());
-    // Ids this request itself created by identifier (a later entry may name them).
-    let mut planned_here: std::collections::HashSet<String> = std::collections::HashSet::new();
     for op in ops {
-        let id = match &op.target {
-            WriteTarget::Id(id) | WriteTarget::New(id) => id.clone(),
-            WriteTarget::Identifier {
-                system,
-                code,
-                new_id,
-            } => {
-                let key = (op.rtype, system.clone(), code.clone());
-                let matches = by_identifier.entry(key).or_default();
-                match matches.len() {
-                    0 => {
-                        // Later entries of this request naming the same identifier
-                        // find this resource.
-                        matches.push(new_id.clone());
-                        planned_here.insert(new_id.clone());
-                        new_id.clone()
-                    }
-                    // The caller planned `new_id` for an identifier nobody had;
-                    // someone else took it meanwhile.
-                    1 if matches[0] != *new_id && !planned_here.contains(&matches[0]) => {
-                        return Err(StoreError::Stale(format!(
-                            "{} with identifier {}",
-                            op.rtype, code
-                        )));
-                    }
-                    1 => matches[0].clone(),
-                    count => {
-                        results.push(Err(WriteRefusal::MultipleMatches {
-                            rtype: op.rtype,
-                            identifier: match system {
-                                Some(s) => format!("{s}|{code}"),
-                                None => code.clone(),
-                            },
-                            count,
-                        }));
-                        continue;
-                    }
-                }
-            }
+        results.push(planner.write(op)?);
+    }
+    Ok((results, planner.rows))
+}
+
+/// The state as the writes planned so far leave it, and the rows they will write: each
+/// write is planned against it, so a later entry of a request sees what an earlier one
+/// did.
+struct Planner {
+    states: HashMap<Key, State>,
+    by_identifier: HashMap<IdentKey, Vec<String>>,
+    /// Ids this request itself created by identifier (a later entry may name them).
+    planned_here: HashSet<String>,
+    rows: PlannedRows,
+    now: i64,
+}
+
+impl Planner {
+    /// Plans one write: which resource it names, whether its `If-Match` holds, then the
+    /// put or the delete. An `Err` fails the whole request; an `Ok(Err)` refuses this
+    /// write alone.
+    fn write(&mut self, op: &WriteOp) -> Result<WriteResult, StoreError> {
+        let id = match self.target(op)? {
+            Ok(id) => id,
+            Err(refusal) => return Ok(Err(refusal)),
         };
-        let key: Key = (op.rtype, id.clone());
-        let current = states.get(&key).cloned();
+        let current = self.states.get(&(op.rtype, id.clone())).cloned();
         if let Some(expected) = op.if_match {
             let live_version = current.as_ref().filter(|s| !s.deleted).map(|s| s.version);
             if live_version != Some(expected) {
-                results.push(Err(WriteRefusal::VersionMismatch {
+                return Ok(Err(WriteRefusal::VersionMismatch {
                     rtype: op.rtype,
                     id,
                     expected,
                     current: live_version,
                 }));
-                continue;
             }
         }
-        let result = match &op.action {
-            Action::Put(content) => {
-                if let Some(state) = current
-                    .as_ref()
-                    .filter(|s| !s.deleted && s.hash == content.hash)
-                {
-                    Written {
-                        rtype: op.rtype,
-                        id,
-                        version: state.version,
-                        last_updated: state.last_updated,
-                        status: WriteStatus::Unchanged,
-                        content: None,
-                    }
-                } else {
-                    let version = current.as_ref().map_or(1, |s| s.version + 1);
-                    let text = stamp(&content.resource, &id, version, now)
-                        .map_err(|e| unserialisable(op.rtype, &id, e))?;
-                    rows.put(
-                        VersionRow {
-                            rtype: op.rtype,
-                            id: id.clone(),
-                            version,
-                            last_updated: now,
-                            deleted: false,
-                            hash: content.hash.clone(),
-                            content: text.clone(),
-                        },
-                        &content.index,
-                        current.is_some(),
-                    );
-                    states.insert(
-                        key,
-                        State {
-                            version,
-                            last_updated: now,
-                            hash: content.hash.clone(),
-                            deleted: false,
-                        },
-                    );
-                    let created = current.as_ref().is_none_or(|s| s.deleted);
-                    Written {
-                        rtype: op.rtype,
-                        id,
-                        version,
-                        last_updated: now,
-                        status: if created {
-                            WriteStatus::Created
-                        } else {
-                            WriteStatus::Updated
-                        },
-                        content: Some(text),
-                    }
-                }
-            }
-            Action::Delete => match current.as_ref().filter(|s| !s.deleted) {
-                None => Written {
-                    rtype: op.rtype,
-                    id,
-                    version: current.as_ref().map_or(0, |s| s.version),
-                    last_updated: current.as_ref().map_or(now, |s| s.last_updated),
-                    status: WriteStatus::AlreadyAbsent,
-                    content: None,
-                },
-                Some(state) => {
-                    let version = state.version + 1;
-                    let tombstone = serde_json::json!({ "resourceType": op.rtype });
-                    let text = stamp(&tombstone, &id, version, now)
-                        .map_err(|e| unserialisable(op.rtype, &id, e))?;
-                    rows.put(
-                        VersionRow {
-                            rtype: op.rtype,
-                            id: id.clone(),
-                            version,
-                            last_updated: now,
-                            deleted: true,
-                            hash: String::new(),
-                            content: text,
-                        },
-                        &[],
-                        true,
-                    );
-                    states.insert(
-                        key,
-                        State {
-                            version,
-                            last_updated: now,
-                            hash: String::new(),
-                            deleted: true,
-                        },
-                    );
-                    Written {
-                        rtype: op.rtype,
-                        id,
-                        version,
-                        last_updated: now,
-                        status: WriteStatus::Deleted,
-                        content: None,
-                    }
-                }
-            },
+        let written = match &op.action {
+            Action::Put(content) => self.put(op.rtype, id, current, content)?,
+            Action::Delete => self.delete(op.rtype, id, current)?,
         };
-        results.push(Ok(result));
+        Ok(Ok(written))
     }
-    Ok((results, rows))
+
+    /// The id `op` writes to. A conditional update takes what its identifier names: the
+    /// one match, or its planned `new_id` when nothing (not even an earlier entry of this
+    /// request) has the identifier yet; several matches refuse the write.
+    fn target(&mut self, op: &WriteOp) -> Result<Result<String, WriteRefusal>, StoreError> {
+        let (system, code, new_id) = match &op.target {
+            WriteTarget::Id(id) | WriteTarget::New(id) => return Ok(Ok(id.clone())),
+            WriteTarget::Identifier {
+                system,
+                code,
+                new_id,
+            } => (system, code, new_id),
+        };
+        let key = (op.rtype, system.clone(), code.clone());
+        let matches = self.by_identifier.entry(key).or_default();
+        match matches.len() {
+            0 => {
+                // Later entries of this request naming the same identifier find this
+                // resource.
+                matches.push(new_id.clone());
+                self.planned_here.insert(new_id.clone());
+                Ok(Ok(new_id.clone()))
+            }
+            // The caller planned `new_id` for an identifier nobody had; someone else
+            // took it meanwhile.
+            1 if matches[0] != *new_id && !self.planned_here.contains(&matches[0]) => Err(
+                StoreError::Stale(format!("{} with identifier {}", op.rtype, code)),
+            ),
+            1 => Ok(Ok(matches[0].clone())),
+            count => Ok(Err(WriteRefusal::MultipleMatches {
+                rtype: op.rtype,
+                identifier: match system {
+                    Some(s) => format!("{s}|{code}"),
+                    None => code.clone(),
+                },
+                count,
+            })),
+        }
+    }
+
+    /// A put: unchanged when the live version has the same content, otherwise a new
+    /// version (the first, or one after the current or deleted one).
+    fn put(
+        &mut self,
+        rtype: &'static str,
+        id: String,
+        current: Option<State>,
+        content: &NewContent,
+    ) -> Result<Written, StoreError> {
+        if let Some(state) = current
+            .as_ref()
+            .filter(|s| !s.deleted && s.hash == content.hash)
+        {
+            return Ok(Written {
+                rtype,
+                id,
+                version: state.version,
+                last_updated: state.last_updated,
+                status: WriteStatus::Unchanged,
+                content: None,
+            });
+        }
+        let now = self.now;
+        let version = current.as_ref().map_or(1, |s| s.version + 1);
+        let text = stamp(&content.resource, &id, version, now)
+            .map_err(|e| unserialisable(rtype, &id, e))?;
+        self.rows.put(
+            VersionRow {
+                rtype,
+                id: id.clone(),
+                version,
+                last_updated: now,
+                deleted: false,
+                hash: content.hash.clone(),
+                content: text.clone(),
+            },
+            &content.index,
+            current.is_some(),
+        );
+        self.states.insert(
+            (rtype, id.clone()),
+            State {
+                version,
+                last_updated: now,
+                hash: content.hash.clone(),
+                deleted: false,
+            },
+        );
+        let created = current.as_ref().is_none_or(|s| s.deleted);
+        Ok(Written {
+            rtype,
+            id,
+            version,
+            last_updated: now,
+            status: if created {
+                WriteStatus::Created
+            } else {
+                WriteStatus::Updated
+            },
+            content: Some(text),
+        })
+    }
+
+    /// A delete: a tombstone version of a live resource; nothing to do for one that is
+    /// absent or already deleted.
+    fn delete(
+        &mut self,
+        rtype: &'static str,
+        id: String,
+        current: Option<State>,
+    ) -> Result<Written, StoreError> {
+        let now = self.now;
+        let Some(state) = current.as_ref().filter(|s| !s.deleted) else {
+            return Ok(Written {
+                rtype,
+                id,
+                version: current.as_ref().map_or(0, |s| s.version),
+                last_updated: current.as_ref().map_or(now, |s| s.last_updated),
+                status: WriteStatus::AlreadyAbsent,
+                content: None,
+            });
+        };
+        let version = state.version + 1;
+        let tombstone = serde_json::json!({ "resourceType": rtype });
+        let text =
+            stamp(&tombstone, &id, version, now).map_err(|e| unserialisable(rtype, &id, e))?;
+        self.rows.put(
+            VersionRow {
+                rtype,
+                id: id.clone(),
+                version,
+                last_updated: now,
+                deleted: true,
+                hash: String::new(),
+                content: text,
+            },
+            &[],
+            true,
+        );
+        self.states.insert(
+            (rtype, id.clone()),
+            State {
+                version,
+                last_updated: now,
+                hash: String::new(),
+                deleted: true,
+            },
+        );
+        Ok(Written {
+            rtype,
+            id,
+            version,
+            last_updated: now,
+            status: WriteStatus::Deleted,
+            content: None,
+        })
+    }
 }
 
 /// A resource whose JSON cannot be written out (cannot happen with JSON that was

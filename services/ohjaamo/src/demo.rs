@@ -8,7 +8,12 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Parser as _;
 
-use crate::{adapter_adt, adapter_pull, serve, simulate};
+use futures_util::future::BoxFuture;
+use ohjaamo_adapter_adt::Adt;
+use ohjaamo_adapter_kit::{Adapter, Process};
+use ohjaamo_adapter_pull::Pull;
+
+use crate::{serve, simulate};
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -76,48 +81,70 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.mllp_listen.to_string(),
         ],
     )?;
-    let adt_args: adapter_adt::AdtArgs = parse(
-        "adapter-adt",
-        &[
-            "--listen".into(),
-            args.mllp_listen.to_string(),
-            "--core".into(),
-            core.clone(),
-            "--quarantine-file".into(),
-            file("adt-quarantine.jsonl"),
-            "--retry-max".into(),
-            "5".into(),
-        ],
-    )?;
-    let pull_args: adapter_pull::PullArgs = parse(
-        "adapter-pull",
-        &[
-            "--export".into(),
-            simulator.clone(),
-            "--core".into(),
-            core.clone(),
-            "--poll-interval".into(),
-            "2".into(),
-            "--cursor-file".into(),
-            file("pull-cursor.json"),
-            "--quarantine-file".into(),
-            file("pull-quarantine.jsonl"),
-            "--retry-max".into(),
-            "5".into(),
-        ],
-    )?;
+    let process = crate::process::adapter_process();
+    // The adapters the demo runs, one line each: the flags its command line would have.
+    let adapters = [
+        adapter::<Adt>(
+            &[
+                "--listen",
+                &args.mllp_listen.to_string(),
+                "--core",
+                &core,
+                "--quarantine-file",
+                &file("adt-quarantine.jsonl"),
+                "--retry-max",
+                "5",
+            ],
+            &process,
+        )?,
+        adapter::<Pull>(
+            &[
+                "--export",
+                &simulator,
+                "--core",
+                &core,
+                "--poll-interval",
+                "2",
+                "--cursor-file",
+                &file("pull-cursor.json"),
+                "--quarantine-file",
+                &file("pull-quarantine.jsonl"),
+                "--retry-max",
+                "5",
+            ],
+            &process,
+        )?,
+    ];
     tracing::info!(%core, %simulator, "demo: the core, the simulator and both adapters");
     tokio::spawn(announce_displays(
         format!("http://{}", args.listen),
         !args.no_open,
     ));
-    tokio::try_join!(
-        serve::run(serve_args),
-        simulate::run(simulate_args),
-        adapter_adt::run(adt_args),
-        adapter_pull::run(pull_args),
-    )?;
+    let core_and_simulator: [BoxFuture<'static, anyhow::Result<()>>; 2] = [
+        Box::pin(serve::run(serve_args)),
+        Box::pin(simulate::run(simulate_args)),
+    ];
+    futures_util::future::try_join_all(
+        core_and_simulator
+            .into_iter()
+            .chain(adapters.into_iter().map(|a| a.run)),
+    )
+    .await?;
     Ok(())
+}
+
+/// An adapter of the demo, ready to run.
+struct DemoAdapter {
+    run: BoxFuture<'static, anyhow::Result<()>>,
+}
+
+/// The adapter `A` with the settings its command line `argv` would give it.
+fn adapter<A: Adapter + 'static>(argv: &[&str], process: &Process) -> anyhow::Result<DemoAdapter> {
+    let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
+    let args: A::Args = parse(&format!("adapter-{}", A::NAME), &argv)?;
+    Ok(DemoAdapter {
+        run: Box::pin(A::run(args, process.clone())),
+    })
 }
 
 /// Once the core answers: says where the two displays are, and opens them in the

@@ -52,7 +52,11 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let _telemetry = logging::init(cli.log_format);
+    let default_filter = match cli.command {
+        Command::Demo(_) => demo::LOG_FILTER,
+        _ => logging::DEFAULT_FILTER,
+    };
+    let _telemetry = logging::init(cli.log_format, default_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

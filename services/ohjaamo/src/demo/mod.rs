@@ -1,6 +1,14 @@
 //! `ohjaamo demo`: everything on one machine, in one process, on the embedded
 //! default — the core on a SQLite file, the source simulator living a busy day
 //! faster than real time, and both adapters feeding the core from it.
+//!
+//! The demo tells rather than scrolls: it prints what runs where ([`banner`]), then
+//! logs only warnings and changes of state — a source becoming fed or stale, a
+//! component stopping ([`watch`]). `RUST_LOG` brings back the rest (`info`, or `debug`
+//! for every request).
+
+mod banner;
+mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +22,9 @@ use ohjaamo_adapter_kit::{Adapter, Process};
 use ohjaamo_adapter_pull::Pull;
 
 use crate::{serve, simulate};
+
+/// What the demo logs when `RUST_LOG` is unset: warnings, and the demo's own news.
+pub const LOG_FILTER: &str = "warn,ohjaamo::demo=info";
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -82,21 +93,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ],
     )?;
     let process = crate::process::adapter_process();
-    // The adapters the demo runs, one line each: the flags its command line would have.
+    // The adapters the demo runs, one entry each: the flags its command line would
+    // have. They start in this order, each once the one before delivers.
     let adapters = [
-        adapter::<Adt>(
-            &[
-                "--listen",
-                &args.mllp_listen.to_string(),
-                "--core",
-                &core,
-                "--quarantine-file",
-                &file("adt-quarantine.jsonl"),
-                "--retry-max",
-                "5",
-            ],
-            &process,
-        )?,
         adapter::<Pull>(
             &[
                 "--export",
@@ -114,27 +113,94 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             ],
             &process,
         )?,
+        adapter::<Adt>(
+            &[
+                "--listen",
+                &args.mllp_listen.to_string(),
+                "--core",
+                &core,
+                "--quarantine-file",
+                &file("adt-quarantine.jsonl"),
+                "--retry-max",
+                "5",
+            ],
+            &process,
+        )?,
     ];
-    tracing::info!(%core, %simulator, "demo: the core, the simulator and both adapters");
-    tokio::spawn(announce_displays(
-        format!("http://{}", args.listen),
-        !args.no_open,
-    ));
-    let core_and_simulator: [BoxFuture<'static, anyhow::Result<()>>; 2] = [
+    let root = format!("http://{}", args.listen);
+    let displays = [
+        format!("{root}/displays/recovery"),
+        format!("{root}/displays/beds"),
+    ];
+    println!(
+        "{}",
+        banner::Banner {
+            core: &core,
+            database: &file("ohjaamo.db"),
+            simulator: &simulator,
+            speed: args.speed,
+            adapters: adapters
+                .iter()
+                .map(|a| (a.name, a.describe.as_str()))
+                .collect(),
+            displays: &displays,
+            sources: &format!("{root}/sources"),
+        }
+    );
+    let components = in_order(
+        &root,
         Box::pin(serve::run(serve_args)),
         Box::pin(simulate::run(simulate_args)),
-    ];
-    futures_util::future::try_join_all(
-        core_and_simulator
-            .into_iter()
-            .chain(adapters.into_iter().map(|a| a.run)),
-    )
-    .await?;
+        adapters,
+    );
+    tokio::spawn(displays_ready(root, displays, !args.no_open));
+    futures_util::future::try_join_all(components).await?;
     Ok(())
+}
+
+/// The demo's components, each to start in turn: the core at once, the simulator
+/// once the core answers, and each adapter once the one before it delivers (the ADT
+/// feed's messages name the places the pull brings) — so that the start is not a
+/// noise of refused writes and retries.
+fn in_order(
+    root: &str,
+    core: BoxFuture<'static, anyhow::Result<()>>,
+    simulator: BoxFuture<'static, anyhow::Result<()>>,
+    adapters: impl IntoIterator<Item = DemoAdapter>,
+) -> Vec<BoxFuture<'static, anyhow::Result<()>>> {
+    let core_up = root.to_owned();
+    let mut components = vec![
+        stopping("the core".into(), core),
+        stopping(
+            "the simulator".into(),
+            Box::pin(async move {
+                watch::core_answers(&core_up).await;
+                simulator.await
+            }),
+        ),
+    ];
+    let mut before: Option<&'static str> = None;
+    for adapter in adapters {
+        let (root, after) = (root.to_owned(), before.replace(adapter.name));
+        components.push(stopping(
+            format!("adapter-{}", adapter.name),
+            Box::pin(async move {
+                watch::core_answers(&root).await;
+                if let Some(name) = after {
+                    watch::source_delivers(&root, name).await;
+                }
+                adapter.run.await
+            }),
+        ));
+    }
+    components
 }
 
 /// An adapter of the demo, ready to run.
 struct DemoAdapter {
+    name: &'static str,
+    /// What runs where, for the banner.
+    describe: String,
     run: BoxFuture<'static, anyhow::Result<()>>,
 }
 
@@ -143,54 +209,34 @@ fn adapter<A: Adapter + 'static>(argv: &[&str], process: &Process) -> anyhow::Re
     let argv: Vec<String> = argv.iter().map(|a| (*a).to_owned()).collect();
     let args: A::Args = parse(&format!("adapter-{}", A::NAME), &argv)?;
     Ok(DemoAdapter {
+        name: A::NAME,
+        describe: A::describe(&args),
         run: Box::pin(A::run(args, process.clone())),
     })
 }
 
-/// Once the core answers: says where the two displays are, and opens them in the
-/// desktop's browser when there is a desktop (the demo is for people to look at).
-async fn announce_displays(root: String, open: bool) {
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if client
-            .get(format!("{root}/livez"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
+/// Says when a component of the demo stops, and why if it failed.
+fn stopping(
+    name: String,
+    run: BoxFuture<'static, anyhow::Result<()>>,
+) -> BoxFuture<'static, anyhow::Result<()>> {
+    Box::pin(async move {
+        let result = run.await;
+        match &result {
+            Ok(()) => tracing::info!("{name} stopped"),
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "{name} failed"),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        result
+    })
+}
+
+/// Once the core answers: says so, watches the sources, and opens the displays when
+/// asked to.
+async fn displays_ready(root: String, displays: [String; 2], open: bool) {
+    watch::core_answers(&root).await;
+    tracing::info!("the core answers: the displays are live");
+    if open {
+        watch::open_displays(&displays);
     }
-    let screens = [
-        format!("{root}/displays/recovery"),
-        format!("{root}/displays/beds"),
-    ];
-    tracing::info!(
-        recovery = %screens[0],
-        beds = %screens[1],
-        "demo: the displays (heräämö, paikanvaraus) are served"
-    );
-    let desktop = cfg!(target_os = "macos")
-        || std::env::var_os("DISPLAY").is_some()
-        || std::env::var_os("WAYLAND_DISPLAY").is_some();
-    if !open || !desktop {
-        return;
-    }
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else {
-        "xdg-open"
-    };
-    for url in &screens {
-        if let Err(e) = std::process::Command::new(opener)
-            .arg(url)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-        {
-            tracing::info!(error = %e, %url, "cannot open a browser; open the address yourself");
-            return;
-        }
-    }
+    watch::watch_sources(root).await;
 }

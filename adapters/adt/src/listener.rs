@@ -10,12 +10,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use ohjaamo_hl7::mllp::{read_frame, write_frame};
 use ohjaamo_hl7::{Ack, AckBuilder, AckError, ErrorCode, Message, MllpDecoder, MllpError};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
@@ -23,8 +22,8 @@ use crate::core_client::{CoreClient, CoreError};
 use crate::encounter::{SourceIds, apply, places_by_identifier};
 use crate::event::{AdtEvent, MappingError};
 use crate::pid::without_pid;
-use ohjaamo_adapter_kit::Backoff;
 use ohjaamo_adapter_kit::quarantine::{Payload, Quarantine};
+use ohjaamo_adapter_kit::{Backoff, Delivery, PushFeed};
 
 /// Largest MLLP frame accepted; an ADT message is a few kilobytes.
 const MAX_FRAME: usize = 1024 * 1024;
@@ -40,7 +39,7 @@ pub struct AdtAdapter {
     pub quarantine: Quarantine,
     pub backoff: Backoff,
     /// The last message the core stored, for the status reports.
-    pub delivery: ohjaamo_adapter_kit::Delivery,
+    pub delivery: Delivery,
     ack_counter: AtomicU64,
 }
 
@@ -206,26 +205,21 @@ fn code_of(error: &MappingError) -> ErrorCode {
     }
 }
 
-/// Accepts connections until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    adapter: Arc<AdtAdapter>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    tracing::info!(%peer, "MLLP connection");
-                    tokio::spawn(connection(stream, adapter.clone(), shutdown.clone()));
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            },
-            _ = shutdown.changed() => return,
-        }
+/// The feed as the kit serves it: the kit accepts MLLP connections, this reads
+/// their frames, settles each message and answers its ACK.
+impl PushFeed for AdtAdapter {
+    const PROTOCOL: &'static str = "MLLP";
+
+    async fn connection(self: Arc<Self>, stream: TcpStream, shutdown: watch::Receiver<bool>) {
+        connection(stream, self, shutdown).await;
+    }
+
+    fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
     }
 }
 

@@ -7,7 +7,7 @@
 //! over (the ADT adapter blanks the PID segment), but the file must still be protected
 //! like the feed itself.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
@@ -38,6 +38,11 @@ impl Quarantine {
             file: Mutex::new(()),
             kept: AtomicU64::new(0),
         }
+    }
+
+    /// The file the records go to (the adapters' `/status` names it).
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Records kept by this process (the file also holds earlier runs').

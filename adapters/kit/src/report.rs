@@ -10,21 +10,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Serialize;
 use tokio::sync::watch;
 
-/// What the core is told (the core's `sources::SourceReport`).
-#[derive(Debug, Clone, Serialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SourceReport {
-    pub kind: String,
-    pub last_success: Option<String>,
-    pub last_error: Option<String>,
-    pub lag_seconds: Option<f64>,
-    pub quarantined: u64,
-    pub stale_after_seconds: f64,
-    pub report_interval_seconds: f64,
-}
+/// What the core is told: the wire contract both sides share.
+pub use ohjaamo_adapter_contract::SourceReport;
 
 /// What a pushed feed (no cursor of its own to read it from) knows of its last
 /// delivery: set by the listener, read by the reporter.

@@ -89,6 +89,20 @@ impl<S: PullSource> PullRunner<S> {
         self.status.clone()
     }
 
+    /// Each stream's status as it is now.
+    pub fn streams(&self) -> BTreeMap<String, StreamStatus> {
+        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The source's name in logs, metrics and the status.
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    pub fn quarantine(&self) -> &Quarantine {
+        &self.quarantine
+    }
+
     /// Rounds over every stream until `shutdown` turns true.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
         loop {

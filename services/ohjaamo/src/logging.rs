@@ -1,5 +1,5 @@
 //! Logging and tracing with `tracing`: readable text locally, JSON lines in
-//! production, the level from `RUST_LOG` (default `info`); and, when an OTLP endpoint
+//! production, the level from `RUST_LOG` (default `info`; the demo has its own); and, when an OTLP endpoint
 //! is configured by the standard `OTEL_*` variables, spans exported as OpenTelemetry
 //! traces with W3C trace context propagation.
 
@@ -32,9 +32,14 @@ impl Drop for Telemetry {
     }
 }
 
-/// Installs the global subscriber. Call once, before the runtime starts.
-pub fn init(format: Format) -> Telemetry {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// What is logged when `RUST_LOG` is unset.
+pub const DEFAULT_FILTER: &str = "info";
+
+/// Installs the global subscriber, filtering by `RUST_LOG` or else by
+/// `default_filter`. Call once, before the runtime starts.
+pub fn init(format: Format, default_filter: &str) -> Telemetry {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // W3C Trace Context is read from requests whether or not this process exports.
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let (provider, otlp_problem) = match otlp_configured() {

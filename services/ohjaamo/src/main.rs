@@ -1,11 +1,10 @@
 //! `ohjaamo`: the one binary of the project. Subcommands start the core and, as they
 //! arrive, the adapters, the simulator and the tools around them.
 
-mod adapter_admin;
-mod adapter_adt;
-mod adapter_pull;
+mod adapters;
 mod demo;
 mod logging;
+mod process;
 mod serve;
 mod simulate;
 
@@ -42,10 +41,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run the core: the FHIR REST API over the store.
     Serve(serve::ServeArgs),
-    /// Run the ADT-feed adapter: HL7 v2 over MLLP to the core's Encounters.
-    AdapterAdt(adapter_adt::AdtArgs),
-    /// Run the pull adapter: a Lifecare-style export pulled into the core.
-    AdapterPull(adapter_pull::PullArgs),
+    #[command(flatten)]
+    Adapter(adapters::AdapterCommand),
     /// Run the Lifecare-style source simulator: an ADT feed and an export to pull.
     Simulate(simulate::SimulateArgs),
     /// Run the reference bus consumer: a ward bed-reservation replica of the ward
@@ -55,15 +52,18 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let _telemetry = logging::init(cli.log_format);
+    let default_filter = match cli.command {
+        Command::Demo(_) => demo::LOG_FILTER,
+        _ => logging::DEFAULT_FILTER,
+    };
+    let _telemetry = logging::init(cli.log_format, default_filter);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     match cli.command {
         Command::Demo(args) => runtime.block_on(demo::run(args)),
         Command::Serve(args) => runtime.block_on(serve::run(args)),
-        Command::AdapterAdt(args) => runtime.block_on(adapter_adt::run(args)),
-        Command::AdapterPull(args) => runtime.block_on(adapter_pull::run(args)),
+        Command::Adapter(adapter) => runtime.block_on(adapter.run()),
         Command::Simulate(args) => runtime.block_on(simulate::run(args)),
         Command::BedReservations(settings) => runtime.block_on(async {
             ohjaamo_bed_reservations::run(settings, ohjaamo_core::http::server::shutdown_signal())

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use jiff::tz::TimeZone;
 use ohjaamo_simulator::{Faults, SimConfig, Simulator, Size};
 
-use crate::adapter_admin::shutdown_channel;
+use crate::process::shutdown_channel;
 
 #[derive(clap::Args, Debug)]
 pub struct SimulateArgs {

@@ -45,7 +45,7 @@ pub fn app(state: AppState) -> Router {
                 .make_span_with(|request: &axum::extract::Request| {
                     crate::ops::trace_context::request_span(request)
                 })
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
         )
 }
 

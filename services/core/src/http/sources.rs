@@ -15,7 +15,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::base::error::ApiError;
@@ -25,25 +24,9 @@ use crate::http::context::Ctx;
 /// The least time without a report before a source counts as stale.
 const MIN_SILENCE_SECONDS: f64 = 30.0;
 
-/// What an adapter reports of itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct SourceReport {
-    /// `adt`, `pull`, or another adapter's kind.
-    pub kind: String,
-    /// When the source last delivered something the core stored (RFC 3339).
-    pub last_success: Option<String>,
-    /// The latest failure, while it lasts.
-    pub last_error: Option<String>,
-    /// How far behind the source the core is, as the adapter measures it.
-    pub lag_seconds: Option<f64>,
-    /// Records kept in the adapter's quarantine since it started.
-    pub quarantined: u64,
-    /// How old `lastSuccess` may get before the source counts as stale.
-    pub stale_after_seconds: f64,
-    /// How often the adapter reports.
-    pub report_interval_seconds: f64,
-}
+/// What an adapter reports of itself: the wire contract, defined once beside the
+/// adapters (`ohjaamo-adapter-contract`) so that both sides read the same fields.
+pub use ohjaamo_adapter_contract::SourceReport;
 
 /// `PUT /sources/{name}`: an adapter's report.
 pub async fn put(

@@ -1,21 +1,17 @@
-//! The small HTTP side of an adapter process: `/livez`, `/metrics` (the adapter's own
-//! counters: received, pushed, retries, quarantined, last success) and `/status`
-//! (each stream's last success, last error, cursor and quarantine count, as JSON).
+//! The settings every adapter shares: where the core is, for which organisation the
+//! source writes, its identifier systems, and how it retries and reports. One clap
+//! group that each adapter's `Args` flattens, so every adapter has the same flags and
+//! `OHJAAMO_*` variables for them.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context as _;
-use axum::Router;
-use axum::routing::get;
-use ohjaamo_adapter_kit::{Backoff, ReportTarget, SourceIds};
-use serde_json::Value;
-use tokio::sync::watch;
+use crate::backoff::Backoff;
+use crate::ids::SourceIds;
+use crate::report::ReportTarget;
 
 /// What every adapter needs to write to the core: where it is, for whom, the
 /// source's identifier systems, and how long to wait between retries.
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct CoreTarget {
     /// The core's FHIR base URL.
     #[arg(
@@ -68,51 +64,4 @@ impl CoreTarget {
             max: Duration::from_secs_f64(self.retry_max.max(0.2)),
         }
     }
-}
-
-/// Answers the status document when asked.
-pub type StatusFn = Arc<dyn Fn() -> Value + Send + Sync>;
-
-/// Serves until `shutdown` turns true.
-pub async fn serve(
-    listen: SocketAddr,
-    status: StatusFn,
-    mut shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let app = Router::new()
-        .route("/livez", get(|| async { "ok" }))
-        .route("/metrics", get(ohjaamo_core::ops::observe::render))
-        .route(
-            "/status",
-            get(move || {
-                let status = status.clone();
-                async move { axum::Json(status()) }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen} for /status and /metrics"))?;
-    tracing::info!(address = %listen, "serving /livez, /status and /metrics");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            let _ = shutdown.wait_for(|stop| *stop).await;
-        })
-        .await?;
-    Ok(())
-}
-
-/// Installs the process's metrics recorder. Call it first: counts made before a
-/// recorder exists are lost.
-pub fn install_metrics() {
-    ohjaamo_core::ops::observe::handle();
-}
-
-/// A watch channel that turns true on SIGTERM or Ctrl-C.
-pub fn shutdown_channel() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        ohjaamo_core::http::server::shutdown_signal().await;
-        let _ = tx.send(true);
-    });
-    rx
 }

@@ -1,0 +1,83 @@
+//! The one trait a pushed feed implements, beside [`crate::PullSource`] for pulled ones.
+//!
+//! A pushed feed (HL7 v2 over MLLP, …) is the sender's to pace: the adapter listens,
+//! and each sender's connection carries messages that are settled with the core in
+//! order and answered. The feed knows its protocol — framing, parsing, mapping, the
+//! answer; the kit accepts the connections, stops them on shutdown, and turns the
+//! feed's [`Delivery`] and [`Quarantine`] into its `/status` and its reports.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::health::{Health, Observed};
+use crate::quarantine::Quarantine;
+use crate::report::Delivery;
+
+pub trait PushFeed: Send + Sync + 'static {
+    /// The feed's wire protocol, for logs (`MLLP`).
+    const PROTOCOL: &'static str;
+
+    /// Serves one sender's connection until the sender closes it or `shutdown` turns
+    /// true. Messages of one connection are settled in the order they came.
+    fn connection(
+        self: Arc<Self>,
+        stream: TcpStream,
+        shutdown: watch::Receiver<bool>,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// What the feed knows of its last delivery to the core.
+    fn delivery(&self) -> &Delivery;
+
+    /// Where what cannot be applied is kept.
+    fn quarantine(&self) -> &Quarantine;
+}
+
+/// Accepts connections until `shutdown` turns true, one task per connection.
+pub async fn serve<F: PushFeed>(
+    listener: TcpListener,
+    feed: Arc<F>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tracing::info!(%peer, "{} connection", F::PROTOCOL);
+                    tokio::spawn(feed.clone().connection(stream, shutdown.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// A push feed as its admin server and its reporter see it.
+pub struct FeedStatus<F> {
+    /// The source's name (`adt`).
+    pub name: String,
+    pub feed: Arc<F>,
+}
+
+impl<F: PushFeed> Observed for FeedStatus<F> {
+    fn status(&self) -> Value {
+        let quarantine = self.feed.quarantine();
+        json!({
+            "source": self.name,
+            "quarantined_since_start": quarantine.kept(),
+            "quarantine_file": quarantine.path().display().to_string(),
+        })
+    }
+
+    fn health(&self) -> Health {
+        Health::of_delivery(self.feed.delivery(), self.feed.quarantine().kept())
+    }
+}

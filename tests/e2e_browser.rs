@@ -236,7 +236,7 @@ impl Stack {
             let units = picture["units"].as_array().cloned().unwrap_or_default();
             let of = |kind: &'static str| units.iter().filter(move |u| u["kind"] == kind);
             let has_hospital = of("recovery-unit").any(|u| {
-                u["figures"]["bays_total"].as_u64().unwrap_or(0) > 0
+                u["figures"]["baysTotal"].as_u64().unwrap_or(0) > 0
                     && u["figures"]["theatres"]
                         .as_array()
                         .is_some_and(|t| !t.is_empty())

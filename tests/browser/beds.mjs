@@ -26,7 +26,7 @@ import {
 } from './lib.mjs';
 
 const percent = (p) => (p == null ? '—' : new Intl.NumberFormat('fi-FI', { style: 'percent', maximumFractionDigits: 0 }).format(p / 100));
-const FIGURES = ['free_now', 'freeing_today', 'freeing_tomorrow', 'reserved', 'over_capacity_patients', 'patients', 'beds_open'];
+const FIGURES = ['freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacityPatients', 'patients', 'bedsOpen'];
 
 async function readBoard(page) {
   return page.evaluate((figures) => {
@@ -35,7 +35,7 @@ async function readBoard(page) {
     for (const tr of document.querySelectorAll('table.units tbody tr.unit')) {
       const row = {};
       for (const k of figures) row[k] = num(tr.querySelector(`[data-fig=${k}]`));
-      row.occupancy = tr.querySelector('[data-fig=occupancy_percent]')?.textContent ?? null;
+      row.occupancy = tr.querySelector('[data-fig=occupancyPercent]')?.textContent ?? null;
       rows[tr.dataset.unitId] = row;
     }
     const totals = {};
@@ -51,7 +51,7 @@ function expectedBoard(body, keep = () => true) {
   for (const w of wards) {
     const row = {};
     for (const k of FIGURES) row[k] = w.figures[k];
-    row.occupancy = percent(w.figures.occupancy_percent);
+    row.occupancy = percent(w.figures.occupancyPercent);
     rows[w.id] = row;
   }
   if (wards.length > 1) for (const k of FIGURES) totals[k] = wards.reduce((a, w) => a + (w.figures[k] ?? 0), 0);
@@ -101,7 +101,7 @@ async function holdsOf(schedule, status) {
 
 /** A ward with at least `n` free beds that can be held, and those beds. */
 async function wardWithFreeBeds(n) {
-  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward').sort((a, b) => b.figures.free_now - a.figures.free_now);
+  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward').sort((a, b) => b.figures.freeNow - a.figures.freeNow);
   for (const w of wards) {
     const body = await wardBeds(w.id);
     const free = body.beds.filter((b) => b.state === 'free' && b.schedule && !b.overCapacity && !b.closed);
@@ -160,8 +160,8 @@ export function bedsSuite() {
       await page.locator(`tr.unit[data-unit-id="${ward.id}"] .open-unit`).click();
       assert.equal(new URL(page.url()).searchParams.get('unit'), ward.id);
       await bedsEqualWard(page, ward.id);
-      const shown = await page.locator('.ward-head [data-fig=free_now]').textContent();
-      assert.equal(Number(shown), (await picture(`?unit=${ward.id}`)).units.find((u) => u.kind === 'ward').figures.free_now);
+      const shown = await page.locator('.ward-head [data-fig=freeNow]').textContent();
+      assert.equal(Number(shown), (await picture(`?unit=${ward.id}`)).units.find((u) => u.kind === 'ward').figures.freeNow);
       await page.goBack();
       await page.locator('table.units').waitFor();
       assertNoErrors(page);

@@ -13,8 +13,8 @@ import { CORE, HOLD_SYSTEM, assertNoErrors, closePage, fhir, getJSON, launch, op
 /** A coordinator holds a bed in the fullest ward that has one free, so that the
  * board shows a hold. */
 async function holdOneBed() {
-  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward' && u.figures.free_now > 0);
-  wards.sort((a, b) => a.figures.free_now - b.figures.free_now);
+  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward' && u.figures.freeNow > 0);
+  wards.sort((a, b) => a.figures.freeNow - b.figures.freeNow);
   for (const ward of wards) {
     const body = (await getJSON(`${CORE}/picture/beds?unit=${encodeURIComponent(ward.id)}`)).body;
     const bed = (body?.beds ?? []).find((b) => b.state === 'free' && b.schedule && !b.overCapacity);

@@ -3,7 +3,8 @@
 //! browser tests (`node --test tests/browser/`: Debian's headless Chromium driven by
 //! playwright-core) against them — the recovery screen and the bed board equal
 //! `/picture`, a simulator change is on screen within a second, reconnecting and
-//! resync, holds with their 409, 412 and expiry.
+//! resync, holds with their 409, 412 and expiry, and the bed board read without
+//! scrolling sideways on a laptop (1280×800) and a tablet (800×1100).
 //!
 //! Needs `node`, Chromium (`$CHROMIUM` or `/usr/bin/chromium`) and
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`); without them the

@@ -168,6 +168,37 @@ export function bedsSuite() {
       await closePage(page);
     });
 
+    it('fits a laptop (1280×800) and a tablet (800×1100): no sideways scrolling, every figure shown', async () => {
+      const ward = (await picture('?kind=ward')).units[0];
+      for (const viewport of [{ width: 1280, height: 800 }, { width: 800, height: 1100 }]) {
+        const page = await openPage(browser, { viewport });
+        const size = `${viewport.width}×${viewport.height}`;
+        for (const url of [`/displays/beds?unit=${encodeURIComponent(ward.id)}`, '/displays/beds']) {
+          await page.goto(`${CORE}${url}`);
+          await waitLive(page);
+          if (url.includes('unit=')) await bedsEqualWard(page, ward.id);
+          else await boardEqualsPicture(page, undefined, `the board at ${size}`);
+          const { scroll, client } = await page.evaluate(() => ({
+            scroll: document.documentElement.scrollWidth,
+            client: document.documentElement.clientWidth,
+          }));
+          assert.ok(scroll <= client, `${url} at ${size} scrolls sideways: ${scroll} px wide in ${client}`);
+        }
+        // On the board, a figure whose column heading is not shown shows its own.
+        const unlabelled = await page.evaluate(() => {
+          const headings = getComputedStyle(document.querySelector('table.units thead')).display !== 'none';
+          return [...document.querySelectorAll('table.units tbody td')]
+            .slice(0, 10)
+            .filter((td) => td.querySelector('[data-fig]'))
+            .filter((td) => !headings && getComputedStyle(td, '::before').content !== JSON.stringify(td.dataset.label ?? ''))
+            .map((td) => td.querySelector('[data-fig]').dataset.fig);
+        });
+        assert.deepEqual(unlabelled, [], `figures without their heading at ${size}`);
+        assertNoErrors(page);
+        await closePage(page);
+      }
+    });
+
     it('holds a bed once on a double click; a second coordinator gets 409; a stale confirm gets 412; release frees it', async () => {
       const { ward, beds } = await wardWithFreeBeds(1);
       const target = beds[0];

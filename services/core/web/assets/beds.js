@@ -219,9 +219,7 @@ function renderBoard() {
     h(
       'tr',
       {},
-      ['unit', 'freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacity', 'patients', 'beds', 'occupancy'].map((k) =>
-        h('th', { scope: 'col' }, t(`beds.col.${k}`)),
-      ),
+      COLUMNS.map((k) => h('th', { scope: 'col' }, t(`beds.col.${k}`))),
       h('th', {}, ''),
     ),
   );
@@ -232,7 +230,7 @@ function renderBoard() {
       e.stopPropagation();
       openUnit(w.id);
     };
-    return h(
+    return labelled(h(
       'tr',
       { class: 'unit', dataset: { unitId: w.id, sequence: String(w.sequence ?? '') }, onclick: open },
       h(
@@ -255,7 +253,7 @@ function renderBoard() {
       ),
       h('td', {}, occupancy(f.occupancyPercent)),
       h('td', {}, h('button', { type: 'button', class: 'open-unit', onclick: open }, t('beds.open'))),
-    );
+    ));
   });
   const table = h(
     'table',
@@ -266,7 +264,7 @@ function renderBoard() {
       ? h(
           'tfoot',
           {},
-          h(
+          labelled(h(
             'tr',
             {},
             h('td', {}, t('beds.total')),
@@ -275,11 +273,24 @@ function renderBoard() {
             ),
             h('td', {}, occupancy(beds > 0 ? (100 * patients) / beds : null)),
             h('td', {}),
-          ),
+          )),
         )
       : null,
   );
   fill(container.querySelector('.table'), live.hasData && units.length === 0 ? h('div', { class: 'empty' }, t('beds.none')) : table);
+}
+
+/** The board's columns, in order (their headings are `beds.col.<name>`). */
+const COLUMNS = ['unit', 'freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacity', 'patients', 'beds', 'occupancy'];
+
+/** Gives each figure cell of `row` its column's heading as `data-label`: where the
+ * board is too narrow for its columns (a tablet), a unit's figures go on a line of
+ * their own under its name and each shows its heading (app.css). */
+function labelled(row) {
+  [...row.children].forEach((td, i) => {
+    if (i > 0 && i < COLUMNS.length) td.dataset.label = t(`beds.col.${COLUMNS[i]}`);
+  });
+  return row;
 }
 
 function total(cls, label, value, key, text = null) {

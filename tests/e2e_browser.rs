@@ -10,9 +10,10 @@
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`); without them the
 //! test is skipped loudly, or fails when `CI=true`.
 //!
-//! `OHJAAMO_SCREENSHOTS=1` also writes `docs/screenshots/recovery.png` and
-//! `docs/screenshots/beds.png` (1920×1080) after the simulator has lived a busy
-//! morning: `OHJAAMO_SCREENSHOTS=1 cargo test -p ohjaamo --test e2e_browser -- screenshots`.
+//! `OHJAAMO_SCREENSHOTS=1` also writes `docs/screenshots/recovery.png`,
+//! `docs/screenshots/beds.png` (1920×1080) and `beds-laptop.png` (1280×800) after the
+//! simulator has lived a busy morning:
+//! `OHJAAMO_SCREENSHOTS=1 cargo test -p ohjaamo --test e2e_browser -- screenshots`.
 //! The pictures are computed against the wall clock, and theatres are busy in the
 //! daytime; outside 10–16 Helsinki time the stack runs under libfaketime (`apt-get
 //! install faketime`) shifted to 13.10 that day when it is installed.
@@ -424,7 +425,7 @@ async fn screenshots() {
         .node(&["tests/browser/screenshots.mjs"], Duration::from_secs(180))
         .await;
     assert!(passed, "the screenshot script failed (its output is above)");
-    for name in ["recovery.png", "beds.png"] {
+    for name in ["recovery.png", "beds.png", "beds-laptop.png"] {
         let path = root().join("docs/screenshots").join(name);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         assert!(

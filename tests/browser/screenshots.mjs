@@ -1,5 +1,6 @@
-// Writes docs/screenshots/recovery.png and docs/screenshots/beds.png (1920×1080) of
-// the displays of the core at OHJAAMO_URL. Run by tests/e2e_browser.rs after the
+// Writes docs/screenshots/recovery.png and docs/screenshots/beds.png (1920×1080), and
+// beds-laptop.png (the bed board at 1280×800), of the displays of the core at
+// OHJAAMO_URL. Run by tests/e2e_browser.rs after the
 // simulator has lived a busy morning:
 //   OHJAAMO_SCREENSHOTS=1 cargo test -p ohjaamo --test e2e_browser -- screenshots
 // or by hand against a running core: OHJAAMO_URL=http://127.0.0.1:8080 node tests/browser/screenshots.mjs
@@ -39,12 +40,13 @@ const dir = process.env.OHJAAMO_SCREENSHOTS_DIR || path.join(path.dirname(fileUR
 await mkdir(dir, { recursive: true });
 const browser = await launch();
 try {
-  for (const [name, url] of [
+  for (const [name, url, viewport] of [
     ['recovery.png', '/displays/recovery?lang=fi'],
     ['beds.png', '/displays/beds?lang=fi'],
+    ['beds-laptop.png', '/displays/beds?lang=fi', { width: 1280, height: 800 }],
   ]) {
     if (name === 'beds.png') await holdOneBed();
-    const page = await openPage(browser);
+    const page = await openPage(browser, viewport ? { viewport } : {});
     await page.goto(`${CORE}${url}`);
     await waitLive(page, 30_000);
     // A heartbeat sets the screen's clock to the server's (which may be shifted).

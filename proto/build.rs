@@ -7,6 +7,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={file}");
     }
     let descriptors = protox::compile(files, ["."])?;
-    prost_build::Config::new().compile_fds(descriptors)?;
+    prost_build::Config::new()
+        // The reference consumer serves its replica of the ward figures as JSON: in
+        // proto3's JSON mapping, whose field names are lowerCamelCase as ours are.
+        .type_attribute(
+            ".ohjaamo.v1.WardFigures",
+            "#[derive(serde::Serialize)] #[serde(rename_all = \"camelCase\")]",
+        )
+        .compile_fds(descriptors)?;
     Ok(())
 }

@@ -3,15 +3,17 @@
 //! browser tests (`node --test tests/browser/`: Debian's headless Chromium driven by
 //! playwright-core) against them — the recovery screen and the bed board equal
 //! `/picture`, a simulator change is on screen within a second, reconnecting and
-//! resync, holds with their 409, 412 and expiry.
+//! resync, holds with their 409, 412 and expiry, and the bed board read without
+//! scrolling sideways on a laptop (1280×800) and a tablet (800×1100).
 //!
 //! Needs `node`, Chromium (`$CHROMIUM` or `/usr/bin/chromium`) and
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`); without them the
 //! test is skipped loudly, or fails when `CI=true`.
 //!
-//! `OHJAAMO_SCREENSHOTS=1` also writes `docs/screenshots/recovery.png` and
-//! `docs/screenshots/beds.png` (1920×1080) after the simulator has lived a busy
-//! morning: `OHJAAMO_SCREENSHOTS=1 cargo test -p ohjaamo --test e2e_browser -- screenshots`.
+//! `OHJAAMO_SCREENSHOTS=1` also writes `docs/screenshots/recovery.png`,
+//! `docs/screenshots/beds.png` (1920×1080) and `beds-laptop.png` (1280×800) after the
+//! simulator has lived a busy morning:
+//! `OHJAAMO_SCREENSHOTS=1 cargo test -p ohjaamo --test e2e_browser -- screenshots`.
 //! The pictures are computed against the wall clock, and theatres are busy in the
 //! daytime; outside 10–16 Helsinki time the stack runs under libfaketime (`apt-get
 //! install faketime`) shifted to 13.10 that day when it is installed.
@@ -236,7 +238,7 @@ impl Stack {
             let units = picture["units"].as_array().cloned().unwrap_or_default();
             let of = |kind: &'static str| units.iter().filter(move |u| u["kind"] == kind);
             let has_hospital = of("recovery-unit").any(|u| {
-                u["figures"]["bays_total"].as_u64().unwrap_or(0) > 0
+                u["figures"]["baysTotal"].as_u64().unwrap_or(0) > 0
                     && u["figures"]["theatres"]
                         .as_array()
                         .is_some_and(|t| !t.is_empty())
@@ -423,7 +425,7 @@ async fn screenshots() {
         .node(&["tests/browser/screenshots.mjs"], Duration::from_secs(180))
         .await;
     assert!(passed, "the screenshot script failed (its output is above)");
-    for name in ["recovery.png", "beds.png"] {
+    for name in ["recovery.png", "beds.png", "beds-laptop.png"] {
         let path = root().join("docs/screenshots").join(name);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         assert!(

@@ -369,7 +369,7 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
         if let (Some(picture), Some(wards)) = (picture, wards) {
             expected = wards_of_core(&picture);
             held = wards_of_consumer(&wards);
-            let first = status["replica"]["first_snapshot_sequence"]
+            let first = status["replica"]["firstSnapshotSequence"]
                 .as_i64()
                 .unwrap_or(i64::MAX);
             let received: std::collections::HashSet<i64> = status["received"]
@@ -410,7 +410,7 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
 
     // None was applied twice; garbage was dead-lettered.
     let replica = &status["replica"];
-    assert_eq!(replica["applied_twice"], 0, "{status}");
+    assert_eq!(replica["appliedTwice"], 0, "{status}");
     assert_eq!(status["bus"]["undecodable"], 3, "{status}");
     assert!(
         published.len() > 100,

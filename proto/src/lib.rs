@@ -3,6 +3,12 @@
 //! Producers and consumers depend on this crate and on nothing else of Ohjaamo, so a
 //! consumer written elsewhere reads exactly what the core writes. The routing keys,
 //! queue arguments and versioning rules are in docs/bus-contract.md.
+//!
+//! The messages' figures are converted from `ohjaamo-picture`'s ([`from_picture`]):
+//! the one crate this one depends on, small and free of I/O, so that what the core
+//! computes reaches the bus by a path the compiler checks.
+
+pub mod from_picture;
 
 /// Package `ohjaamo.v1`.
 pub mod v1 {

@@ -26,7 +26,7 @@ import {
 } from './lib.mjs';
 
 const percent = (p) => (p == null ? '—' : new Intl.NumberFormat('fi-FI', { style: 'percent', maximumFractionDigits: 0 }).format(p / 100));
-const FIGURES = ['free_now', 'freeing_today', 'freeing_tomorrow', 'reserved', 'over_capacity_patients', 'patients', 'beds_open'];
+const FIGURES = ['freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacityPatients', 'patients', 'bedsOpen'];
 
 async function readBoard(page) {
   return page.evaluate((figures) => {
@@ -35,7 +35,7 @@ async function readBoard(page) {
     for (const tr of document.querySelectorAll('table.units tbody tr.unit')) {
       const row = {};
       for (const k of figures) row[k] = num(tr.querySelector(`[data-fig=${k}]`));
-      row.occupancy = tr.querySelector('[data-fig=occupancy_percent]')?.textContent ?? null;
+      row.occupancy = tr.querySelector('[data-fig=occupancyPercent]')?.textContent ?? null;
       rows[tr.dataset.unitId] = row;
     }
     const totals = {};
@@ -51,7 +51,7 @@ function expectedBoard(body, keep = () => true) {
   for (const w of wards) {
     const row = {};
     for (const k of FIGURES) row[k] = w.figures[k];
-    row.occupancy = percent(w.figures.occupancy_percent);
+    row.occupancy = percent(w.figures.occupancyPercent);
     rows[w.id] = row;
   }
   if (wards.length > 1) for (const k of FIGURES) totals[k] = wards.reduce((a, w) => a + (w.figures[k] ?? 0), 0);
@@ -101,7 +101,7 @@ async function holdsOf(schedule, status) {
 
 /** A ward with at least `n` free beds that can be held, and those beds. */
 async function wardWithFreeBeds(n) {
-  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward').sort((a, b) => b.figures.free_now - a.figures.free_now);
+  const wards = (await picture('?kind=ward')).units.filter((u) => u.unitKind !== 'rehabilitation-ward').sort((a, b) => b.figures.freeNow - a.figures.freeNow);
   for (const w of wards) {
     const body = await wardBeds(w.id);
     const free = body.beds.filter((b) => b.state === 'free' && b.schedule && !b.overCapacity && !b.closed);
@@ -160,12 +160,43 @@ export function bedsSuite() {
       await page.locator(`tr.unit[data-unit-id="${ward.id}"] .open-unit`).click();
       assert.equal(new URL(page.url()).searchParams.get('unit'), ward.id);
       await bedsEqualWard(page, ward.id);
-      const shown = await page.locator('.ward-head [data-fig=free_now]').textContent();
-      assert.equal(Number(shown), (await picture(`?unit=${ward.id}`)).units.find((u) => u.kind === 'ward').figures.free_now);
+      const shown = await page.locator('.ward-head [data-fig=freeNow]').textContent();
+      assert.equal(Number(shown), (await picture(`?unit=${ward.id}`)).units.find((u) => u.kind === 'ward').figures.freeNow);
       await page.goBack();
       await page.locator('table.units').waitFor();
       assertNoErrors(page);
       await closePage(page);
+    });
+
+    it('fits a laptop (1280×800) and a tablet (800×1100): no sideways scrolling, every figure shown', async () => {
+      const ward = (await picture('?kind=ward')).units[0];
+      for (const viewport of [{ width: 1280, height: 800 }, { width: 800, height: 1100 }]) {
+        const page = await openPage(browser, { viewport });
+        const size = `${viewport.width}×${viewport.height}`;
+        for (const url of [`/displays/beds?unit=${encodeURIComponent(ward.id)}`, '/displays/beds']) {
+          await page.goto(`${CORE}${url}`);
+          await waitLive(page);
+          if (url.includes('unit=')) await bedsEqualWard(page, ward.id);
+          else await boardEqualsPicture(page, undefined, `the board at ${size}`);
+          const { scroll, client } = await page.evaluate(() => ({
+            scroll: document.documentElement.scrollWidth,
+            client: document.documentElement.clientWidth,
+          }));
+          assert.ok(scroll <= client, `${url} at ${size} scrolls sideways: ${scroll} px wide in ${client}`);
+        }
+        // On the board, a figure whose column heading is not shown shows its own.
+        const unlabelled = await page.evaluate(() => {
+          const headings = getComputedStyle(document.querySelector('table.units thead')).display !== 'none';
+          return [...document.querySelectorAll('table.units tbody td')]
+            .slice(0, 10)
+            .filter((td) => td.querySelector('[data-fig]'))
+            .filter((td) => !headings && getComputedStyle(td, '::before').content !== JSON.stringify(td.dataset.label ?? ''))
+            .map((td) => td.querySelector('[data-fig]').dataset.fig);
+        });
+        assert.deepEqual(unlabelled, [], `figures without their heading at ${size}`);
+        assertNoErrors(page);
+        await closePage(page);
+      }
     });
 
     it('holds a bed once on a double click; a second coordinator gets 409; a stale confirm gets 412; release frees it', async () => {

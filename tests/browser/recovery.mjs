@@ -37,7 +37,7 @@ async function readScreen(page) {
       theatres[t.dataset.roomId] = { state: t.dataset.state, case: t.querySelector('[data-fig=case]')?.textContent ?? '' };
     }
     const wards = {};
-    for (const w of document.querySelectorAll('#wards .ward-row')) wards[w.dataset.unitId] = num(w.querySelector('[data-fig=free_now]'));
+    for (const w of document.querySelectorAll('#wards .ward-row')) wards[w.dataset.unitId] = num(w.querySelector('[data-fig=freeNow]'));
     const arrivals = [...document.querySelectorAll('#arrivals .hour')].map((g) => [g.dataset.hourStart, Number(g.dataset.count), num(g.querySelector('.bar-count'))]);
     const flows = [...document.querySelectorAll('#flows .band')].map((b) => [b.dataset.from, b.dataset.to, Number(b.dataset.count)]).sort();
     return {
@@ -64,23 +64,23 @@ function expected(body) {
   const f = recovery.figures;
   const bays = {};
   for (const b of f.bays) {
-    bays[b.id] = { state: b.case && b.ready_at ? 'ready' : b.case ? 'occupied' : b.closed ? 'closed' : 'free', case: b.case ?? '' };
+    bays[b.id] = { state: b.case && b.readyAt ? 'ready' : b.case ? 'occupied' : b.closed ? 'closed' : 'free', case: b.case ?? '' };
   }
   const theatres = {};
   for (const id of f.theatres) {
     const room = body.units.find((u) => u.kind === 'operating-room' && u.id === id);
-    theatres[id] = { state: room?.figures?.state ?? 'unknown', case: room?.figures?.state === 'in-use' ? room.figures.current_case ?? '' : '' };
+    theatres[id] = { state: room?.figures?.state ?? 'unknown', case: room?.figures?.state === 'in-use' ? room.figures.currentCase ?? '' : '' };
   }
   const wards = {};
-  for (const w of body.units.filter((u) => u.kind === 'ward')) wards[w.id] = w.figures.free_now;
+  for (const w of body.units.filter((u) => u.kind === 'ward')) wards[w.id] = w.figures.freeNow;
   return {
     unit: recovery.id,
-    summary: { patients: f.patients, free: f.bays_free, waiting: f.waiting_for_ward_bed },
+    summary: { patients: f.patients, free: f.baysFree, waiting: f.waitingForWardBed },
     bays,
     theatres,
     wards,
-    arrivals: f.expected_arrivals.map((a) => [a.hour_start, a.count, a.count]),
-    flows: f.flows_today.filter((x) => x.count > 0).map((x) => [x.from, x.to, x.count]).sort(),
+    arrivals: f.expectedArrivals.map((a) => [a.hourStart, a.count, a.count]),
+    flows: f.flowsToday.filter((x) => x.count > 0).map((x) => [x.from, x.to, x.count]).sort(),
   };
 }
 
@@ -250,8 +250,8 @@ export function recoverySuite() {
       const real = await picture();
       const fake = structuredClone(real);
       for (const u of fake.units) {
-        if (u.kind === 'recovery-unit') u.figures.bays_free = 99;
-        if (u.kind === 'ward') u.figures.free_now = 99;
+        if (u.kind === 'recovery-unit') u.figures.baysFree = 99;
+        if (u.kind === 'ward') u.figures.freeNow = 99;
       }
       const streams = [];
       await page.route('**/stream*', async (route) => {

@@ -19,7 +19,7 @@ use ohjaamo_proto::v1::{Event, event::Payload, picture_change::Figures};
 use prost::Message as _;
 use tracing::Instrument as _;
 
-use crate::replica::{Applied, Change, Replica, WardFiguresView, lock};
+use crate::replica::{Applied, Change, Replica, lock};
 use crate::snapshot::Snapshots;
 use crate::{Settings, Status};
 
@@ -150,7 +150,7 @@ fn ward_change(event: &Event, organization: &str) -> Option<Change> {
         unit_previous_sequence: event.unit_previous_sequence,
         unit: change.unit.clone(),
         name: change.unit_name.clone(),
-        figures: WardFiguresView::from(figures),
+        figures: *figures,
     })
 }
 

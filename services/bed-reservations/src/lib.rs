@@ -15,7 +15,7 @@ mod trace;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-pub use replica::{Replica, Ward, WardFiguresView};
+pub use replica::{Replica, Ward};
 pub use snapshot::parse_snapshot;
 pub use status::Status;
 pub use trace::delivery_span;

@@ -10,48 +10,16 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use ohjaamo_proto::v1::WardFigures;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// One ward as the replica holds it.
+/// One ward as the replica holds it: its figures are the contract's message, whether
+/// they came from an event or (converted from the core's picture) from a snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ward {
     pub name: String,
     /// The sequence of the event (or snapshot entry) this state is from.
     pub sequence: u64,
-    pub figures: WardFiguresView,
-}
-
-/// `WardFigures` with the field names the core's JSON uses, for display and for
-/// comparing with `GET /picture`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct WardFiguresView {
-    pub beds_total: u32,
-    pub beds_closed: u32,
-    pub occupied: u32,
-    pub reserved: u32,
-    pub free_now: u32,
-    pub freeing_today: u32,
-    pub freeing_tomorrow: u32,
-    pub over_capacity_patients: u32,
-    pub patients: u32,
-    pub occupancy_per_mille: u32,
-}
-
-impl From<&WardFigures> for WardFiguresView {
-    fn from(f: &WardFigures) -> Self {
-        WardFiguresView {
-            beds_total: f.beds_total,
-            beds_closed: f.beds_closed,
-            occupied: f.beds_occupied,
-            reserved: f.beds_reserved,
-            free_now: f.beds_free_now,
-            freeing_today: f.freeing_today,
-            freeing_tomorrow: f.freeing_tomorrow,
-            over_capacity_patients: f.over_capacity_patients,
-            patients: f.patients,
-            occupancy_per_mille: f.occupancy_per_mille,
-        }
-    }
+    pub figures: WardFigures,
 }
 
 /// A ward's picture change as delivered.
@@ -61,7 +29,7 @@ pub struct Change {
     pub unit_previous_sequence: u64,
     pub unit: String,
     pub name: String,
-    pub figures: WardFiguresView,
+    pub figures: WardFigures,
 }
 
 /// What applying a change did.
@@ -78,6 +46,7 @@ pub enum Applied {
 /// The replica: the wards, the snapshot it started from, and counts that let a test
 /// (or an operator) see that nothing was lost or applied twice.
 #[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Replica {
     pub wards: BTreeMap<String, Ward>,
     /// The sequence the last snapshot was as of.
@@ -165,7 +134,7 @@ mod tests {
         Ward {
             name: "Osasto 1".into(),
             sequence,
-            figures: WardFiguresView {
+            figures: WardFigures {
                 beds_total: beds,
                 ..Default::default()
             },
@@ -178,7 +147,7 @@ mod tests {
             unit_previous_sequence: previous,
             unit: unit.into(),
             name: "Osasto 1".into(),
-            figures: WardFiguresView {
+            figures: WardFigures {
                 beds_total: beds,
                 ..Default::default()
             },

@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Settings;
-use crate::replica::{Replica, Ward, WardFiguresView, lock};
+use crate::replica::{Replica, Ward, lock};
 
 pub struct Snapshots {
     http: reqwest::Client,
@@ -64,7 +65,9 @@ impl Snapshots {
     }
 }
 
-/// A `GET /picture` body as the replica's wards.
+/// A `GET /picture` body as the replica's wards. Figures that do not read as the
+/// picture's ward figures (a field missing or renamed) fail the snapshot, which is
+/// then retried: never a ward of zeros.
 pub fn parse_snapshot(body: &Value) -> Result<(u64, BTreeMap<String, Ward>), String> {
     let sequence = body["sequence"]
         .as_u64()
@@ -75,14 +78,14 @@ pub fn parse_snapshot(body: &Value) -> Result<(u64, BTreeMap<String, Ward>), Str
         else {
             return Err(format!("a snapshot unit without id or sequence: {unit}"));
         };
+        let figures = ohjaamo_picture::WardFigures::deserialize(&unit["figures"])
+            .map_err(|e| format!("the figures of ward {id} in the snapshot: {e}"))?;
         wards.insert(
             id.to_owned(),
             Ward {
                 name: unit["name"].as_str().unwrap_or_default().to_owned(),
                 sequence: unit_sequence,
-                figures: WardFiguresView::from(&ohjaamo_bus::ward_figures_from_json(
-                    &unit["figures"],
-                )),
+                figures: figures.into(),
             },
         );
     }

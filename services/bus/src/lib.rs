@@ -5,12 +5,10 @@
 //! same things with the same arguments.
 
 mod connect;
-mod figures;
 mod routing;
 mod topology;
 
 pub use connect::{BusError, connect};
-pub use figures::ward_figures_from_json;
 pub use routing::{key_part, routing_key};
 pub use topology::{
     DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, EXCHANGE, QueueSettings, declare_consumer_queue,

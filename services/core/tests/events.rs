@@ -138,8 +138,8 @@ async fn a_picture_event_names_the_unit_s_previous_one(h: &Harness) {
     assert_eq!(pictures.len(), 2, "{pictures:?}");
     assert_eq!(pictures[0].1, 0);
     assert_eq!(pictures[1].1, pictures[0].0);
-    assert_eq!(pictures[0].2["figures"]["beds_total"], 1);
-    assert_eq!(pictures[1].2["figures"]["beds_total"], 2);
+    assert_eq!(pictures[0].2["figures"]["bedsTotal"], 1);
+    assert_eq!(pictures[1].2["figures"]["bedsTotal"], 2);
     // The snapshot says the sequence it is as of and each unit's own.
     let root = h.url("").trim_end_matches("/fhir").to_owned();
     let snapshot = h.get_absolute(&format!("{root}/picture")).await;

@@ -94,7 +94,7 @@ async fn hold_confirm_release(h: &Harness) {
     assert_eq!(bed["hold"]["note"], "Heräämöstä");
     let f = ward_figures(h).await;
     assert_eq!(
-        (f["reserved"].as_u64(), f["free_now"].as_u64()),
+        (f["reserved"].as_u64(), f["freeNow"].as_u64()),
         (Some(1), Some(0))
     );
 
@@ -207,7 +207,7 @@ async fn an_expired_hold_frees_its_bed_by_itself(h: &Harness) {
             .await
             .body["units"][0]["figures"]
             .clone();
-        if f["reserved"] == 0 && f["free_now"] == 1 {
+        if f["reserved"] == 0 && f["freeNow"] == 1 {
             break;
         }
         assert!(

@@ -87,9 +87,9 @@ async fn a_ward_s_figures(h: &Harness) {
     let figures = &r.body["units"][0]["figures"];
     assert_eq!(r.body["units"][0]["name"], "Osasto 1");
     let expect = json!({
-        "beds_total": 5, "beds_closed": 1, "beds_open": 4, "occupied": 2, "reserved": 1,
-        "free_now": 1, "freeing_today": 1, "freeing_tomorrow": 1, "over_capacity_patients": 1,
-        "patients": 3, "occupancy_percent": 75.0
+        "bedsTotal": 5, "bedsClosed": 1, "bedsOpen": 4, "occupied": 2, "reserved": 1,
+        "freeNow": 1, "freeingToday": 1, "freeingTomorrow": 1, "overCapacityPatients": 1,
+        "patients": 3, "occupancyPercent": 75.0
     });
     assert_eq!(figures, &expect, "{}", r.text);
     // The same figures as a SANER-shaped MeasureReport, found by a FHIR search.
@@ -140,8 +140,8 @@ async fn a_ward_s_figures(h: &Harness) {
     assert_eq!(then.body["units"][0]["figures"], expect, "{}", then.text);
     assert!(then.body["sequence"].as_i64().is_some(), "{}", then.text);
     let now = settled_picture(h, "?unit=ward").await;
-    assert_eq!(now.body["units"][0]["figures"]["beds_closed"], 2);
-    assert_eq!(now.body["units"][0]["figures"]["free_now"], 0);
+    assert_eq!(now.body["units"][0]["figures"]["bedsClosed"], 2);
+    assert_eq!(now.body["units"][0]["figures"]["freeNow"], 0);
     // Before anything was written there was nothing.
     let empty = picture(h, "?at=2020-01-01T00:00:00Z").await;
     assert_eq!(empty.body["units"], json!([]), "{}", empty.text);
@@ -202,7 +202,7 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
     let r = settled_picture(h, "?unit=u1&kind=equipment").await;
     assert_eq!(
         r.body["units"][0]["figures"],
-        json!([{"device_type": "infuusiopumppu", "total": 3, "in_use": 1, "free": 1, "in_maintenance": 1}]),
+        json!([{"deviceType": "infuusiopumppu", "total": 3, "inUse": 1, "free": 1, "inMaintenance": 1}]),
         "{}",
         r.text
     );
@@ -212,8 +212,8 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
     assert_eq!(
         r.body["units"][0]["figures"],
         json!([
-            {"role": "lahihoitaja", "on_shift_now": 0, "on_next_shift": 1},
-            {"role": "sairaanhoitaja", "on_shift_now": 2, "on_next_shift": 1},
+            {"role": "lahihoitaja", "onShiftNow": 0, "onNextShift": 1},
+            {"role": "sairaanhoitaja", "onShiftNow": 2, "onNextShift": 1},
         ]),
         "{}",
         r.text
@@ -231,7 +231,7 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
     h.put_resource(&off).await;
     let now = settled_picture(h, "?unit=u1&kind=equipment").await;
     assert_eq!(
-        now.body["units"][0]["figures"][0]["in_use"], 0,
+        now.body["units"][0]["figures"][0]["inUse"], 0,
         "{}",
         now.text
     );
@@ -246,7 +246,7 @@ async fn equipment_and_staff_of_a_unit(h: &Harness) {
     assert_eq!(then.body["units"][0]["figures"], r_staff, "{}", then.text);
     let now = picture(h, "?unit=u1&kind=staff").await;
     assert_eq!(
-        now.body["units"][0]["figures"][1]["on_shift_now"], 1,
+        now.body["units"][0]["figures"][1]["onShiftNow"], 1,
         "{}",
         now.text
     );
@@ -427,12 +427,12 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     };
     let sali1 = unit(&r.body, "sali1")["figures"].clone();
     assert_eq!(sali1["state"], "in-use", "{sali1}");
-    assert_eq!(sali1["current_case"], "T-1");
-    assert_eq!(sali1["current_planned_end"], json!(at(30).to_string()));
-    assert_eq!(sali1["current_expected_end"], json!(at(40).to_string()));
-    assert_eq!(sali1["next_case"], "T-2");
+    assert_eq!(sali1["currentCase"], "T-1");
+    assert_eq!(sali1["currentPlannedEnd"], json!(at(30).to_string()));
+    assert_eq!(sali1["currentExpectedEnd"], json!(at(40).to_string()));
+    assert_eq!(sali1["nextCase"], "T-2");
     assert_eq!(
-        sali1["cases_left_today"],
+        sali1["casesLeftToday"],
         u32::from(at(60) < midnight_after(&zone, now))
     );
     // Case 1 since 50 minutes, case 3 for two hours before it (from midnight, if later).
@@ -443,11 +443,11 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     };
     let in_use = ((today_part(at(-50), now) + today_part(at(-150), at(-30))) / 60) as u64;
     // The deriver's clock runs a little after ours: a minute may have turned.
-    let used = sali1["use_today_minutes"].as_u64().unwrap();
+    let used = sali1["useTodayMinutes"].as_u64().unwrap();
     assert!((in_use..=in_use + 1).contains(&used), "{sali1}");
     let sali2 = unit(&r.body, "sali2");
     assert_eq!(sali2["figures"]["state"], "closed", "{sali2}");
-    assert_eq!(sali2["figures"]["next_case"], Value::Null, "{sali2}");
+    assert_eq!(sali2["figures"]["nextCase"], Value::Null, "{sali2}");
     assert_eq!(
         sali2["site"], "s1",
         "an operating room's site is its suite's"
@@ -466,12 +466,12 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     let her = r.body["units"][0]["figures"].clone();
     assert_eq!(
         (
-            &her["bays_total"],
-            &her["bays_closed"],
-            &her["bays_occupied"],
-            &her["bays_free"],
+            &her["baysTotal"],
+            &her["baysClosed"],
+            &her["baysOccupied"],
+            &her["baysFree"],
             &her["patients"],
-            &her["waiting_for_ward_bed"]
+            &her["waitingForWardBed"]
         ),
         (
             &json!(3),
@@ -484,7 +484,7 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
         "{her}"
     );
     // Case 1 is expected out in 40 minutes, case 2 at its planned end in two hours.
-    let first_hour: Timestamp = her["expected_arrivals"][0]["hour_start"]
+    let first_hour: Timestamp = her["expectedArrivals"][0]["hourStart"]
         .as_str()
         .unwrap()
         .parse()
@@ -493,7 +493,7 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     for end in [at(40), at(120)] {
         expected[(end.duration_since(first_hour).as_secs() / 3600) as usize] += 1;
     }
-    let counts: Vec<u64> = her["expected_arrivals"]
+    let counts: Vec<u64> = her["expectedArrivals"]
         .as_array()
         .unwrap()
         .iter()
@@ -511,7 +511,7 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     if today(at(-180)) {
         flows.push(json!({"from": "sali2", "to": "her", "count": 1}));
     }
-    assert_eq!(her["flows_today"], json!(flows), "{her}");
+    assert_eq!(her["flowsToday"], json!(flows), "{her}");
 
     // Case 3 leaves for the ward: recomputed from that one change.
     let mut left = recovering;
@@ -529,15 +529,15 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     let her = &r.body["units"][0]["figures"];
     assert_eq!(
         (
-            &her["bays_occupied"],
-            &her["bays_free"],
-            &her["waiting_for_ward_bed"]
+            &her["baysOccupied"],
+            &her["baysFree"],
+            &her["waitingForWardBed"]
         ),
         (&json!(0), &json!(2), &json!(0)),
         "{her}"
     );
     assert!(
-        her["flows_today"]
+        her["flowsToday"]
             .as_array()
             .unwrap()
             .contains(&json!({"from": "her", "to": "os1", "count": 1})),
@@ -549,10 +549,7 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     assert_eq!(then.status, StatusCode::OK, "{}", then.text);
     let her_then = unit(&then.body, "her")["figures"].clone();
     assert_eq!(
-        (
-            &her_then["bays_occupied"],
-            &her_then["waiting_for_ward_bed"]
-        ),
+        (&her_then["baysOccupied"], &her_then["waitingForWardBed"]),
         (&json!(1), &json!(1)),
         "{her_then}"
     );
@@ -560,8 +557,8 @@ async fn operating_rooms_and_the_recovery_unit(h: &Harness) {
     assert_eq!(
         (
             &sali1_then["state"],
-            &sali1_then["current_case"],
-            &sali1_then["next_case"]
+            &sali1_then["currentCase"],
+            &sali1_then["nextCase"]
         ),
         (&json!("in-use"), &json!("T-1"), &json!("T-2")),
         "{sali1_then}"

@@ -91,7 +91,7 @@ impl Client {
 }
 
 fn beds_total(unit: &Value) -> i64 {
-    unit["figures"]["beds_total"].as_i64().unwrap_or(-1)
+    unit["figures"]["bedsTotal"].as_i64().unwrap_or(-1)
 }
 
 both_backends!(snapshot_then_events_then_resume);

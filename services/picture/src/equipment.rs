@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceBookingKind {
@@ -32,12 +32,18 @@ pub struct Device {
     pub bookings: Vec<DeviceBooking>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// One device type's figures (camelCase on the wire; the snake_case aliases read
+/// pictures stored before).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct EquipmentFigures {
+    #[serde(alias = "device_type")]
     pub device_type: String,
     pub total: u32,
+    #[serde(alias = "in_use")]
     pub in_use: u32,
     pub free: u32,
+    #[serde(alias = "in_maintenance")]
     pub in_maintenance: u32,
 }
 

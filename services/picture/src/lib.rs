@@ -4,6 +4,10 @@
 //! Kept pure so that every figure can be tested on its own, across the
 //! daylight-saving days of the unit's time zone ([`day`]), and so that the core can
 //! recompute one unit from what a write touched.
+//!
+//! The figures' serde shape is the one JSON shape of them: what `GET /picture` and
+//! the live stream serve, what the store keeps, and what the bus contract's messages
+//! are converted from (`ohjaamo-proto`'s `From` impls), camelCase like FHIR ([`wire`]).
 
 pub mod day;
 pub mod equipment;
@@ -12,6 +16,7 @@ pub mod recovery;
 pub mod staff;
 pub mod theatre;
 pub mod ward;
+pub mod wire;
 
 pub use day::LocalDay;
 pub use equipment::{

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::LocalDay;
 use crate::operation::{Destination, Operation, Phase};
@@ -45,13 +45,15 @@ pub struct RecoveryUnit {
     pub theatres: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct HourCount {
+    #[serde(alias = "hour_start")]
     pub hour_start: Timestamp,
     pub count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Flow {
     pub from: String,
     pub to: String,
@@ -60,32 +62,49 @@ pub struct Flow {
 
 /// One bay as the wall display shows it: who (as a case number) is in it since when,
 /// and whether they are ready to leave and to where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BayState {
     pub id: String,
+    #[serde(deserialize_with = "crate::wire::present")]
     pub name: Option<String>,
     pub closed: bool,
     /// The pseudonymous case number of the patient in the bay, if any.
+    #[serde(deserialize_with = "crate::wire::present")]
     pub case: Option<String>,
     /// The operating room the patient came from.
+    #[serde(alias = "from_room", deserialize_with = "crate::wire::present")]
     pub from_room: Option<String>,
     /// When the patient arrived (the operation's end): time in recovery runs from it.
+    #[serde(alias = "arrived_at", deserialize_with = "crate::wire::present")]
     pub arrived_at: Option<Timestamp>,
     /// When the patient became ready to leave.
+    #[serde(alias = "ready_at", deserialize_with = "crate::wire::present")]
     pub ready_at: Option<Timestamp>,
     /// Where the patient goes next (a unit's id, `home`, `unknown`), once ready.
+    #[serde(deserialize_with = "crate::wire::present")]
     pub destination: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A recovery unit's figures (camelCase on the wire; the snake_case aliases read
+/// pictures stored before).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RecoveryFigures {
+    #[serde(alias = "bays_total")]
     pub bays_total: u32,
+    #[serde(alias = "bays_closed")]
     pub bays_closed: u32,
+    #[serde(alias = "bays_occupied")]
     pub bays_occupied: u32,
+    #[serde(alias = "bays_free")]
     pub bays_free: u32,
     pub patients: u32,
+    #[serde(alias = "waiting_for_ward_bed")]
     pub waiting_for_ward_bed: u32,
+    #[serde(alias = "expected_arrivals")]
     pub expected_arrivals: Vec<HourCount>,
+    #[serde(alias = "flows_today")]
     pub flows_today: Vec<Flow>,
     /// The operating rooms whose patients come here.
     pub theatres: Vec<String>,

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shift {
@@ -17,10 +17,15 @@ pub struct Shift {
     pub end: Timestamp,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// One role's figures (camelCase on the wire; the snake_case aliases read pictures
+/// stored before).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StaffFigures {
     pub role: String,
+    #[serde(alias = "on_shift_now")]
     pub on_shift_now: u32,
+    #[serde(alias = "on_next_shift")]
     pub on_next_shift: u32,
 }
 

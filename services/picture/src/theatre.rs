@@ -19,7 +19,7 @@
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::LocalDay;
 use crate::operation::{Operation, Phase};
@@ -36,7 +36,7 @@ pub struct Room {
     pub closures: Vec<(Timestamp, Timestamp)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RoomState {
     Free,
@@ -45,19 +45,40 @@ pub enum RoomState {
     Closed,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An operating room's figures (camelCase on the wire; the snake_case aliases read
+/// pictures stored before). Optional values are `null`, never absent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OperatingRoomFigures {
     pub state: RoomState,
+    #[serde(alias = "current_case", deserialize_with = "crate::wire::present")]
     pub current_case: Option<String>,
     /// The current case's planned end, as booked.
+    #[serde(
+        alias = "current_planned_end",
+        deserialize_with = "crate::wire::present"
+    )]
     pub current_planned_end: Option<Timestamp>,
     /// Its real start plus its planned length (a late start ends late).
+    #[serde(
+        alias = "current_expected_end",
+        deserialize_with = "crate::wire::present"
+    )]
     pub current_expected_end: Option<Timestamp>,
+    #[serde(alias = "next_case", deserialize_with = "crate::wire::present")]
     pub next_case: Option<String>,
+    #[serde(
+        alias = "next_planned_start",
+        deserialize_with = "crate::wire::present"
+    )]
     pub next_planned_start: Option<Timestamp>,
+    #[serde(alias = "cases_left_today")]
     pub cases_left_today: u32,
+    #[serde(alias = "cases_done_today")]
     pub cases_done_today: u32,
+    #[serde(alias = "use_today_minutes")]
     pub use_today_minutes: u32,
+    #[serde(alias = "planned_today_minutes")]
     pub planned_today_minutes: u32,
 }
 

@@ -16,7 +16,7 @@
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::day::LocalDay;
 
@@ -51,19 +51,32 @@ impl Occupancy {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// A ward's figures as the API serves them (camelCase, like FHIR) and as the store
+/// keeps them in a unit's picture. The snake_case aliases read pictures stored before
+/// the API took one casing. Every field is required: a picture missing one is an
+/// error for its reader, never a silent 0.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WardFigures {
+    #[serde(alias = "beds_total")]
     pub beds_total: u32,
+    #[serde(alias = "beds_closed")]
     pub beds_closed: u32,
+    #[serde(alias = "beds_open")]
     pub beds_open: u32,
     pub occupied: u32,
     pub reserved: u32,
+    #[serde(alias = "free_now")]
     pub free_now: u32,
+    #[serde(alias = "freeing_today")]
     pub freeing_today: u32,
+    #[serde(alias = "freeing_tomorrow")]
     pub freeing_tomorrow: u32,
+    #[serde(alias = "over_capacity_patients")]
     pub over_capacity_patients: u32,
     pub patients: u32,
-    /// Patients per open bed, in per cent; `None` when no bed is open.
+    /// Patients per open bed, in per cent; `None` (JSON `null`) when no bed is open.
+    #[serde(alias = "occupancy_percent", deserialize_with = "crate::wire::present")]
     pub occupancy_percent: Option<f64>,
 }
 

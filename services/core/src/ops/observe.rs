@@ -78,6 +78,10 @@ fn describe() {
         "ohjaamo_publish_failures_total",
         "Relay rounds that failed to publish (broker away, channel closed, confirms missing or negative)"
     );
+    metrics::describe_counter!(
+        "ohjaamo_relay_unreadable_pictures_total",
+        "Stored unit pictures whose figures did not read as their kind's (published without figures; a bug)"
+    );
     metrics::describe_gauge!(
         "ohjaamo_outbox_oldest_event_age_seconds",
         "How long the oldest event not yet confirmed by the bus has waited (0 when none waits)"

@@ -200,6 +200,15 @@ impl Harness {
         self.db.as_ref().map(TestDb::url).unwrap_or_default()
     }
 
+    /// Stops the server and its background tasks and hands back the database, for a
+    /// test that starts the core over it again (a restart, an upgrade).
+    pub async fn stop(mut self) -> TestDb {
+        self.server.abort();
+        drop(self.background.take());
+        self.store.close().await;
+        self.db.take().expect("the harness's database")
+    }
+
     /// Stops the server and removes the database.
     pub async fn finish(mut self) {
         self.server.abort();

@@ -162,13 +162,13 @@ function sum(units, key) {
 }
 
 function occupancy(percent) {
-  if (percent == null) return h('span', { class: 'fig', dataset: { fig: 'occupancy_percent' } }, '—');
+  if (percent == null) return h('span', { class: 'fig', dataset: { fig: 'occupancyPercent' } }, '—');
   const cls = percent >= 100 ? 'full' : percent >= 90 ? 'high' : '';
   return h(
     'span',
     { class: ['occ', cls] },
     h('span', { class: 'meter', 'aria-hidden': 'true' }, h('span', { style: `width:${Math.min(100, Math.max(0, percent))}%` })),
-    h('span', { class: 'fig', dataset: { fig: 'occupancy_percent' } }, fmtPercent(percent)),
+    h('span', { class: 'fig', dataset: { fig: 'occupancyPercent' } }, fmtPercent(percent)),
   );
 }
 
@@ -186,7 +186,7 @@ function renderBoard() {
   const kinds = [...new Set(all.map((w) => w.unitKind ?? 'ward'))].sort().map((k) => [k, t(`beds.kind.${k}`)]);
   const specialties = [...new Set(all.map((w) => w.specialty).filter(Boolean))].sort(byName).map((s) => [s, s]);
   const units = live.hasData ? filtered() : [];
-  const beds = sum(units, 'beds_open');
+  const beds = sum(units, 'bedsOpen');
   const patients = sum(units, 'patients');
   const container = el('view');
   if (container.dataset.mode !== 'board') {
@@ -208,10 +208,10 @@ function renderBoard() {
   }
   fill(
     container.querySelector('.totals'),
-      total('free', t('beds.col.freeNow'), live.hasData ? sum(units, 'free_now') : null, 'free_now'),
-      total('', t('beds.col.freeingToday'), live.hasData ? sum(units, 'freeing_today') : null, 'freeing_today'),
+      total('free', t('beds.col.freeNow'), live.hasData ? sum(units, 'freeNow') : null, 'freeNow'),
+      total('', t('beds.col.freeingToday'), live.hasData ? sum(units, 'freeingToday') : null, 'freeingToday'),
       total('', t('beds.col.patients'), live.hasData ? patients : null, 'patients'),
-      total('', t('beds.col.occupancy'), null, 'occupancy_percent', live.hasData && beds > 0 ? fmtPercent((100 * patients) / beds) : '—'),
+      total('', t('beds.col.occupancy'), null, 'occupancyPercent', live.hasData && beds > 0 ? fmtPercent((100 * patients) / beds) : '—'),
   );
   const head = h(
     'thead',
@@ -219,9 +219,7 @@ function renderBoard() {
     h(
       'tr',
       {},
-      ['unit', 'freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacity', 'patients', 'beds', 'occupancy'].map((k) =>
-        h('th', { scope: 'col' }, t(`beds.col.${k}`)),
-      ),
+      COLUMNS.map((k) => h('th', { scope: 'col' }, t(`beds.col.${k}`))),
       h('th', {}, ''),
     ),
   );
@@ -232,7 +230,7 @@ function renderBoard() {
       e.stopPropagation();
       openUnit(w.id);
     };
-    return h(
+    return labelled(h(
       'tr',
       { class: 'unit', dataset: { unitId: w.id, sequence: String(w.sequence ?? '') }, onclick: open },
       h(
@@ -241,21 +239,21 @@ function renderBoard() {
         h('a', { class: 'uname', href: `?unit=${encodeURIComponent(w.id)}`, onclick: open }, w.name ?? w.id),
         h('span', { class: 'usub' }, [w.siteName, w.specialty].filter(Boolean).join(' · ')),
       ),
-      cell('free_now', f.free_now, { big: true, cls: ['free-now', f.free_now === 0 ? 'none' : ''].join(' ') }),
-      cell('freeing_today', f.freeing_today, { big: true }),
-      cell('freeing_tomorrow', f.freeing_tomorrow),
+      cell('freeNow', f.freeNow, { big: true, cls: ['free-now', f.freeNow === 0 ? 'none' : ''].join(' ') }),
+      cell('freeingToday', f.freeingToday, { big: true }),
+      cell('freeingTomorrow', f.freeingTomorrow),
       cell('reserved', f.reserved),
-      cell('over_capacity_patients', f.over_capacity_patients, { cls: f.over_capacity_patients > 0 ? 'over' : '' }),
+      cell('overCapacityPatients', f.overCapacityPatients, { cls: f.overCapacityPatients > 0 ? 'over' : '' }),
       cell('patients', f.patients),
       h(
         'td',
         {},
-        h('span', { class: 'fig', dataset: { fig: 'beds_open' } }, fmtNumber(f.beds_open)),
-        f.beds_closed ? h('span', { class: 'usub' }, t('beds.closedBeds', { n: fmtNumber(f.beds_closed) })) : null,
+        h('span', { class: 'fig', dataset: { fig: 'bedsOpen' } }, fmtNumber(f.bedsOpen)),
+        f.bedsClosed ? h('span', { class: 'usub' }, t('beds.closedBeds', { n: fmtNumber(f.bedsClosed) })) : null,
       ),
-      h('td', {}, occupancy(f.occupancy_percent)),
+      h('td', {}, occupancy(f.occupancyPercent)),
       h('td', {}, h('button', { type: 'button', class: 'open-unit', onclick: open }, t('beds.open'))),
-    );
+    ));
   });
   const table = h(
     'table',
@@ -266,20 +264,33 @@ function renderBoard() {
       ? h(
           'tfoot',
           {},
-          h(
+          labelled(h(
             'tr',
             {},
             h('td', {}, t('beds.total')),
-            ['free_now', 'freeing_today', 'freeing_tomorrow', 'reserved', 'over_capacity_patients', 'patients', 'beds_open'].map((k) =>
+            ['freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacityPatients', 'patients', 'bedsOpen'].map((k) =>
               h('td', {}, h('span', { class: 'fig', dataset: { total: k } }, fmtNumber(sum(units, k)))),
             ),
             h('td', {}, occupancy(beds > 0 ? (100 * patients) / beds : null)),
             h('td', {}),
-          ),
+          )),
         )
       : null,
   );
   fill(container.querySelector('.table'), live.hasData && units.length === 0 ? h('div', { class: 'empty' }, t('beds.none')) : table);
+}
+
+/** The board's columns, in order (their headings are `beds.col.<name>`). */
+const COLUMNS = ['unit', 'freeNow', 'freeingToday', 'freeingTomorrow', 'reserved', 'overCapacity', 'patients', 'beds', 'occupancy'];
+
+/** Gives each figure cell of `row` its column's heading as `data-label`: where the
+ * board is too narrow for its columns (a tablet), a unit's figures go on a line of
+ * their own under its name and each shows its heading (app.css). */
+function labelled(row) {
+  [...row.children].forEach((td, i) => {
+    if (i > 0 && i < COLUMNS.length) td.dataset.label = t(`beds.col.${COLUMNS[i]}`);
+  });
+  return row;
 }
 
 function total(cls, label, value, key, text = null) {
@@ -366,16 +377,16 @@ function renderWard() {
       'div',
       { class: 'figs' },
       [
-        ['free', 'free_now', 'beds.col.freeNow'],
-        ['', 'freeing_today', 'beds.col.freeingToday'],
-        ['', 'freeing_tomorrow', 'beds.col.freeingTomorrow'],
+        ['free', 'freeNow', 'beds.col.freeNow'],
+        ['', 'freeingToday', 'beds.col.freeingToday'],
+        ['', 'freeingTomorrow', 'beds.col.freeingTomorrow'],
         ['', 'reserved', 'beds.col.reserved'],
         ['', 'patients', 'beds.col.patients'],
-        ['', 'beds_open', 'beds.col.beds'],
+        ['', 'bedsOpen', 'beds.col.beds'],
       ].map(([cls, key, label]) =>
         h('div', { class: ['item', cls] }, h('span', { class: 'fig', dataset: { fig: key } }, fmtNumber(f[key])), h('span', {}, t(label))),
       ),
-      h('div', { class: 'item' }, h('span', { class: 'fig', dataset: { fig: 'occupancy_percent' } }, fmtPercent(f.occupancy_percent)), h('span', {}, t('beds.col.occupancy'))),
+      h('div', { class: 'item' }, h('span', { class: 'fig', dataset: { fig: 'occupancyPercent' } }, fmtPercent(f.occupancyPercent)), h('span', {}, t('beds.col.occupancy'))),
     ),
   );
   let body;

@@ -90,9 +90,9 @@ function renderTheatres(unit) {
       const state = f.state ?? 'unknown';
       const lines = [];
       let plannedText = null;
-      if (state === 'in-use' && f.current_case) {
-        const planned = Date.parse(f.current_planned_end);
-        const expected = Date.parse(f.current_expected_end ?? f.current_planned_end);
+      if (state === 'in-use' && f.currentCase) {
+        const planned = Date.parse(f.currentPlannedEnd);
+        const expected = Date.parse(f.currentExpectedEnd ?? f.currentPlannedEnd);
         // Past its expected end the case is running on: it ends no earlier than now.
         const ends = Number.isNaN(expected) ? NaN : Math.max(expected, at);
         const delta = Number.isNaN(planned) || Number.isNaN(ends) ? null : minutesBetween(planned, ends);
@@ -113,15 +113,15 @@ function renderTheatres(unit) {
         );
         if (off) plannedText = t('room.planned', { time: fmtTime(planned, zoneName) });
       }
-      const nextDay = f.next_planned_start && !isToday(f.next_planned_start, zoneName);
-      const next = !f.next_case
+      const nextDay = f.nextPlannedStart && !isToday(f.nextPlannedStart, zoneName);
+      const next = !f.nextCase
         ? t('room.nextNone')
         : nextDay
-          ? t('room.nextDay', { case: f.next_case, date: fmtDayMonth(f.next_planned_start, zoneName), time: fmtTime(f.next_planned_start, zoneName) })
-          : t('room.next', { case: f.next_case, time: fmtTime(f.next_planned_start, zoneName) });
+          ? t('room.nextDay', { case: f.nextCase, date: fmtDayMonth(f.nextPlannedStart, zoneName), time: fmtTime(f.nextPlannedStart, zoneName) })
+          : t('room.next', { case: f.nextCase, time: fmtTime(f.nextPlannedStart, zoneName) });
       const counts = [
-        f.cases_left_today != null ? t('room.left', { n: fmtNumber(f.cases_left_today) }) : null,
-        f.cases_done_today != null ? t('room.done', { n: fmtNumber(f.cases_done_today) }) : null,
+        f.casesLeftToday != null ? t('room.left', { n: fmtNumber(f.casesLeftToday) }) : null,
+        f.casesDoneToday != null ? t('room.done', { n: fmtNumber(f.casesDoneToday) }) : null,
       ]
         .filter(Boolean)
         .join(' · ');
@@ -140,7 +140,7 @@ function renderTheatres(unit) {
             { class: 'row1' },
             h('span', { class: 'name' }, room.name ?? room.id),
             h('span', { class: 'state', dataset: { fig: 'state' } }, t(`room.${state}`)),
-            state === 'in-use' && f.current_case ? h('span', { class: 'case fig', dataset: { fig: 'case' } }, f.current_case) : null,
+            state === 'in-use' && f.currentCase ? h('span', { class: 'case fig', dataset: { fig: 'case' } }, f.currentCase) : null,
           ),
           lines,
         ),
@@ -163,7 +163,7 @@ function commonPrefix(names) {
 }
 
 function bayState(bay) {
-  if (bay.case && bay.ready_at) return 'ready';
+  if (bay.case && bay.readyAt) return 'ready';
   if (bay.case) return 'occupied';
   if (bay.closed) return 'closed';
   return 'free';
@@ -182,9 +182,9 @@ function renderBays(unit) {
   fill(
     summary,
     summaryItem('patients', t('recovery.sum.patients'), f.patients),
-    summaryItem('free', t('recovery.sum.free'), f.bays_free),
-    summaryItem('waiting', t('recovery.sum.waiting'), f.waiting_for_ward_bed),
-    f.bays_closed ? summaryItem('closed', t('recovery.sum.closed'), f.bays_closed) : null,
+    summaryItem('free', t('recovery.sum.free'), f.baysFree),
+    summaryItem('waiting', t('recovery.sum.waiting'), f.waitingForWardBed),
+    f.baysClosed ? summaryItem('closed', t('recovery.sum.closed'), f.baysClosed) : null,
   );
   const bays = [...(f.bays ?? [])].sort((a, b) => byName(a.name ?? a.id, b.name ?? b.id));
   const prefix = commonPrefix(bays.map((b) => b.name ?? ''));
@@ -199,9 +199,9 @@ function renderBays(unit) {
       const label = (bay.name ?? bay.id).slice(prefix.length) || bay.name || bay.id;
       const rows = [];
       if (bay.case) {
-        const inRecovery = bay.arrived_at ? minutesBetween(bay.arrived_at, at) : null;
+        const inRecovery = bay.arrivedAt ? minutesBetween(bay.arrivedAt, at) : null;
         if (state === 'ready') {
-          const waited = minutesBetween(bay.ready_at, at);
+          const waited = minutesBetween(bay.readyAt, at);
           const home = bay.destination === 'home';
           rows.push(
             h(
@@ -222,12 +222,12 @@ function renderBays(unit) {
               {
                 class: 'time fig',
                 dataset: { fig: 'in-recovery', minutes: inRecovery == null ? '' : String(Math.max(0, inRecovery)) },
-                title: bay.arrived_at ? fmtTime(bay.arrived_at, zoneName) : null,
+                title: bay.arrivedAt ? fmtTime(bay.arrivedAt, zoneName) : null,
               },
               inRecovery == null ? '—' : fmtMinutes(inRecovery),
             ),
           );
-          rows.push(h('div', { class: 'more' }, bay.from_room ? t('bay.from', { room: roomName(bay.from_room) }) : ''));
+          rows.push(h('div', { class: 'more' }, bay.fromRoom ? t('bay.from', { room: roomName(bay.fromRoom) }) : ''));
         }
       }
       // Ready to leave: "waiting for a bed" (the time below is the wait) or, going
@@ -263,7 +263,7 @@ function summaryItem(key, label, value) {
 
 function renderArrivals(unit) {
   const container = el('arrivals');
-  const hours = live.hasData && unit ? unit.figures?.expected_arrivals ?? [] : [];
+  const hours = live.hasData && unit ? unit.figures?.expectedArrivals ?? [] : [];
   const W = Math.max(200, container.clientWidth);
   const H = Math.max(120, container.clientHeight);
   if (hours.length === 0) return fill(container);
@@ -284,10 +284,10 @@ function renderArrivals(unit) {
       const cls = i === 0 ? 'now' : '';
       return s(
         'g',
-        { class: 'hour', dataset: { hourStart: hour.hour_start, count: String(hour.count) } },
+        { class: 'hour', dataset: { hourStart: hour.hourStart, count: String(hour.count) } },
         s('rect', { class: ['bar-rect', cls], x, y, width: barW, height: Math.max(bh, hour.count > 0 ? 2 : 0), rx: 4 }),
         s('text', { class: 'bar-count fig', x: x + barW / 2, y: y - 8 }, fmtNumber(hour.count)),
-        s('text', { class: ['bar-hour', cls], x: x + barW / 2, y: H - 8 }, fmtTime(hour.hour_start, zoneName)),
+        s('text', { class: ['bar-hour', cls], x: x + barW / 2, y: H - 8 }, fmtTime(hour.hourStart, zoneName)),
       );
     }),
   );
@@ -299,7 +299,7 @@ function renderArrivals(unit) {
 function renderFlows(unit) {
   const container = el('flows');
   if (!live.hasData || !unit) return fill(container);
-  const flows = unit.figures?.flows_today ?? [];
+  const flows = unit.figures?.flowsToday ?? [];
   const inflows = flows.filter((f) => f.to === unit.id && f.count > 0);
   const outflows = flows.filter((f) => f.from === unit.id && f.count > 0);
   const W = Math.max(300, container.clientWidth);
@@ -445,8 +445,8 @@ function renderWards(unit) {
       'div',
       { class: ['ward-row', w.unitKind === 'rehabilitation-ward' ? 'rehab' : ''], dataset: { unitId: w.id, sequence: String(w.sequence ?? '') } },
       h('div', { class: 'name' }, w.name ?? w.id),
-      h('div', { class: ['free', 'fig', f.free_now === 0 ? 'none' : ''], dataset: { fig: 'free_now' } }, fmtNumber(f.free_now)),
-      h('div', { class: 'soon fig', dataset: { fig: 'freeing_today' }, title: t('recovery.beds.today') }, f.freeing_today ? `+${fmtNumber(f.freeing_today)}` : '0'),
+      h('div', { class: ['free', 'fig', f.freeNow === 0 ? 'none' : ''], dataset: { fig: 'freeNow' } }, fmtNumber(f.freeNow)),
+      h('div', { class: 'soon fig', dataset: { fig: 'freeingToday' }, title: t('recovery.beds.today') }, f.freeingToday ? `+${fmtNumber(f.freeingToday)}` : '0'),
     );
   };
   fill(

@@ -16,7 +16,9 @@ use axum::routing::get;
 use tokio::sync::watch;
 
 use crate::health::Observed;
-use crate::process::MetricsText;
+
+/// Renders the process's metrics as Prometheus text.
+pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// Serves `/livez`, `/status` and `/metrics` on `listen` until `shutdown` turns true.
 pub async fn serve(

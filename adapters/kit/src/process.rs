@@ -14,15 +14,13 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::sync::watch;
 
+use crate::admin::MetricsText;
 use crate::feed::{self, FeedStatus, PushFeed};
 use crate::health::Observed;
 use crate::report::report_until;
 use crate::runner::PullRunner;
 use crate::source::PullSource;
 use crate::target::CoreTarget;
-
-/// Renders the process's metrics as Prometheus text.
-pub type MetricsText = Arc<dyn Fn() -> String + Send + Sync>;
 
 /// What the process around an adapter gives it. The binary makes it: it owns the
 /// signals and the one metrics recorder of the process (which the core shares when

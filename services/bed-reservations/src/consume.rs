@@ -20,8 +20,9 @@ use prost::Message as _;
 use tracing::Instrument as _;
 
 use crate::replica::{Applied, Change, Replica, lock};
+use crate::settings::Settings;
 use crate::snapshot::Snapshots;
-use crate::{Settings, Status};
+use crate::status::Status;
 
 /// Why a session ended.
 #[derive(Debug, thiserror::Error)]

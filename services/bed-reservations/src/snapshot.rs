@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::Settings;
 use crate::replica::{Replica, Ward, lock};
+use crate::settings::Settings;
 
 pub struct Snapshots {
     http: reqwest::Client,

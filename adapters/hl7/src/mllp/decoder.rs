@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::{CARRIAGE_RETURN, END_BLOCK, MllpError, START_BLOCK};
+use super::frame::{CARRIAGE_RETURN, END_BLOCK, MllpError, START_BLOCK};
 
 /// The default maximum payload size: 1 MiB. An ADT message is a few kilobytes; a frame
 /// this large is a broken sender, not a patient.
@@ -188,7 +188,7 @@ impl MllpDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mllp::encode_frame;
+    use crate::mllp::frame::encode_frame;
 
     /// A comparable summary of what a decoder produced.
     #[derive(Debug, PartialEq, Eq)]

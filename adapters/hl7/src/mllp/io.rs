@@ -8,7 +8,7 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::decoder::{Frame, MllpDecoder};
-use super::{MllpError, encode_frame};
+use super::frame::{MllpError, encode_frame};
 
 /// Bytes asked of the stream per read.
 const READ_CHUNK: usize = 8 * 1024;

@@ -15,9 +15,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, watch};
 
 use crate::faults::{Dice, Faults};
 use crate::feed::FeedCounts;
@@ -34,6 +35,8 @@ pub struct ApiState {
     pub feed: Arc<FeedCounts>,
     /// Whether `POST /ohjaus/eteenpain` may move the clock (a stopped clock only).
     pub manual_clock: bool,
+    /// Where the world's time is published after it moves ([`crate::Simulator::time`]).
+    pub time: Arc<watch::Sender<Timestamp>>,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -185,5 +188,6 @@ async fn advance(State(state): State<ApiState>, Query(by): Query<Advance>) -> Re
     }
     let mut world = state.world.lock().await;
     crate::life::advance_by(&mut world, by.minuutit.clamp(0, 60 * 24 * 31));
+    state.time.send_replace(world.now);
     Json(json!({"aika": world.now.to_string(), "muutos": world.last_change()})).into_response()
 }

@@ -35,6 +35,7 @@ pub struct SimConfig {
 pub struct Simulator {
     pub world: Arc<Mutex<World>>,
     config: SimConfig,
+    time: Arc<watch::Sender<Timestamp>>,
 }
 
 impl Simulator {
@@ -47,8 +48,15 @@ impl Simulator {
         build(&mut world, config.size);
         Simulator {
             world: Arc::new(Mutex::new(world)),
+            time: Arc::new(watch::Sender::new(config.start)),
             config,
         }
+    }
+
+    /// The simulated hospital's time, as it moves: whoever must tell the same story
+    /// in the same time (the demo's core) follows it.
+    pub fn time(&self) -> watch::Receiver<Timestamp> {
+        self.time.subscribe()
     }
 
     /// Serves the API on `listener`, runs the clock and the feed, until `shutdown`.
@@ -64,6 +72,7 @@ impl Simulator {
             tokio::spawn(drive(
                 self.world.clone(),
                 SimClock::new(self.config.start, self.config.speed),
+                self.time.clone(),
                 shutdown.clone(),
             ));
         }
@@ -83,6 +92,7 @@ impl Simulator {
             dice,
             feed: counts,
             manual_clock: manual,
+            time: self.time.clone(),
         };
         let addr: Option<SocketAddr> = listener.local_addr().ok();
         tracing::info!(address = ?addr, seed = self.config.seed, speed = self.config.speed, faults = self.config.faults.any(), "simulator serving /api/v1, /truth");
@@ -94,12 +104,18 @@ impl Simulator {
     }
 }
 
-/// Moves the world along with the clock.
-async fn drive(world: Arc<Mutex<World>>, clock: SimClock, mut shutdown: watch::Receiver<bool>) {
+/// Moves the world along with the clock, and publishes where it has got to.
+async fn drive(
+    world: Arc<Mutex<World>>,
+    clock: SimClock,
+    time: Arc<watch::Sender<Timestamp>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         {
             let mut world = world.lock().await;
             crate::life::advance_to(&mut world, clock.now());
+            time.send_replace(world.now);
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(50)) => {}

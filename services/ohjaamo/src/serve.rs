@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
+use ohjaamo_core::base::clock::Clock;
 use ohjaamo_core::base::config::Paging;
 use ohjaamo_core::log::relay::{Bus, LocalBus};
 use ohjaamo_core::picture::deriver::DeriverOptions;
@@ -86,6 +87,11 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    run_on(args, Clock::system()).await
+}
+
+/// The core on `clock`: the system clock, or in the demo the simulated hospital's.
+pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
     let time_zone = TimeZone::get(&args.time_zone)
         .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
     let store = Store::connect(&args.database_url, args.database_max_connections)
@@ -108,6 +114,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         stream_max_lag: args.stream_max_lag,
         stream_send_timeout: Duration::from_secs(args.stream_send_timeout_seconds.max(1)),
         event_retention: Duration::from_secs(args.event_retention_hours * 3600),
+        clock,
         ..Config::default()
     };
     let state = AppState::new(Arc::new(store), config);

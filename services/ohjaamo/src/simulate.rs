@@ -142,8 +142,12 @@ impl SimulateArgs {
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let config = args.config()?;
-    let simulator = Simulator::new(config);
+    let simulator = Simulator::new(args.config()?);
+    serve(simulator, &args).await
+}
+
+/// Serves a simulator already built (the demo builds it first, to follow its time).
+pub async fn serve(simulator: Simulator, args: &SimulateArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

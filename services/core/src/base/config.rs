@@ -3,6 +3,8 @@
 
 use jiff::tz::TimeZone;
 
+use crate::base::clock::Clock;
+
 /// Page size limits of searches and histories.
 #[derive(Debug, Clone, Copy)]
 pub struct Paging {
@@ -36,6 +38,9 @@ pub struct Config {
     /// How long events stay in the log after every reader has passed them, so that a
     /// display away for a while can resume with `Last-Event-ID`.
     pub event_retention: std::time::Duration,
+    /// What "now" is for the picture, holds and the live stream: the system clock,
+    /// except in the demo (see [`Clock`]).
+    pub clock: Clock,
 }
 
 impl Default for Config {
@@ -54,6 +59,7 @@ impl Default for Config {
             stream_send_timeout: std::time::Duration::from_secs(30),
             stream_heartbeat: std::time::Duration::from_secs(15),
             event_retention: std::time::Duration::from_secs(7 * 24 * 3600),
+            clock: Clock::system(),
         }
     }
 }

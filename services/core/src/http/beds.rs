@@ -58,7 +58,7 @@ pub async fn handler(
             "Location/{unit} is not a ward in this organisation"
         ))
     })?;
-    let now = Timestamp::now();
+    let now = state.config.clock.now();
     let zone = unit_zone(Some(&ward), &state.config.time_zone);
     let place_ids: Vec<String> = src
         .referring_many(

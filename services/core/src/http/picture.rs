@@ -96,7 +96,7 @@ async fn as_of(
             "at {at:?}: expected an instant with its offset, e.g. 2026-11-30T03:00:00+02:00 ({e})"
         ))
     })?;
-    if instant > jiff::Timestamp::now() {
+    if instant > state.config.clock.now() {
         return Err(ApiError::BadRequest(format!(
             "at {at:?} is in the future; the picture is known up to now"
         )));

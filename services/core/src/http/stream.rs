@@ -211,7 +211,12 @@ async fn stream_events(
         // Past everything read, including other kinds of events in between.
         position = events.last().map_or(last.max(position), |e| e.sequence);
         if last_sent.elapsed() >= state.config.stream_heartbeat {
-            send(state, tx, heartbeat_event(position)).await?;
+            send(
+                state,
+                tx,
+                heartbeat_event(state.config.clock.now(), position),
+            )
+            .await?;
             last_sent = std::time::Instant::now();
         }
         if events.len() as i64 == PAGE {
@@ -258,11 +263,12 @@ async fn send(state: &AppState, tx: &mpsc::Sender<Event>, event: Event) -> Resul
 
 /// Says "still here, nothing changed, as of `sequence`": SSE comments (the keep-alive)
 /// are invisible to a browser's EventSource, and a wall display must be able to tell
-/// a quiet hospital from a dead connection.
-fn heartbeat_event(sequence: i64) -> Event {
-    Event::default().event("heartbeat").data(
-        json!({ "time": jiff::Timestamp::now().to_string(), "sequence": sequence }).to_string(),
-    )
+/// a quiet hospital from a dead connection. `time` is the core's now, which the
+/// displays set their clocks by.
+fn heartbeat_event(now: jiff::Timestamp, sequence: i64) -> Event {
+    Event::default()
+        .event("heartbeat")
+        .data(json!({ "time": now.to_string(), "sequence": sequence }).to_string())
 }
 
 fn resync_event(reason: &str) -> Event {

@@ -106,7 +106,7 @@ async fn derive_round(
         let hold_expired = progress
             .next_hold_end
             .get(&tenant)
-            .is_some_and(|end| *end <= Timestamp::now());
+            .is_some_and(|end| *end <= state.config.clock.now());
         let refresh_due = hold_expired
             || progress
                 .last_refresh
@@ -151,7 +151,7 @@ async fn derive_round(
         lease
             .finish_traced(store, to, &changed, &read.trace)
             .await?;
-        match places.next_hold_end(Timestamp::now()) {
+        match places.next_hold_end(state.config.clock.now()) {
             Some(end) => progress.next_hold_end.insert(tenant.clone(), end),
             None => progress.next_hold_end.remove(&tenant),
         };
@@ -233,7 +233,7 @@ async fn changed_pictures(
 ) -> Result<Vec<PictureUpdate>, StoreError> {
     let store = &state.store;
     let src = Resources::Current { store, tenant };
-    let now = Timestamp::now();
+    let now = state.config.clock.now();
     let fresh = compute::pictures(&src, touched, now, &state.config.time_zone, places).await?;
     let mut changed = Vec::new();
     for (kind, pictures) in fresh {

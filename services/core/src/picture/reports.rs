@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
-use jiff::Timestamp;
 use ohjaamo_fhir::ResourceType;
 use ohjaamo_store::{EventBody, EventFilter};
 use serde_json::Value;
@@ -117,7 +116,7 @@ async fn write_reports(
     tenant: &str,
     pictures: impl Iterator<Item = &str>,
 ) -> anyhow::Result<()> {
-    let now = Timestamp::now();
+    let now = state.config.clock.now();
     let entries: Vec<WriteEntry> = pictures
         .filter_map(|body| serde_json::from_str::<Value>(body).ok())
         .filter_map(|picture| {

@@ -102,7 +102,7 @@ pub async fn check(
         _local: local,
         _database: database,
     };
-    let now = Timestamp::now();
+    let now = state.config.clock.now();
     let mut refusals = vec![None; entries.len()];
     for i in holds {
         refusals[i] = check_one(state, tenant, &entries[i], now).await?;

@@ -27,23 +27,49 @@ const VERSION_EVERY_MS = 10 * 60_000;
 // ---------------------------------------------------------------------------
 // The server's clock. A wall PC's clock is often minutes off; times in recovery and
 // "ends in" are computed against the server's time, learnt from heartbeats and from
-// the `time` fields of `/sources` and `/picture/beds`.
+// the `time` fields of `/sources` and `/picture/beds` (the HTTP `Date` header serves
+// only until one of those arrives: it is the web server's wall clock, which in the
+// demo is not the core's). The demo's core follows its simulated hospital, whose
+// clock runs faster than real time: the rate is learnt from successive instants, so
+// the screen's clock does not fall behind between heartbeats.
 
-let clockOffset = 0;
+/** The last server instant taken as the reference, and when it was received. */
+let anchor = null;
+/** Server milliseconds per local millisecond: 1, except in the demo. */
+let clockRate = 1;
+let heardCoreTime = false;
 
 /** Notes a server instant just received; later `now()` calls follow the server.
- * `resolution` is how coarse the instant is (an HTTP Date header: whole seconds). */
-export function noteServerTime(iso, resolution = 0) {
+ * `resolution` is how coarse the instant is (an HTTP Date header: whole seconds);
+ * `fromHeader` marks the web server's `Date`, a fallback only. */
+export function noteServerTime(iso, resolution = 0, { fromHeader = false } = {}) {
   const server = Date.parse(iso);
   if (Number.isNaN(server)) return;
-  const offset = server - Date.now();
+  if (fromHeader && heardCoreTime) return;
+  const local = Date.now();
+  if (!fromHeader) {
+    if (heardCoreTime && anchor && local - anchor.local >= 2_000) {
+      const rate = (server - anchor.server) / (local - anchor.local);
+      // Within 5 % of real time is real time (transport jitter, a wall clock's drift).
+      clockRate = rate > 0 && Math.abs(rate - 1) >= 0.05 ? rate : 1;
+    }
+    heardCoreTime = true;
+  }
   // Differences within the transport's noise are not a wrong clock.
-  if (Math.abs(offset - clockOffset) > 1_000 + resolution) clockOffset = offset;
+  if (!anchor || Math.abs(server - serverTimeAt(local)) > 1_000 + resolution) {
+    anchor = { server, local };
+  }
+}
+
+/** The server's time at the local instant `local` (milliseconds since the epoch). */
+export function serverTimeAt(local) {
+  if (!anchor) return local;
+  return anchor.server + (local - anchor.local) * clockRate;
 }
 
 /** Now, in milliseconds since the epoch, by the server's clock. */
 export function now() {
-  return Date.now() + clockOffset;
+  return serverTimeAt(Date.now());
 }
 
 // ---------------------------------------------------------------------------
@@ -251,7 +277,7 @@ export async function getJSON(url, { timeoutMs } = {}) {
   try {
     const r = await withTimeout(url, { headers: { Accept: 'application/json' } }, timeoutMs);
     const date = r.headers.get('date');
-    if (date) noteServerTime(date, 1_000);
+    if (date) noteServerTime(date, 1_000, { fromHeader: true });
     let body = null;
     try {
       body = await r.json();
@@ -649,7 +675,7 @@ export function renderStatus({ live, sources, timeZone, banners, status, extra =
     list.push([
       'connection',
       'alarm',
-      since ? t('banner.connection', { since: fmtWhen(since + clockOffset, zone) }) : t('banner.connectionNever'),
+      since ? t('banner.connection', { since: fmtWhen(serverTimeAt(since), zone) }) : t('banner.connectionNever'),
     ]);
   }
   for (const src of sources?.stale ?? []) {
@@ -690,7 +716,7 @@ export function renderStatus({ live, sources, timeZone, banners, status, extra =
         : h(
             'span',
             { class: 'status-age', dataset: { ageSeconds: String(age) } },
-            ` · ${t('status.updated', { time: fmtTime(last + clockOffset, zone, { seconds: true }) })}`,
+            ` · ${t('status.updated', { time: fmtTime(serverTimeAt(last), zone, { seconds: true }) })}`,
             age >= 5 ? ` (${t('status.age', { age: fmtAge(age) })})` : '',
           ),
     ),

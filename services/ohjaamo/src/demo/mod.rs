@@ -21,6 +21,9 @@ use ohjaamo_adapter_adt::Adt;
 use ohjaamo_adapter_kit::{Adapter, Process};
 use ohjaamo_adapter_pull::Pull;
 
+use ohjaamo_core::base::clock::Clock;
+use ohjaamo_simulator::Simulator;
+
 use crate::{serve, simulate};
 
 /// What the demo logs when `RUST_LOG` is unset: warnings, and the demo's own news.
@@ -77,6 +80,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.listen.to_string(),
             "--database-url".into(),
             format!("sqlite:{}", file("ohjaamo.db")),
+            // Every few seconds, since a real second is a simulated minute.
+            "--picture-refresh-seconds".into(),
+            "5".into(),
         ],
     )?;
     let simulate_args: simulate::SimulateArgs = parse(
@@ -92,6 +98,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             args.mllp_listen.to_string(),
         ],
     )?;
+    // The core lives in the simulator's time, not the wall clock's: one story in one
+    // time (the picture's "now", holds' expiry, the displays' clock).
+    let simulator_world = Simulator::new(simulate_args.config()?);
+    let clock = Clock::following(simulator_world.time());
     let process = crate::process::adapter_process();
     // The adapters the demo runs, one entry each: the flags its command line would
     // have. They start in this order, each once the one before delivers.
@@ -149,8 +159,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     let components = in_order(
         &root,
-        Box::pin(serve::run(serve_args)),
-        Box::pin(simulate::run(simulate_args)),
+        Box::pin(serve::run_on(serve_args, clock)),
+        Box::pin(async move { simulate::serve(simulator_world, &simulate_args).await }),
         adapters,
     );
     tokio::spawn(displays_ready(root, displays, !args.no_open));

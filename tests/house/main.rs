@@ -37,22 +37,7 @@ fn no_crate_has_folders_that_import_each_other() {
     let mut found = Vec::new();
     for target in workspace_targets() {
         let graph = CrateGraph::read(&target.root);
-        let root_dir = target.root.parent().expect("a root file has a folder");
-        let room_of = |index: usize| -> Option<String> {
-            let path = &graph.files[index].path;
-            if *path == target.root {
-                return None;
-            }
-            let relative = path.strip_prefix(root_dir).ok()?;
-            Some(
-                relative
-                    .components()
-                    .next()?
-                    .as_os_str()
-                    .to_string_lossy()
-                    .into(),
-            )
-        };
+        let room_of = |index: usize| room(&target, &graph, index);
         let rooms: Vec<String> = (0..graph.files.len())
             .filter_map(room_of)
             .collect::<BTreeSet<_>>()
@@ -81,6 +66,68 @@ fn no_crate_has_folders_that_import_each_other() {
     assert!(
         found.is_empty(),
         "folders that import each other (a folder's imports point down the flow):\n{}",
+        found.join("\n")
+    );
+}
+
+/// The top-level folder (or file) of the crate that file `index` stands in; `None`
+/// for the crate's root file.
+fn room(target: &Target, graph: &CrateGraph, index: usize) -> Option<String> {
+    let path = &graph.files[index].path;
+    if *path == target.root {
+        return None;
+    }
+    let root_dir = target.root.parent()?;
+    let relative = path.strip_prefix(root_dir).ok()?;
+    let first = relative.components().next()?.as_os_str().to_string_lossy();
+    Some(first.trim_end_matches(".rs").to_string())
+}
+
+/// A crate whose root file lists its folders in a doc table (`//! | `http` | …`),
+/// top of the flow first, keeps to that order: a file imports only from its own
+/// folder or from folders below it, and nothing imports the root (test code may look
+/// anywhere).
+#[test]
+fn folders_keep_the_order_their_crate_declares() {
+    let mut found = Vec::new();
+    let mut declaring = 0;
+    for target in workspace_targets() {
+        let text = std::fs::read_to_string(&target.root).unwrap_or_default();
+        let order: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("//! | `"))
+            .filter_map(|l| l.split_once('`').map(|(name, _)| name.to_owned()))
+            .collect();
+        if order.is_empty() {
+            continue;
+        }
+        declaring += 1;
+        let graph = CrateGraph::read(&target.root);
+        let rank = |index: usize| {
+            let room = room(&target, &graph, index)?;
+            order.iter().position(|f| *f == room)
+        };
+        for &(from, to) in &graph.production_arrows {
+            let show = |i: usize| graph.files[i].module.join("::");
+            match (rank(from), rank(to)) {
+                (Some(a), Some(b)) if a <= b => {}
+                (None, _) if graph.files[from].path == target.root => {}
+                _ => found.push(format!(
+                    "{}: {} imports {}",
+                    target.name,
+                    show(from),
+                    show(to)
+                )),
+            }
+        }
+    }
+    assert!(
+        declaring > 0,
+        "no crate declares its folders' order (services/core's lib.rs did)"
+    );
+    assert!(
+        found.is_empty(),
+        "imports against the declared order of folders (or from a folder the table does not name):\n{}",
         found.join("\n")
     );
 }

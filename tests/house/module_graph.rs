@@ -22,6 +22,9 @@ pub struct CrateGraph {
     pub files: Vec<ModuleFile>,
     /// `(from, to)` as indices into `files`; never a file to itself.
     pub arrows: BTreeSet<(usize, usize)>,
+    /// The arrows from production code only: not from inline modules (`mod tests`)
+    /// nor from `tests.rs` files, which may look anywhere.
+    pub production_arrows: BTreeSet<(usize, usize)>,
 }
 
 impl CrateGraph {
@@ -41,15 +44,27 @@ impl CrateGraph {
             by_module,
         };
         let mut arrows = BTreeSet::new();
+        let mut production_arrows = BTreeSet::new();
         for (from, names) in read.iter().enumerate() {
+            let test_file = files[from]
+                .path
+                .file_name()
+                .is_some_and(|n| n == "tests.rs");
             for named in &names.paths {
                 let target = resolver.resolve(from, named.inline_depth, &named.segments, 4);
                 if let Some(to) = target.filter(|&to| to != from) {
                     arrows.insert((from, to));
+                    if named.inline_depth == 0 && !test_file {
+                        production_arrows.insert((from, to));
+                    }
                 }
             }
         }
-        CrateGraph { files, arrows }
+        CrateGraph {
+            files,
+            arrows,
+            production_arrows,
+        }
     }
 
     /// The groups of two or more files that import each other round, each sorted.

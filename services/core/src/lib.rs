@@ -24,6 +24,8 @@
 //! `write::entry`, imported by the front door and by the holds and occupancy it calls).
 //! `lib.rs` itself is the top: it wires the background tasks and re-exports the two
 //! names a binary starts from ([`AppState`], [`Config`]); no file of the crate imports it.
+//!
+//! The workspace's `tests/house` reads this table and holds every import to it.
 
 pub mod base;
 pub mod http;

@@ -72,8 +72,8 @@ impl<F: PushFeed> Observed for FeedStatus<F> {
         let quarantine = self.feed.quarantine();
         json!({
             "source": self.name,
-            "quarantined_since_start": quarantine.kept(),
-            "quarantine_file": quarantine.path().display().to_string(),
+            "quarantinedSinceStart": quarantine.kept(),
+            "quarantineFile": quarantine.path().display().to_string(),
         })
     }
 

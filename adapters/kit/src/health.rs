@@ -91,7 +91,7 @@ impl<S: PullSource + 'static> Observed for PullRunner<S> {
         json!({
             "source": self.name(),
             "streams": self.streams(),
-            "quarantine_file": self.quarantine().path().display().to_string(),
+            "quarantineFile": self.quarantine().path().display().to_string(),
         })
     }
 

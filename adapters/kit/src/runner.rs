@@ -36,7 +36,9 @@ pub struct RunnerConfig {
 }
 
 /// What the runner knows of each stream, for the status endpoint.
+/// Served camelCase, like every JSON body of ours beside FHIR.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StreamStatus {
     /// When a round over this stream last completed (UTC, RFC 3339).
     pub last_success: Option<String>,

@@ -303,7 +303,7 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
             continue;
         };
         let streams = status["streams"].as_object().cloned().unwrap_or_default();
-        let synced = streams.len() == 8 && streams.values().all(|s| !s["last_success"].is_null());
+        let synced = streams.len() == 8 && streams.values().all(|s| !s["lastSuccess"].is_null());
         let tila = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
         if synced && tila["lahettamatta_adt"] == 0 {
             break;

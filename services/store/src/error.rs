@@ -49,14 +49,18 @@ impl StoreError {
 
     /// A conflict with a concurrent transaction that is worth retrying: a unique
     /// violation (two creates of one id), a serialization failure or a deadlock in
-    /// PostgreSQL, or a busy SQLite file.
+    /// PostgreSQL, or a busy SQLite file. SQLite's extended codes count too: 517
+    /// (`SQLITE_BUSY_SNAPSHOT`: the transaction read a snapshot that another
+    /// connection's commit has since passed, so it cannot write; the busy timeout does
+    /// not wait for this one, only a new transaction helps) and 261/262, busy while the
+    /// log recovers or a shared cache is locked.
     pub(crate) fn is_retryable(&self) -> bool {
         let StoreError::Database(sqlx::Error::Database(db)) = self else {
             return false;
         };
         matches!(
             db.code().as_deref(),
-            Some("23505" | "40001" | "40P01" | "5" | "6" | "2067" | "1555")
+            Some("23505" | "40001" | "40P01" | "5" | "6" | "261" | "262" | "517" | "2067" | "1555")
         )
     }
 }

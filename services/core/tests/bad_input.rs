@@ -394,6 +394,17 @@ async fn bad_requests(h: &Harness) {
         );
         assert_unchanged(h, &original, what).await;
     }
+    // A conditional update creates with the id in the body: it must be a FHIR id.
+    for bad_id in ["../../x", "a b", "x/y", "ä", &"a".repeat(65), ""] {
+        let mut resource = valid_slot();
+        resource["id"] = json!(bad_id);
+        resource["identifier"] = json!([{ "system": "urn:test", "value": "new-1" }]);
+        let r = h
+            .send(h.with_body(Method::PUT, "Slot?identifier=urn:test|new-1", &resource))
+            .await;
+        r.assert_outcome(StatusCode::BAD_REQUEST);
+        assert_unchanged(h, &original, &format!("a body id of {bad_id:?}")).await;
+    }
     // Extreme but valid values are answered, not crashed on.
     for query in [
         "_offset=18446744073709551615",

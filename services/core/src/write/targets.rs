@@ -11,6 +11,7 @@ use serde_json::Value;
 use crate::base::error::ApiError;
 use crate::search::extract::values_at;
 use crate::search::normalize;
+use crate::search::references::is_fhir_id;
 use crate::write::entry::{Outcomes, WriteEntry, WriteKind, fail};
 
 /// The target id of each entry (`None` for an entry that failed here, its failure in
@@ -94,6 +95,12 @@ fn conditional_target(
     let key = (e.rtype.as_str(), system.map(str::to_owned), code.to_owned());
     let matches = found.entry(key).or_default();
     match (matches.len(), body_id) {
+        // The client's id becomes a path segment: it must be one, or the resource
+        // could be neither read nor deleted afterwards.
+        (0, Some(given)) if !is_fhir_id(given) => Err(ApiError::BadRequest(format!(
+            "the resource's id {:?} is not a FHIR id (1 to 64 of A-Z, a-z, 0-9, '-' and '.')",
+            given.chars().take(80).collect::<String>()
+        ))),
         // No match: create, with the client's id if it gave one.
         (0, given) => {
             let id = given.map_or_else(new_id, str::to_owned);

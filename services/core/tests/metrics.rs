@@ -62,4 +62,39 @@ async fn metrics_count_requests_and_writes(h: &Harness) {
         text.contains("ohjaamo_http_request_duration_seconds_bucket"),
         "durations are histograms"
     );
+
+    // Methods a client makes up are one label value, not one series each.
+    for invented in ["BREW", "PROPFIND", "X-OHJAAMO-MADE-UP"] {
+        let method = reqwest::Method::from_bytes(invented.as_bytes()).unwrap();
+        h.send(h.request(method, "Slot")).await;
+    }
+    let text = h
+        .client
+        .get(&metrics_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for invented in ["BREW", "PROPFIND", "X-OHJAAMO-MADE-UP"] {
+        assert!(!text.contains(invented), "{invented} became a label value");
+    }
+    assert!(
+        text.contains(r#"method="other""#),
+        "invented methods count as other:\n{text}"
+    );
+}
+
+both_backends!(an_unanswering_database_is_a_503_without_its_words);
+async fn an_unanswering_database_is_a_503_without_its_words(h: &Harness) {
+    h.store().close().await;
+    let r = h.get("Slot?_count=1").await;
+    let message = r.assert_outcome(StatusCode::SERVICE_UNAVAILABLE);
+    for leak in ["pool", "closed", "sqlx", "database error", "postgres://"] {
+        assert!(
+            !message.to_lowercase().contains(leak),
+            "the 503 says {leak:?}: {message}"
+        );
+    }
 }

@@ -108,11 +108,18 @@ impl ApiError {
         }
     }
 
-    /// The OperationOutcome for this error. Internal details stay in the log.
+    /// The OperationOutcome for this error. Internal details, and why the database
+    /// did not answer, stay in the log.
     pub fn outcome(&self) -> Value {
         let diagnostics = match self {
             ApiError::Internal(_) => {
                 "internal server error; the details are in the server log".to_owned()
+            }
+            // The database's own words (hosts, pool states, SQL) are for the log.
+            ApiError::Unavailable(_) => {
+                "the service is briefly unavailable (its database did not answer); try again \
+                 shortly — the details are in the server log"
+                    .to_owned()
             }
             other => other.to_string(),
         };

@@ -10,6 +10,23 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The most bytes of a report the core takes (413 beyond): a report is a few hundred
+/// bytes, and what the core takes it serves back to every display polling it.
+pub const MAX_REPORT_BYTES: usize = 16 * 1024;
+
+/// The most characters of `lastError` an adapter sends: enough to say what failed,
+/// well inside [`MAX_REPORT_BYTES`] (a character is at most four bytes).
+pub const MAX_ERROR_CHARS: usize = 2_000;
+
+/// `error` cut to [`MAX_ERROR_CHARS`] characters, with a mark where it was cut.
+pub fn bounded_error(error: &str) -> String {
+    if error.chars().count() <= MAX_ERROR_CHARS {
+        return error.to_owned();
+    }
+    let kept: String = error.chars().take(MAX_ERROR_CHARS - 1).collect();
+    format!("{kept}…")
+}
+
 /// What an adapter reports of itself. The JSON names are the wire contract
 /// (`lastSuccess`, `staleAfterSeconds`, …); unknown fields are refused, so that a
 /// misspelt field is an error at the core rather than a silently missing value.
@@ -35,6 +52,15 @@ pub struct SourceReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_error_is_cut_to_fit_a_report() {
+        assert_eq!(bounded_error("refused"), "refused");
+        let cut = bounded_error(&"ä".repeat(10_000));
+        assert_eq!(cut.chars().count(), MAX_ERROR_CHARS);
+        assert!(cut.ends_with('…'));
+        assert!(cut.len() * 2 < MAX_REPORT_BYTES);
+    }
 
     #[test]
     fn the_wire_names_are_the_contract() {

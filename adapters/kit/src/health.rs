@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use ohjaamo_adapter_contract::bounded_error;
+
 use crate::report::{Delivery, SourceReport};
 use crate::runner::{PullRunner, StreamStatus};
 use crate::source::PullSource;
@@ -30,7 +32,7 @@ impl Health {
         SourceReport {
             kind: kind.to_owned(),
             last_success: self.last_success,
-            last_error: self.last_error,
+            last_error: self.last_error.as_deref().map(bounded_error),
             lag_seconds: self.lag_seconds,
             quarantined: self.quarantined,
             stale_after_seconds: stale_after,

@@ -91,5 +91,10 @@ async fn bad_reports_are_refused_with_an_outcome(h: &Harness) {
     put_report(h, "no%20spaces", &report(now, None))
         .await
         .assert_outcome(StatusCode::BAD_REQUEST);
+    // A report is small; a huge one would be served back to every display.
+    let huge = report(now, Some(&"x".repeat(1_900_000)));
+    put_report(h, "pull", &huge)
+        .await
+        .assert_outcome(StatusCode::PAYLOAD_TOO_LARGE);
     assert!(sources(h).await.is_empty(), "nothing refused was kept");
 }

@@ -24,6 +24,30 @@ use crate::http::context::Ctx;
 /// The least time without a report before a source counts as stale.
 const MIN_SILENCE_SECONDS: f64 = 30.0;
 
+/// The largest report taken (the contract's): a megabyte one would be stored and
+/// served back to every display polling `GET /sources`.
+use ohjaamo_adapter_contract::MAX_REPORT_BYTES;
+
+/// How many source names get metric series of their own; more are `other`, so that a
+/// client inventing names cannot grow `/metrics` without bound.
+const MAX_SOURCE_LABELS: usize = 64;
+
+/// `name` as a metric label value: itself while fewer than [`MAX_SOURCE_LABELS`]
+/// names have been seen, `other` after.
+fn source_label(name: &str) -> String {
+    static SEEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if seen.contains(name) || seen.len() < MAX_SOURCE_LABELS {
+        seen.insert(name.to_owned());
+        name.to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
 /// What an adapter reports of itself: the wire contract, defined once beside the
 /// adapters (`ohjaamo-adapter-contract`) so that both sides read the same fields.
 pub use ohjaamo_adapter_contract::SourceReport;
@@ -36,6 +60,12 @@ pub async fn put(
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
     check_name(&name)?;
+    if body.len() > MAX_REPORT_BYTES {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the report of source {name:?} is {} bytes; at most {MAX_REPORT_BYTES} are taken",
+            body.len()
+        )));
+    }
     let report: SourceReport = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the report of source {name:?} is not a source report: {e}"
@@ -58,7 +88,7 @@ pub async fn put(
                 .into(),
         ));
     }
-    let labels = [("source", name.clone())];
+    let labels = [("source", source_label(&name))];
     metrics::gauge!("ohjaamo_source_quarantined_records", &labels).set(report.quarantined as f64);
     if let Some(lag) = report.lag_seconds {
         metrics::gauge!("ohjaamo_source_lag_seconds", &labels).set(lag);
@@ -90,7 +120,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>
             let report: SourceReport = serde_json::from_str(&row.body).ok()?;
             let reported_at = Timestamp::from_microsecond(row.reported_at).ok()?;
             let stale_reason = stale_reason(&report, reported_at, now);
-            metrics::gauge!("ohjaamo_source_stale", "source" => row.name.clone())
+            metrics::gauge!("ohjaamo_source_stale", "source" => source_label(&row.name))
                 .set(if stale_reason.is_some() { 1.0 } else { 0.0 });
             Some(json!({
                 "name": row.name,

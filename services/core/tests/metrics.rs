@@ -91,10 +91,18 @@ async fn an_unanswering_database_is_a_503_without_its_words(h: &Harness) {
     h.store().close().await;
     let r = h.get("Slot?_count=1").await;
     let message = r.assert_outcome(StatusCode::SERVICE_UNAVAILABLE);
+    let readyz = h.base.trim_end_matches("/fhir").to_owned() + "/readyz";
+    let ready = h.client.get(&readyz).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let ready = ready.text().await.unwrap();
     for leak in ["pool", "closed", "sqlx", "database error", "postgres://"] {
         assert!(
             !message.to_lowercase().contains(leak),
             "the 503 says {leak:?}: {message}"
+        );
+        assert!(
+            !ready.to_lowercase().contains(leak),
+            "/readyz says {leak:?}: {ready}"
         );
     }
 }

@@ -77,11 +77,18 @@ async fn ready(State(state): State<AppState>) -> Response {
             })),
         )
             .into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(json!({ "status": "not ready", "database": e.to_string(), "bus": bus })),
-        )
-            .into_response(),
+        Err(e) => {
+            // The database's own words (hosts, pool states) go to the log, not to
+            // whoever can reach the port.
+            tracing::warn!(error = %e, "not ready: the database does not answer");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(
+                    json!({ "status": "not ready", "database": "not answering", "bus": bus }),
+                ),
+            )
+                .into_response()
+        }
     }
 }
 

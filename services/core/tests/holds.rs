@@ -188,6 +188,43 @@ async fn concurrent_holds_have_one_winner(h: &Harness) {
     assert_eq!((won, refused), (1, 7), "{statuses:?}");
 }
 
+both_backends!(two_holds_on_one_bed_in_one_bundle_have_one_winner);
+async fn two_holds_on_one_bed_in_one_bundle_have_one_winner(h: &Harness) {
+    seed_ward(h).await;
+    let slots_before = h.count("Slot").await;
+    let entries = ["first", "second"]
+        .iter()
+        .map(|key| conditional_put_entry(&hold(key, "b1", 30, "busy-tentative"), HOLD, key))
+        .collect();
+    let r = h.post("", &batch(entries)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let statuses: Vec<&str> = r.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap_or_default())
+        .collect();
+    assert!(statuses[0].starts_with("201"), "{statuses:?}");
+    assert!(statuses[1].starts_with("409"), "{statuses:?}");
+    let second = &r.body["entry"][1]["response"]["outcome"];
+    assert_eq!(
+        second["issue"][0]["details"]["coding"][0]["code"], "held",
+        "{second}"
+    );
+    // A transaction with two holds of another bed is refused whole.
+    let entries = ["third", "fourth"]
+        .iter()
+        .map(|key| conditional_put_entry(&hold(key, "b2", 30, "busy-tentative"), HOLD, key))
+        .collect();
+    let r = h.post("", &transaction(entries)).await;
+    r.assert_outcome(StatusCode::CONFLICT);
+    assert_eq!(
+        h.count("Slot").await,
+        slots_before + 1,
+        "one hold stored, the transaction wrote nothing"
+    );
+}
+
 both_backends!(an_expired_hold_frees_its_bed_by_itself);
 async fn an_expired_hold_frees_its_bed_by_itself(h: &Harness) {
     seed_ward(h).await;

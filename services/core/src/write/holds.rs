@@ -104,10 +104,62 @@ pub async fn check(
     };
     let now = state.config.clock.now();
     let mut refusals = vec![None; entries.len()];
+    // Holds this request takes, so that a second hold on the same bed in one Bundle
+    // is refused as if the first were already stored.
+    let mut taken: Vec<RequestHold> = Vec::new();
     for i in holds {
-        refusals[i] = check_one(state, tenant, &entries[i], now).await?;
+        let mut refusal = check_one(state, tenant, &entries[i], now).await?;
+        let this = RequestHold::of(&entries[i], now);
+        if refusal.is_none()
+            && let Some(this) = &this
+            && taken.iter().any(|earlier| earlier.clashes_with(this))
+        {
+            refusal = Some(refused(
+                Refusal::Held,
+                format!(
+                    "Schedule/{} is held by an earlier entry of this request for that time",
+                    this.schedule
+                ),
+            ));
+        }
+        if let (None, Some(this)) = (&refusal, this) {
+            taken.push(this);
+        }
+        refusals[i] = refusal;
     }
     Ok(Some((lock, refusals)))
+}
+
+/// A hold an entry of the request takes: its bed's Schedule, its period and its key.
+struct RequestHold {
+    schedule: String,
+    start: Timestamp,
+    end: Timestamp,
+    key: Option<String>,
+}
+
+impl RequestHold {
+    /// The hold `entry` takes from now on, if it takes one.
+    fn of(entry: &WriteEntry, now: Timestamp) -> Option<RequestHold> {
+        let hold = entry.resource.as_ref()?;
+        let (start, end) = (instant(&hold["start"])?, instant(&hold["end"])?);
+        (end > now).then(|| RequestHold {
+            schedule: first_reference(hold, "schedule", "Schedule").unwrap_or_default(),
+            start,
+            end,
+            key: hold_key(hold).map(str::to_owned),
+        })
+    }
+
+    /// Two different holds of one bed whose periods overlap (the same hold written
+    /// twice, by its key, is one hold).
+    fn clashes_with(&self, other: &RequestHold) -> bool {
+        let same_hold = self.key.is_some() && self.key == other.key;
+        !same_hold
+            && self.schedule == other.schedule
+            && self.start < other.end
+            && other.start < self.end
+    }
 }
 
 fn is_hold_write(e: &WriteEntry) -> bool {

@@ -64,7 +64,10 @@ impl Store {
             let options = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                // FULL: a commit is on disk before it is answered. The ADT adapter
+                // acknowledges a message once the core answered; with NORMAL a power
+                // cut could lose commits that were already acknowledged.
+                .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10));
             // Every connection to ":memory:" is a database of its own: keep one.
             let connections = if in_memory { 1 } else { max_connections };

@@ -261,6 +261,19 @@ async fn bad_requests(h: &Harness) {
             StatusCode::NOT_FOUND,
         ),
         (
+            // What a browser's cross-site form or no-cors POST can send.
+            "a body without Content-Type",
+            h.request(Method::POST, "Slot").body(body.to_string()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "a body as text/plain",
+            h.request(Method::POST, "Slot")
+                .header("content-type", "text/plain")
+                .body(body.to_string()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
             "DELETE metadata",
             h.request(Method::DELETE, "metadata"),
             StatusCode::METHOD_NOT_ALLOWED,

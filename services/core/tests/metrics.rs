@@ -1,5 +1,6 @@
 //! `GET /metrics`: requests by route template and status, and the write outcomes
-//! that make the ingest rate, in the Prometheus text format.
+//! that make the ingest rate, in the Prometheus text format; and what the service says
+//! of itself to strangers (503s, `/readyz`, the display pages' headers).
 
 #[macro_use]
 mod common;
@@ -103,6 +104,38 @@ async fn an_unanswering_database_is_a_503_without_its_words(h: &Harness) {
         assert!(
             !ready.to_lowercase().contains(leak),
             "/readyz says {leak:?}: {ready}"
+        );
+    }
+}
+
+both_backends!(display_pages_cannot_be_framed_or_run_foreign_scripts);
+async fn display_pages_cannot_be_framed_or_run_foreign_scripts(h: &Harness) {
+    let root = h.base.trim_end_matches("/fhir").to_owned();
+    for page in [
+        "/displays/",
+        "/displays/beds",
+        "/displays/recovery",
+        "/displays/assets/beds.js",
+    ] {
+        let r = h.client.get(format!("{root}{page}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{page}");
+        let csp = r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        for directive in [
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+        ] {
+            assert!(csp.contains(directive), "{page}: {csp}");
+        }
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{page}");
+        assert_eq!(r.headers()["x-frame-options"], "DENY", "{page}");
+        let text = r.text().await.unwrap();
+        assert!(
+            !text.contains("<script>") && !text.contains("<script type=\"module\">"),
+            "{page} has an inline script the policy would refuse"
         );
     }
 }

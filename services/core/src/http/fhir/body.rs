@@ -16,17 +16,22 @@ impl FromRequest<AppState> for FhirJson {
     type Rejection = ApiError;
 
     async fn from_request(req: Request<Body>, state: &AppState) -> Result<Self, Self::Rejection> {
-        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-            let media = ct.split(';').next().unwrap_or("").trim();
-            if !matches!(
-                media,
-                "application/fhir+json" | "application/json" | "application/json+fhir"
-            ) {
-                return Err(ApiError::UnsupportedMediaType(format!(
-                    "Content-Type {media} is not supported; send application/fhir+json"
-                )));
-            }
+        // A body must say it is JSON: a browser's cross-site "simple" POST (no
+        // Content-Type, or text/plain) must not be read as one (CSRF).
+        let Some(ct) = req.headers().get(header::CONTENT_TYPE) else {
+            return Err(ApiError::UnsupportedMediaType(
+                "a request body needs Content-Type: application/fhir+json".into(),
+            ));
+        };
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let media = ct.split(';').next().unwrap_or("").trim();
+        if !matches!(
+            media,
+            "application/fhir+json" | "application/json" | "application/json+fhir"
+        ) {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Type {media} is not supported; send application/fhir+json"
+            )));
         }
         let limit = state.config.max_body_bytes;
         let bytes = axum::body::to_bytes(req.into_body(), limit)

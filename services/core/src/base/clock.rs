@@ -40,11 +40,6 @@ impl Clock {
             None => Timestamp::now(),
         }
     }
-
-    /// Whether this clock follows another's time rather than the system's.
-    pub fn is_simulated(&self) -> bool {
-        self.follows.is_some()
-    }
 }
 
 #[cfg(test)]
@@ -60,7 +55,6 @@ mod tests {
         let later: Timestamp = "2026-03-29T05:00:00Z".parse().unwrap();
         publish.send_replace(later);
         assert_eq!(clock.now(), later);
-        assert!(clock.is_simulated());
     }
 
     #[test]
@@ -68,6 +62,5 @@ mod tests {
         let before = Timestamp::now();
         let now = Clock::system().now();
         assert!(now >= before && now <= Timestamp::now());
-        assert!(!Clock::system().is_simulated());
     }
 }

@@ -24,8 +24,8 @@ use crate::http::context::Ctx;
 /// The least time without a report before a source counts as stale.
 const MIN_SILENCE_SECONDS: f64 = 30.0;
 
-/// The largest report taken (the contract's): a megabyte one would be stored and
-/// served back to every display polling `GET /sources`.
+// The largest report taken is the contract's: a megabyte one would be stored and
+// served back to every display polling `GET /sources`.
 use ohjaamo_adapter_contract::MAX_REPORT_BYTES;
 
 /// How many source names get metric series of their own; more are `other`, so that a

@@ -108,21 +108,22 @@ pub async fn check(
     // is refused as if the first were already stored.
     let mut taken: Vec<RequestHold> = Vec::new();
     for i in holds {
-        let mut refusal = check_one(state, tenant, &entries[i], now).await?;
-        let this = RequestHold::of(&entries[i], now);
-        if refusal.is_none()
-            && let Some(this) = &this
-            && taken.iter().any(|earlier| earlier.clashes_with(this))
-        {
+        // Structure and rules (end after start) are checked by the write itself; an
+        // expired hold takes nothing, writing one is history.
+        let Some(this) = RequestHold::of(&entries[i], now) else {
+            continue;
+        };
+        let mut refusal = check_one(state, tenant, &entries[i], &this, now).await?;
+        if refusal.is_none() && taken.iter().any(|earlier| earlier.clashes_with(&this)) {
             refusal = Some(refused(
                 Refusal::Held,
                 format!(
                     "Schedule/{} is held by an earlier entry of this request for that time",
-                    this.schedule
+                    this.schedule.as_deref().unwrap_or_default()
                 ),
             ));
         }
-        if let (None, Some(this)) = (&refusal, this) {
+        if refusal.is_none() {
             taken.push(this);
         }
         refusals[i] = refusal;
@@ -132,7 +133,8 @@ pub async fn check(
 
 /// A hold an entry of the request takes: its bed's Schedule, its period and its key.
 struct RequestHold {
-    schedule: String,
+    /// `None` when the hold names no Schedule (refused 422).
+    schedule: Option<String>,
     start: Timestamp,
     end: Timestamp,
     key: Option<String>,
@@ -144,7 +146,7 @@ impl RequestHold {
         let hold = entry.resource.as_ref()?;
         let (start, end) = (instant(&hold["start"])?, instant(&hold["end"])?);
         (end > now).then(|| RequestHold {
-            schedule: first_reference(hold, "schedule", "Schedule").unwrap_or_default(),
+            schedule: first_reference(hold, "schedule", "Schedule"),
             start,
             end,
             key: hold_key(hold).map(str::to_owned),
@@ -156,6 +158,7 @@ impl RequestHold {
     fn clashes_with(&self, other: &RequestHold) -> bool {
         let same_hold = self.key.is_some() && self.key == other.key;
         !same_hold
+            && self.schedule.is_some()
             && self.schedule == other.schedule
             && self.start < other.end
             && other.start < self.end
@@ -175,19 +178,11 @@ async fn check_one(
     state: &AppState,
     tenant: &str,
     entry: &WriteEntry,
+    this: &RequestHold,
     now: Timestamp,
 ) -> Result<Option<ApiError>, ApiError> {
-    let Some(hold) = entry.resource.as_ref() else {
-        return Ok(None);
-    };
-    let (Some(start), Some(end)) = (instant(&hold["start"]), instant(&hold["end"])) else {
-        // Structure and rules (end after start) are checked by the write itself.
-        return Ok(None);
-    };
-    if end <= now {
-        return Ok(None); // an expired hold takes nothing; writing one is history
-    }
-    let Some(schedule_id) = first_reference(hold, "schedule", "Schedule") else {
+    let (start, end) = (this.start, this.end);
+    let Some(schedule_id) = this.schedule.clone() else {
         return Ok(Some(ApiError::Unprocessable(
             "Slot.schedule: a bed hold names its bed's Schedule as Schedule/<id>".into(),
         )));
@@ -228,7 +223,7 @@ async fn check_one(
         WriteKind::Update { id } => Some(id.as_str()),
         _ => None,
     };
-    let own_key = hold_key(hold);
+    let own_key = this.key.as_deref();
     let slot_ids: Vec<String> = store
         .referring_many(
             tenant,

@@ -8,6 +8,7 @@
 //!
 //! fhirbolt checks structure, not codes or business rules; those live in the core.
 
+pub mod json_shape;
 mod resource_type;
 
 use fhirbolt::model::r4::Resource;

@@ -6,6 +6,7 @@ mod demo;
 mod logging;
 mod process;
 mod serve;
+mod serve_limits;
 mod simulate;
 
 use clap::{Parser, Subcommand};

@@ -12,7 +12,9 @@ use ohjaamo_core::base::config::Paging;
 use ohjaamo_core::log::relay::{Bus, LocalBus};
 use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::{AppState, Background, Config};
-use ohjaamo_store::Store;
+use ohjaamo_store::{Store, StoreOptions};
+
+use crate::serve_limits::LimitArgs;
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -84,6 +86,8 @@ pub struct ServeArgs {
     /// display can resume).
     #[arg(long, env = "OHJAAMO_EVENT_RETENTION_HOURS", default_value_t = 168)]
     pub event_retention_hours: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -94,14 +98,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
     let time_zone = TimeZone::get(&args.time_zone)
         .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
-    let store = Store::connect(&args.database_url, args.database_max_connections)
+    let store_options = StoreOptions {
+        max_connections: args.database_max_connections,
+        statement_timeout: args.limits.statement_timeout(),
+    };
+    let store = Store::connect_with(&args.database_url, store_options)
         .await
         .context("cannot open the database")?;
     tracing::info!(
         database = store.backend_name(),
         "database ready, migrations applied"
     );
-    let config = Config {
+    let mut config = Config {
         default_tenant: args.default_organization,
         time_zone,
         max_body_bytes: args.max_body_bytes,
@@ -117,6 +125,8 @@ pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
         clock,
         ..Config::default()
     };
+    args.limits
+        .apply(&mut config, args.database_max_connections);
     let state = AppState::new(Arc::new(store), config);
     let bus = match args.bus_url {
         Some(url) => Bus::Amqp { url },

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -43,20 +43,67 @@ pub struct Store {
     pub(crate) events_committed: tokio::sync::watch::Sender<u64>,
     /// SQLite only: which outbox readers hold which tenant's log.
     pub(crate) local_leases: LocalLeases,
+    /// How long a statement may run (see [`StoreOptions::statement_timeout`]).
+    pub(crate) statement_timeout: Duration,
+}
+
+/// How the store connects.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// Longest a statement may run before the database stops it. On PostgreSQL every
+    /// statement of the pool's connections (`statement_timeout`; migrations run on a
+    /// connection of their own without it); on SQLite the searches, whose cost a
+    /// client chooses (see `bounded`).
+    pub statement_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 16,
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 impl Store {
     /// Connects to `url` (`postgres://…` or `sqlite:…`), creating a SQLite file if it
-    /// is missing, and applies pending migrations.
+    /// is missing, and applies pending migrations; the other options at their defaults.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let options = StoreOptions {
+            max_connections,
+            ..StoreOptions::default()
+        };
+        Store::connect_with(url, options).await
+    }
+
+    /// [`Store::connect`] with every option.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let StoreOptions {
+            max_connections,
+            statement_timeout,
+        } = options;
         let mut statistics = None;
         let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let connect = PgConnectOptions::from_str(url)?;
+            // Migrations may build indexes for longer than any request should run:
+            // they get a connection of their own, without the statement timeout.
+            let migrating = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(connect.clone())
+                .await?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&migrating)
+                .await?;
+            migrating.close().await;
+            let timeout_ms = statement_timeout.as_millis().max(1).to_string();
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect_with(connect.options([("statement_timeout", timeout_ms.as_str())]))
                 .await?;
-            sqlx::migrate!("./migrations/postgres").run(&pool).await?;
             statistics = Some(Statistics::start(&pool).await);
             Db::Postgres(pool)
         } else if url.starts_with("sqlite:") {
@@ -86,6 +133,7 @@ impl Store {
             statistics,
             events_committed: tokio::sync::watch::Sender::new(0),
             local_leases: Default::default(),
+            statement_timeout,
         })
     }
 

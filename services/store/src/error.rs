@@ -10,6 +10,10 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("unsupported database URL {0}: use postgres://… or sqlite:…")]
     UnsupportedUrl(String),
+    /// A statement ran past the statement timeout, or was cancelled because the
+    /// request that asked for it went away.
+    #[error("the statement took longer than the database statement timeout allows")]
+    TimedOut,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error("the write still conflicted with concurrent writes after {0} attempts")]

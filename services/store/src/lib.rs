@@ -9,6 +9,7 @@
 //! is indexed by and what a search means; the store makes it durable and fast.
 
 mod backend;
+mod bounded;
 mod cursor;
 mod error;
 mod events;
@@ -26,7 +27,7 @@ mod statistics;
 mod write;
 mod write_bulk;
 
-pub use backend::Store;
+pub use backend::{Store, StoreOptions};
 pub use cursor::{CursorLease, StoredPicture};
 pub use error::StoreError;
 pub use events::{EventBody, EventFilter, EventTrace, Operation, StoredEvent};

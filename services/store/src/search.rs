@@ -55,7 +55,7 @@ impl Store {
         if query.count_only {
             return Ok(SearchPage {
                 matches: Vec::new(),
-                total: Some(self.fetch_count(count_sql()).await?),
+                total: Some(self.fetch_count_bounded(count_sql()).await?),
             });
         }
 
@@ -72,7 +72,7 @@ impl Store {
             .int(to_i64(query.count))
             .push(" OFFSET ")
             .int(to_i64(query.offset));
-        let matches = self.fetch_versions(sql).await?;
+        let matches = self.fetch_versions_bounded(sql).await?;
         // A page that is not full is the last one, and then the total is known
         // without counting: most searches (one bed's day) fit on one page.
         let total = match query.with_total {
@@ -83,11 +83,14 @@ impl Store {
             {
                 Some((query.offset + matches.len()) as u64)
             }
-            true => Some(self.fetch_count(count_sql()).await?),
+            true => Some(self.fetch_count_bounded(count_sql()).await?),
         };
         Ok(SearchPage { matches, total })
     }
 }
+
+/// Most ids in one `IN (…)` list of an `_id` search.
+const ID_LIST_CHUNK: usize = 500;
 
 /// `EXISTS (SELECT 1 FROM <table> x WHERE x is r's row for param AND (…))`.
 fn exists_in(sql: &mut Sql, table: &str, param: &str) {
@@ -132,7 +135,19 @@ fn is_anchor(filter: &Filter) -> bool {
 fn push_filter(sql: &mut Sql, filter: &Filter, anchored: bool) {
     match filter {
         Filter::Id(ids) => {
-            sql.push("r.id IN ").text_list(ids);
+            // In lists of at most ID_LIST_CHUNK: SQLite counts every placeholder
+            // against its variable limit and the expression depth against another.
+            sql.push("(");
+            for (i, chunk) in ids.chunks(ID_LIST_CHUNK).enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("r.id IN ").text_list(chunk);
+            }
+            if ids.is_empty() {
+                sql.push("FALSE");
+            }
+            sql.push(")");
         }
         Filter::LastUpdated(conditions) => {
             sql.push("(");

@@ -1,6 +1,7 @@
 //! One error type for the whole API, rendered as a FHIR OperationOutcome with the
 //! status the R4 HTTP page assigns.
 
+use crate::base::admission::Busy;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ohjaamo_fhir::FhirError;
@@ -50,6 +51,13 @@ pub enum ApiError {
     Internal(String),
     #[error("the database is not available: {0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: the server (or this organisation's share of it) is
+    /// busy; the request was not started.
+    #[error("{0}")]
+    Throttled(String),
+    /// 503: the database stopped the request's statement at the statement timeout.
+    #[error("{0}")]
+    TimedOut(String),
 }
 
 impl ApiError {
@@ -65,7 +73,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Throttled(_) | ApiError::TimedOut(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
         }
     }
 
@@ -83,6 +93,8 @@ impl ApiError {
             ApiError::Unprocessable(_) => "business-rule",
             ApiError::Internal(_) => "exception",
             ApiError::Unavailable(_) => "transient",
+            ApiError::Throttled(_) => "throttled",
+            ApiError::TimedOut(_) => "timeout",
         }
     }
 
@@ -105,6 +117,8 @@ impl ApiError {
             ApiError::Unprocessable(m) => ApiError::Unprocessable(wrap(m)),
             ApiError::Internal(m) => ApiError::Internal(wrap(m)),
             ApiError::Unavailable(m) => ApiError::Unavailable(wrap(m)),
+            ApiError::Throttled(m) => ApiError::Throttled(wrap(m)),
+            ApiError::TimedOut(m) => ApiError::TimedOut(wrap(m)),
         }
     }
 
@@ -151,10 +165,21 @@ impl IntoResponse for ApiError {
             tracing::info!(status = status.as_u16(), error = %self, "request refused");
         }
         let mut response = (status, self.outcome().to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+        if matches!(self, ApiError::Throttled(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
-        response
+    }
+}
+
+impl From<Busy> for ApiError {
+    fn from(busy: Busy) -> Self {
+        ApiError::Throttled(format!(
+            "the server is busy ({}); the request was not carried out, try again shortly",
+            busy.describe()
+        ))
     }
 }
 
@@ -175,6 +200,11 @@ impl From<StoreError> for ApiError {
             StoreError::Stale(_) => ApiError::Conflict(format!(
                 "{e}; concurrent requests kept changing the same resources, try again"
             )),
+            StoreError::TimedOut => ApiError::TimedOut(
+                "the database stopped this request at the statement timeout \
+                 (OHJAAMO_DATABASE_STATEMENT_TIMEOUT_SECONDS); narrow the search"
+                    .into(),
+            ),
             other if other.is_unavailable() => ApiError::Unavailable(other.to_string()),
             other => ApiError::Internal(other.to_string()),
         }

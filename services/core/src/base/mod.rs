@@ -1,6 +1,7 @@
 //! What every stage shares: the error type that answers as an OperationOutcome, the
-//! configuration, the core's clock, the state handlers and tasks share, and the FHIR media type.
+//! configuration, the admission counters, the core's clock, the state handlers and tasks share, and the FHIR media type.
 
+pub mod admission;
 pub mod clock;
 pub mod config;
 pub mod error;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use ohjaamo_store::Store;
 
+use crate::base::admission::Admission;
 use crate::base::config::Config;
 use crate::ops::relay_status::RelayStatus;
 
@@ -19,11 +20,14 @@ pub struct AppState {
     /// Turns true when the server starts its graceful shutdown: live streams end then
     /// (their clients resume elsewhere), instead of holding the shutdown open.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Requests in flight, per organisation, and bodies being read (`http::admission`).
+    pub admission: Arc<Admission>,
 }
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: Config) -> AppState {
         AppState {
+            admission: Arc::new(Admission::new(config.admission)),
             store,
             config: Arc::new(config),
             relay: Arc::default(),

@@ -1,10 +1,13 @@
 //! What every FHIR request carries besides its path: the organisation (tenant) it
 //! acts for, the base URL links are built on, and the client's `Prefer` header.
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
+use crate::base::config::Config;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 
@@ -39,22 +42,14 @@ impl FromRequestParts<AppState> for Ctx {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let headers = &parts.headers;
-        let tenant = match headers.get(TENANT_HEADER) {
-            None => state.config.default_tenant.clone(),
-            Some(value) => {
-                let value = value.to_str().unwrap_or("");
-                if !is_tenant(value) {
-                    return Err(ApiError::BadRequest(format!(
-                        "header {TENANT_HEADER} must be an organisation identifier of 1-64 \
-                         characters from A-Z a-z 0-9 . - _ :"
-                    )));
-                }
-                value.to_owned()
-            }
-        };
+        let tenant = tenant_of(headers, &state.config)?;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
         let base = match &state.config.public_base_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => derived_base(headers),
+            None => derived_base(headers, forwarded_is_trusted(peer, &state.config)),
         };
         let (strict, prefer_return) = parse_prefer(headers);
         Ok(Ctx {
@@ -66,6 +61,41 @@ impl FromRequestParts<AppState> for Ctx {
     }
 }
 
+/// The organisation a request acts for: its header, or the configured default.
+pub fn tenant_of(headers: &HeaderMap, config: &Config) -> Result<String, ApiError> {
+    match headers.get(TENANT_HEADER) {
+        None => Ok(config.default_tenant.clone()),
+        Some(value) => {
+            let value = value.to_str().unwrap_or("");
+            if !is_tenant(value) {
+                return Err(ApiError::BadRequest(format!(
+                    "header {TENANT_HEADER} must be an organisation identifier of 1-64 \
+                     characters from A-Z a-z 0-9 . - _ :"
+                )));
+            }
+            Ok(value.to_owned())
+        }
+    }
+}
+
+/// Whether `X-Forwarded-*` from `peer` may be believed: only from a configured
+/// trusted proxy. Anyone else could point the links this server builds (a created
+/// resource's `Location`, paging links) at a host of their choosing.
+fn forwarded_is_trusted(peer: Option<IpAddr>, config: &Config) -> bool {
+    let Some(peer) = peer else {
+        return false;
+    };
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    config
+        .server
+        .trusted_proxies
+        .iter()
+        .any(|net| net.contains(&peer))
+}
+
 fn is_tenant(value: &str) -> bool {
     (1..=64).contains(&value.len())
         && value
@@ -73,17 +103,27 @@ fn is_tenant(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
 }
 
-fn derived_base(headers: &HeaderMap) -> String {
+fn derived_base(headers: &HeaderMap, forwarded_trusted: bool) -> String {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let host = header("x-forwarded-host")
+    let forwarded = |name: &str| header(name).filter(|_| forwarded_trusted);
+    let host = forwarded("x-forwarded-host")
         .or_else(|| header("host"))
-        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+        .filter(|h| is_host(h))
         .unwrap_or("localhost");
-    let scheme = match header("x-forwarded-proto") {
+    let scheme = match forwarded("x-forwarded-proto") {
         Some("https") => "https",
         _ => "http",
     };
     format!("{scheme}://{host}/fhir")
+}
+
+/// A `host[:port]` as a link may carry it: no path, query, user info or spaces.
+fn is_host(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 255
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 fn parse_prefer(headers: &HeaderMap) -> (bool, Option<Return>) {
@@ -114,6 +154,33 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("prefer", "handling=strict, return=minimal".parse().unwrap());
         assert_eq!(parse_prefer(&h), (true, Some(Return::Minimal)));
+    }
+
+    #[test]
+    fn forwarded_headers_count_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.insert("host", "ohjaamo.internal:8080".parse().unwrap());
+        h.insert("x-forwarded-host", "evil.example".parse().unwrap());
+        h.insert("x-forwarded-proto", "https".parse().unwrap());
+        assert_eq!(derived_base(&h, false), "http://ohjaamo.internal:8080/fhir");
+        assert_eq!(derived_base(&h, true), "https://evil.example/fhir");
+
+        let config = Config {
+            server: crate::base::config::ServerLimits {
+                trusted_proxies: vec!["10.0.0.0/8".parse().unwrap()],
+                ..Default::default()
+            },
+            ..Config::default()
+        };
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        assert!(forwarded_is_trusted(ip("10.1.2.3"), &config));
+        assert!(forwarded_is_trusted(ip("::ffff:10.1.2.3"), &config));
+        assert!(!forwarded_is_trusted(ip("192.168.1.1"), &config));
+        assert!(!forwarded_is_trusted(None, &config));
+        assert!(!forwarded_is_trusted(ip("10.1.2.3"), &Config::default()));
+
+        h.insert("host", "a/b@c".parse().unwrap());
+        assert_eq!(derived_base(&h, false), "http://localhost/fhir");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The API surface: the router of every route ([`server`]), the request context every
-//! handler reads ([`context`]), the FHIR REST API ([`fhir`]), the pictures and the live
+//! handler reads ([`context`]), who is let in when busy ([`admission`]), the FHIR REST API ([`fhir`]), the pictures and the live
 //! stream the displays read, the sources' reports, and the web pages.
 
+pub mod admission;
 pub mod beds;
 pub mod context;
 pub mod fhir;

@@ -1,16 +1,24 @@
-//! The HTTP server around the API: request tracing, a panic guard, health, and a
+//! The HTTP server around the API: request tracing, a panic guard, admission, health,
+//! the connection limits (header and body timeouts, a cap on open connections) and a
 //! graceful shutdown that lets requests in flight finish.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -32,8 +40,15 @@ pub fn app(state: AppState) -> Router {
             axum::routing::put(crate::http::sources::put),
         )
         .with_state(state.clone())
-        .merge(crate::http::fhir::router(state))
+        .merge(crate::http::fhir::router(state.clone()))
         .merge(crate::http::web::router())
+        .layer(RequestBodyTimeoutLayer::new(
+            state.config.server.body_read_timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::admission::admit,
+        ))
         .layer(axum::middleware::from_fn(
             crate::ops::observe::track_requests,
         ))
@@ -94,20 +109,81 @@ async fn ready(State(state): State<AppState>) -> Response {
 
 /// Serves until `shutdown` completes, then stops accepting and waits for the
 /// requests in flight.
+///
+/// HTTP/1.1 and HTTP/2 on one port. A client gets `header_read_timeout` to send a
+/// request's headers (also the idle time allowed between requests), a request body
+/// `body_read_timeout`; past `max_connections` open connections a new one is closed at
+/// once, so slow or idle clients cannot pile up file descriptors and tasks.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = state.config.server.clone();
     let stopping = state.stopping.clone();
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Live streams never finish by themselves: end them, or the shutdown
-            // waits for every display to go away.
-            stopping.send_replace(true);
-        })
-        .await
+    let router = app(state);
+    let connections = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(limits.header_read_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = connections.clone().try_acquire_owned() else {
+            metrics::counter!("ohjaamo_http_connections_refused_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_bytes = limits.header_read_timeout;
+        tokio::spawn(async move {
+            // Until a client's first bytes arrive hyper waits without a timer (it
+            // cannot yet tell HTTP/1 from HTTP/2): a connection that never speaks is
+            // closed here after the header timeout.
+            let mut first = [0u8; 1];
+            if !matches!(
+                tokio::time::timeout(first_bytes, stream.peek(&mut first)).await,
+                Ok(Ok(1..))
+            ) {
+                drop(slot);
+                return;
+            }
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    // Live streams never finish by themselves: end them, or the shutdown waits for
+    // every display to go away.
+    stopping.send_replace(true);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Completes on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.

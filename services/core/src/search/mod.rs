@@ -8,6 +8,7 @@ pub mod composite;
 pub mod extract;
 pub mod fhir_time;
 pub mod json;
+pub mod limits;
 pub mod normalize;
 pub mod query;
 pub mod references;

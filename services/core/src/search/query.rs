@@ -8,9 +8,10 @@ use ohjaamo_store::{
     StringMode, TokenMatch,
 };
 
-use crate::base::config::Paging;
+use crate::base::config::{Paging, SearchLimits};
 use crate::base::error::ApiError;
 use crate::search::fhir_time::{Prefix, parse_range};
+use crate::search::limits::Budget;
 use crate::search::normalize::fold;
 use crate::search::references::{is_fhir_id, parse_reference};
 use crate::search::registry::{self, INCLUDES, ParamKind, SearchParam};
@@ -37,14 +38,17 @@ pub struct ParsedSearch {
 
 /// Parses the query string parameters of a search on `rtype`. With `strict`
 /// (`Prefer: handling=strict`) an unknown parameter is an error; otherwise it is
-/// ignored and reported.
+/// ignored and reported. A search past one of `limits` is refused (400) before any
+/// of it reaches the database.
 pub fn parse(
     rtype: ResourceType,
     params: &[(String, String)],
     strict: bool,
     tz: &TimeZone,
     paging: Paging,
+    limits: &SearchLimits,
 ) -> Result<ParsedSearch, ApiError> {
+    let mut budget = Budget::new(limits);
     let mut query = SearchQuery {
         rtype: rtype.as_str(),
         count: paging.default_count,
@@ -63,6 +67,7 @@ pub fn parse(
             None => (raw_name.as_str(), None),
         };
         let bad = |msg: String| ApiError::BadRequest(format!("search parameter {raw_name}: {msg}"));
+        budget.parameter(name, count_values(value))?;
         let mut applied = true;
         match name {
             "_id" => {
@@ -92,8 +97,10 @@ pub fn parse(
                 query.offset = value
                     .parse()
                     .map_err(|_| bad(format!("{value:?} is not a non-negative integer")))?;
+                budget.offset(query.offset)?;
             }
             "_sort" => {
+                budget.sort_keys(value.split(',').count())?;
                 query.sort = parse_sort(rtype, value).map_err(bad)?;
             }
             "_total" => match value.as_str() {
@@ -119,7 +126,9 @@ pub fn parse(
                 }
             },
             "_include" => {
-                for v in split_values(value) {
+                let values = split_values(value);
+                budget.includes(values.len())?;
+                for v in values {
                     let include = parse_include(&v).ok_or_else(|| {
                         bad(format!(
                             "{v:?} is not supported; supported: {}",
@@ -165,6 +174,21 @@ fn no_modifier(modifier: Option<&str>) -> Result<(), String> {
         None => Ok(()),
         Some(m) => Err(format!("modifier :{m} is not supported here")),
     }
+}
+
+/// How many values [`split_values`] finds in `value`, without building them.
+fn count_values(value: &str) -> usize {
+    let mut n = 1;
+    let mut escaped = false;
+    for c in value.chars() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, ',') => n += 1,
+            _ => {}
+        }
+    }
+    n
 }
 
 /// Splits on commas not escaped with a backslash, and unescapes `\,` `\|` `\\`.
@@ -415,6 +439,7 @@ mod tests {
                 default_count: 50,
                 max_count: 1000,
             },
+            &SearchLimits::default(),
         )
     }
 
@@ -476,6 +501,29 @@ mod tests {
     #[test]
     fn escaped_commas_stay_in_values() {
         assert_eq!(split_values(r"a\,b,c"), ["a,b", "c"]);
+        for v in [r"a\,b,c", "", "a,,b", r"a\\,b", r"x\", r"\,\,,"] {
+            assert_eq!(count_values(v), split_values(v).len(), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn searches_past_a_limit_are_400_before_any_sql() {
+        let many = |n: usize, v: &str| vec![v; n].join(",");
+        for (k, v) in [
+            ("status", many(101, "busy")),
+            ("_id", many(1001, "a")),
+            ("_sort", many(5, "start")),
+            ("_include", many(9, "Slot:schedule")),
+            ("_offset", "100001".to_string()),
+        ] {
+            let err = parse_q(ResourceType::Slot, &[(k, &v)], true).unwrap_err();
+            assert_eq!(err.status().as_u16(), 400, "{k}");
+            assert!(err.to_string().contains("OHJAAMO_SEARCH_MAX_"), "{err}");
+        }
+        let repeated: Vec<(&str, &str)> = vec![("name", "a"); 33];
+        let err = parse_q(ResourceType::Location, &repeated, true).unwrap_err();
+        assert!(err.to_string().contains("MAX_PARAMETERS"), "{err}");
+        assert!(parse_q(ResourceType::Slot, &[("_id", &many(1000, "a"))], true).is_ok());
     }
 
     #[test]

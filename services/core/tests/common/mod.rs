@@ -130,9 +130,11 @@ impl Harness {
             .await
             .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
-        let app = ohjaamo_core::http::server::app(state.clone());
+        let server_state = state.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("the server failed");
+            ohjaamo_core::http::server::serve(listener, server_state, std::future::pending())
+                .await
+                .expect("the server failed");
         });
         let client = Client::builder()
             .timeout(Duration::from_secs(120))

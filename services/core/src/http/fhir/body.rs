@@ -4,6 +4,7 @@
 use axum::body::Body;
 use axum::extract::{FromRequest, Request};
 use axum::http::header;
+use ohjaamo_fhir::json_shape::{ShapeError, measure};
 use serde_json::Value;
 
 use crate::base::error::ApiError;
@@ -48,8 +49,37 @@ impl FromRequest<AppState> for FhirJson {
         if bytes.is_empty() {
             return Err(ApiError::BadRequest("the request body is empty".into()));
         }
+        check_shape(&bytes, state)?;
         Ok(FhirJson(ohjaamo_fhir::parse_json(&bytes)?))
     }
+}
+
+/// Refuses a body whose tree would be too large, before building it: too many JSON
+/// values, or a Bundle with more entries than allowed.
+fn check_shape(bytes: &[u8], state: &AppState) -> Result<(), ApiError> {
+    let max_values = state.config.max_json_values;
+    let shape = match measure(bytes, max_values) {
+        Ok(shape) => shape,
+        Err(ShapeError::TooManyValues { limit }) => {
+            return Err(ApiError::PayloadTooLarge(format!(
+                "the request body has more than {limit} JSON values, the limit of this \
+                 server (OHJAAMO_MAX_JSON_VALUES); send it in smaller Bundles"
+            )));
+        }
+        Err(ShapeError::NotJson(e)) => {
+            return Err(ApiError::BadRequest(format!(
+                "the body is not valid JSON: {e}"
+            )));
+        }
+    };
+    let max_entries = state.config.max_bundle_entries;
+    if shape.entries > max_entries {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the Bundle has {} entries; the limit is {max_entries} (OHJAAMO_MAX_BUNDLE_ENTRIES)",
+            shape.entries
+        )));
+    }
+    Ok(())
 }
 
 /// Whether reading failed on the size limit (rather than, say, a dropped connection).

@@ -297,6 +297,7 @@ async fn precheck_get(
                 ctx.strict,
                 &state.config.time_zone,
                 state.config.paging,
+                &state.config.search_limits,
             )
             .map(|_| ())
         }

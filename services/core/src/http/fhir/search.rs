@@ -64,12 +64,14 @@ pub async fn search_bundle(
         ctx.strict,
         &state.config.time_zone,
         state.config.paging,
+        &state.config.search_limits,
     )?;
     let mut query = parsed.query.clone();
     crate::search::composite::rewrite_filters(rtype, &mut query.filters);
     let count = query.count;
     // One extra row tells whether there is a next page without counting.
     query.count = count + 1;
+    let slot = state.admission.search_slot(&ctx.tenant).await?;
     let mut page = state.store.search(&ctx.tenant, &query).await?;
     let has_next = page.matches.len() > count;
     page.matches.truncate(count);
@@ -151,6 +153,8 @@ pub async fn search_bundle(
             }
         }
     }
+
+    drop(slot);
 
     if !parsed.ignored.is_empty() {
         let warning = operation_outcome(

@@ -343,3 +343,81 @@ both_backends!(
     trusted_proxies_set_the_host,
     super::behind_a_trusted_proxy()
 );
+
+fn small_bundle_answers() -> Config {
+    Config {
+        max_bundle_response_bytes: 10_000,
+        ..Config::default()
+    }
+}
+
+/// A Bundle's GETs are bounded: too many of them is 413 before anything runs; past
+/// the response budget an entry answers 413 on its own, and a transaction whose
+/// writes committed reports them as done rather than failing after the fact.
+async fn bundle_reads_are_bounded(h: &Harness) {
+    let locations: Vec<_> = (0..20)
+        .map(|i| location(&format!("l{i}"), "Osasto", "wa", None))
+        .collect();
+    h.seed(&locations).await;
+
+    let get = |url: &str| json!({ "request": { "method": "GET", "url": url } });
+    let many = json!({
+        "resourceType": "Bundle", "type": "batch",
+        "entry": (0..101).map(|_| get("Location?_count=1000")).collect::<Vec<_>>()
+    });
+    let message = h
+        .post("", &many)
+        .await
+        .assert_outcome(StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(message.contains("OHJAAMO_MAX_BUNDLE_READS"), "{message}");
+
+    let batch = json!({
+        "resourceType": "Bundle", "type": "batch",
+        "entry": (0..5).map(|_| get("Location?_count=1000")).collect::<Vec<_>>()
+    });
+    let r = h.post("", &batch).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let statuses: Vec<&str> = r.body["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap_or(""))
+        .collect();
+    assert!(statuses[0].starts_with("200"), "{statuses:?}");
+    assert!(
+        statuses.iter().any(|s| s.starts_with("413")),
+        "{statuses:?}"
+    );
+    assert!(statuses.len() == 5);
+
+    let transaction = json!({
+        "resourceType": "Bundle", "type": "transaction",
+        "entry": [
+            { "request": { "method": "PUT", "url": "Location/new" },
+              "resource": location("new", "Uusi", "wa", None) },
+            get("Location?_count=1000"),
+            get("Location?_count=1000"),
+        ]
+    });
+    let r = h.post("", &transaction).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["type"], "transaction-response");
+    assert!(
+        r.body["entry"][0]["response"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("201"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.body["entry"][2]["response"]["status"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("413"),
+        "{}",
+        r.text
+    );
+    assert_eq!(h.get("Location/new").await.status, StatusCode::OK);
+}
+both_backends!(bundle_reads_are_bounded, super::small_bundle_answers());

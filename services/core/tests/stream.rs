@@ -220,3 +220,80 @@ async fn a_resume_from_before_what_is_kept_starts_over(h: &Harness) {
     assert_eq!(snapshot.event, "snapshot");
     assert_eq!(beds_total(&snapshot.data["units"][0]), 1);
 }
+
+both_backends!(
+    clients_share_a_follower_within_their_caps,
+    ohjaamo_core::Config {
+        streams: ohjaamo_core::base::fanout::FanoutLimits {
+            max_clients: 3,
+            max_clients_per_organization: 2,
+            buffer: 64,
+        },
+        ..ohjaamo_core::Config::default()
+    }
+);
+/// Two displays of one organisation get the same changes (from the one follower); a
+/// third of that organisation, and a fourth client in all, are refused with 503 until
+/// a place frees.
+async fn clients_share_a_follower_within_their_caps(h: &Harness) {
+    h.seed(&[location("w1", "Osasto 1", "wa", None)]).await;
+    h.wait_for_pictures().await;
+    let root = h.url("").trim_end_matches("/fhir").to_owned();
+    let mut first = Client::open(h, "?kind=ward", None).await;
+    let mut second = Client::open(h, "?kind=ward", None).await;
+    assert_eq!(first.next().await.unwrap().event, "snapshot");
+    assert_eq!(second.next().await.unwrap().event, "snapshot");
+
+    let refused = h.get_absolute(&format!("{root}/stream")).await;
+    refused.assert_outcome(StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    let other = reqwest::Client::new()
+        .get(format!("{root}/stream"))
+        .header(TENANT, "other-organization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::OK,
+        "another organisation has room"
+    );
+    let in_all = reqwest::Client::new()
+        .get(format!("{root}/stream"))
+        .header(TENANT, "third-organization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        in_all.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is full"
+    );
+    drop(other);
+
+    h.put_resource(&location("b1", "Vuode 1", "bd", Some("w1")))
+        .await;
+    let (a, b) = (
+        first.next_of("picture").await,
+        second.next_of("picture").await,
+    );
+    assert_eq!((a.id, beds_total(&a.data)), (b.id, 1));
+
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = reqwest::Client::new()
+            .get(format!("{root}/stream"))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the place never freed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

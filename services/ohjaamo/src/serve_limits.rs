@@ -8,6 +8,7 @@ use std::time::Duration;
 use ohjaamo_core::Config;
 use ohjaamo_core::base::admission::AdmissionLimits;
 use ohjaamo_core::base::config::{SearchLimits, ServerLimits};
+use ohjaamo_core::base::fanout::FanoutLimits;
 
 #[derive(clap::Args, Debug)]
 pub struct LimitArgs {
@@ -23,6 +24,12 @@ pub struct LimitArgs {
     /// it is parsed (413 beyond).
     #[arg(long, env = "OHJAAMO_MAX_JSON_VALUES", default_value_t = 1_000_000)]
     pub max_json_values: usize,
+    /// Most GET entries in one batch or transaction Bundle (413 beyond).
+    #[arg(long, env = "OHJAAMO_MAX_BUNDLE_READS", default_value_t = 100)]
+    pub max_bundle_reads: usize,
+    /// Most bytes of answers to one Bundle's GET entries; entries past it answer 413.
+    #[arg(long, env = "OHJAAMO_MAX_BUNDLE_RESPONSE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    pub max_bundle_response_bytes: usize,
     /// Most search parameters in one search.
     #[arg(long, env = "OHJAAMO_SEARCH_MAX_PARAMETERS", default_value_t = 32)]
     pub search_max_parameters: usize,
@@ -77,6 +84,20 @@ pub struct LimitArgs {
     /// then 503.
     #[arg(long, env = "OHJAAMO_BODY_MEMORY_BYTES", default_value_t = 96 * 1024 * 1024)]
     pub body_memory_bytes: usize,
+    /// Live-stream (`/stream`) clients in the whole server; beyond it 503.
+    #[arg(long, env = "OHJAAMO_STREAM_MAX_CLIENTS", default_value_t = 2_000)]
+    pub stream_max_clients: usize,
+    /// Live-stream clients of one organisation; beyond it 503.
+    #[arg(
+        long,
+        env = "OHJAAMO_STREAM_MAX_CLIENTS_PER_ORGANIZATION",
+        default_value_t = 500
+    )]
+    pub stream_max_clients_per_organization: usize,
+    /// Picture events buffered per live-stream client; one further behind the
+    /// organisation's follower is sent `resync`.
+    #[arg(long, env = "OHJAAMO_STREAM_BUFFER", default_value_t = 1_024)]
+    pub stream_buffer: usize,
     /// Proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-Host and
     /// X-Forwarded-Proto are believed; from anyone else they are ignored.
     #[arg(long, env = "OHJAAMO_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
@@ -92,6 +113,8 @@ impl LimitArgs {
     /// search share.
     pub fn apply(&self, config: &mut Config, database_connections: u32) {
         config.max_json_values = self.max_json_values.max(1);
+        config.max_bundle_reads = self.max_bundle_reads;
+        config.max_bundle_response_bytes = self.max_bundle_response_bytes;
         config.search_limits = SearchLimits {
             max_parameters: self.search_max_parameters,
             max_or_values: self.search_max_or_values.max(1),
@@ -106,6 +129,11 @@ impl LimitArgs {
             body_read_timeout: Duration::from_secs(self.body_read_timeout_seconds.max(1)),
             max_connections: self.max_connections.max(1),
             trusted_proxies: self.trusted_proxies.clone(),
+        };
+        config.streams = FanoutLimits {
+            max_clients: self.stream_max_clients,
+            max_clients_per_organization: self.stream_max_clients_per_organization,
+            buffer: self.stream_buffer.clamp(1, 65_536),
         };
         let half_the_pool = (database_connections as usize / 2).max(1);
         config.admission = AdmissionLimits {

@@ -7,6 +7,7 @@ use jiff::tz::TimeZone;
 
 use crate::base::admission::AdmissionLimits;
 use crate::base::clock::Clock;
+use crate::base::fanout::FanoutLimits;
 
 /// Limits of the HTTP server itself: how long a client may take, how many may be
 /// connected, and whom to believe about the original request.
@@ -89,6 +90,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most entries in one Bundle (413 beyond).
     pub max_bundle_entries: usize,
+    /// Most GET entries in one Bundle (413 beyond).
+    pub max_bundle_reads: usize,
+    /// Most bytes of answers to one Bundle's GET entries; entries past it answer 413.
+    pub max_bundle_response_bytes: usize,
     /// Most JSON values (objects, arrays, scalars) in one body, counted before the
     /// body is parsed into a tree (413 beyond): bounds the memory a body can cost.
     pub max_json_values: usize,
@@ -102,6 +107,8 @@ pub struct Config {
     /// A live-stream client further behind than this many events is sent `resync`
     /// and dropped.
     pub stream_max_lag: i64,
+    /// Caps on live-stream clients and each one's buffer.
+    pub streams: FanoutLimits,
     /// A live-stream client that takes no event for this long is dropped.
     pub stream_send_timeout: std::time::Duration,
     /// How often an idle live stream sends a comment, so proxies keep it open and
@@ -123,6 +130,8 @@ impl Default for Config {
             max_body_bytes: 32 * 1024 * 1024,
             max_bundle_entries: 5_000,
             max_json_values: 1_000_000,
+            max_bundle_reads: 100,
+            max_bundle_response_bytes: 32 * 1024 * 1024,
             paging: Paging {
                 default_count: 50,
                 max_count: 1_000,
@@ -132,6 +141,7 @@ impl Default for Config {
             admission: AdmissionLimits::default(),
             public_base_url: None,
             stream_max_lag: 100_000,
+            streams: FanoutLimits::default(),
             stream_send_timeout: std::time::Duration::from_secs(30),
             stream_heartbeat: std::time::Duration::from_secs(15),
             event_retention: std::time::Duration::from_secs(7 * 24 * 3600),

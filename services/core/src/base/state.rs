@@ -6,6 +6,7 @@ use ohjaamo_store::Store;
 
 use crate::base::admission::Admission;
 use crate::base::config::Config;
+use crate::base::fanout::{Fanout, Followed};
 use crate::ops::relay_status::RelayStatus;
 
 /// What every request handler shares.
@@ -22,12 +23,15 @@ pub struct AppState {
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
     /// Requests in flight, per organisation, and bodies being read (`http::admission`).
     pub admission: Arc<Admission>,
+    /// One follower of the event log per organisation, shared by its `/stream` clients.
+    pub streams: Arc<Fanout<Followed>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: Config) -> AppState {
         AppState {
             admission: Arc::new(Admission::new(config.admission)),
+            streams: Arc::new(Fanout::new(config.streams)),
             store,
             config: Arc::new(config),
             relay: Arc::default(),

@@ -7,13 +7,18 @@
 //! longer reaches back that far, it gets `resync` and a fresh snapshot.
 //!
 //! The stream reads the log (not the bus), so every replica serves it and a resume
-//! works whichever replica the client reaches. Events are produced into a small
-//! bounded channel: a client that does not read stops the producer, which gives up
-//! after `stream_send_timeout`, and one that falls more than `stream_max_lag` events
-//! behind is sent `resync` and dropped — a slow display never grows the server's
-//! memory, and can always start over.
+//! works whichever replica the client reaches. A client catches up from the log on its
+//! own (its snapshot, or what it missed since `Last-Event-ID`); from then on the
+//! clients of one organisation share one follower of the log (`base::fanout`), which
+//! reads each new event once for all of them. Events are produced into a small bounded
+//! channel: a client that does not read stops its producer, which gives up after
+//! `stream_send_timeout`; one that falls more than its buffer behind the follower, or
+//! more than `stream_max_lag` events behind while catching up, is sent `resync` and
+//! dropped — a slow display never grows the server's memory, and can always start
+//! over. The number of clients is capped in total and per organisation (503 beyond).
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
@@ -23,9 +28,10 @@ use axum::response::{IntoResponse, Response};
 use ohjaamo_store::{EventBody, EventFilter, StoredEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::base::error::ApiError;
+use crate::base::fanout::{Followed, Full};
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
 use crate::http::picture::{PictureFilter, snapshot};
@@ -65,26 +71,49 @@ pub async fn handler(
             ))
         })?),
     };
+    // Where a new follower starts: read before joining, so that what the client
+    // catches up on from the log and what the follower sends overlap.
+    let reached = state.store.last_sequence(&ctx.tenant).await?;
+    let joined = state.streams.join(&ctx.tenant).map_err(|full| {
+        metrics::counter!("ohjaamo_stream_clients_refused_total").increment(1);
+        ApiError::Throttled(match full {
+            Full::Server => "the server has as many live-stream clients as it takes".into(),
+            Full::Organization => {
+                "this organisation has as many live-stream clients as it may".into()
+            }
+        })
+    })?;
+    if let Some(sender) = joined.start_follower {
+        tokio::spawn(follow(state.clone(), ctx.tenant.clone(), reached, sender));
+    }
     let (tx, mut rx) = mpsc::channel::<Event>(BUFFER);
+    let slot = joined.slot;
     tokio::spawn(produce(
         state.clone(),
         ctx.tenant.clone(),
         query.filter,
         resume,
         tx,
+        joined.receiver,
     ));
     metrics::gauge!("ohjaamo_stream_clients").increment(1.0);
     let events = futures_util::stream::poll_fn(move |cx| {
         rx.poll_recv(cx).map(|e| e.map(Ok::<_, Infallible>))
     });
-    let events = ClientGuard(Box::pin(events));
+    let events = ClientGuard {
+        events: Box::pin(events),
+        _slot: slot,
+    };
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::new().interval(state.config.stream_heartbeat))
         .into_response())
 }
 
-/// Counts the client out when its connection ends.
-struct ClientGuard<S>(std::pin::Pin<Box<S>>);
+/// Counts the client out when its connection ends (and gives up its place).
+struct ClientGuard<S> {
+    events: std::pin::Pin<Box<S>>,
+    _slot: crate::base::fanout::ClientSlot,
+}
 
 impl<S: futures_util::Stream> futures_util::Stream for ClientGuard<S> {
     type Item = S::Item;
@@ -92,7 +121,7 @@ impl<S: futures_util::Stream> futures_util::Stream for ClientGuard<S> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<S::Item>> {
-        self.0.as_mut().poll_next(cx)
+        self.events.as_mut().poll_next(cx)
     }
 }
 
@@ -115,9 +144,10 @@ async fn produce(
     filter: PictureFilter,
     resume: Option<i64>,
     tx: mpsc::Sender<Event>,
+    live: broadcast::Receiver<Followed>,
 ) {
     let mut stopping = state.stopping.subscribe();
-    let events = stream_events(&state, &tenant, &filter, resume, &tx);
+    let events = stream_events(&state, &tenant, &filter, resume, &tx, live);
     let result = tokio::select! {
         result = events => result,
         // The server is stopping: end the stream; the client resumes with
@@ -143,8 +173,8 @@ async fn stream_events(
     filter: &PictureFilter,
     resume: Option<i64>,
     tx: &mpsc::Sender<Event>,
+    mut live: broadcast::Receiver<Followed>,
 ) -> Result<(), Stop> {
-    let store = &state.store;
     let failed = |e: &dyn std::fmt::Display| Stop::Failed(e.to_string());
     let mut position = match resume {
         Some(after)
@@ -181,27 +211,15 @@ async fn stream_events(
             sequence
         }
     };
-    let mut signal = store.event_signal();
+    // Catch up from the log to now, on this client's own reads.
     let mut last_sent = std::time::Instant::now();
     loop {
-        let last = store.last_sequence(tenant).await.map_err(|e| failed(&e))?;
-        if last - position > state.config.stream_max_lag {
-            metrics::counter!("ohjaamo_stream_clients_dropped_total").increment(1);
-            send(
-                state,
-                tx,
-                resync_event(&format!(
-                    "this client fell {} events behind; reconnect for a new snapshot",
-                    last - position
-                )),
-            )
-            .await?;
-            return Ok(());
-        }
-        let events = store
-            .events_after(tenant, position, PAGE, EventFilter::Pictures)
+        let (events, last) = read_round(state, tenant, position)
             .await
             .map_err(|e| failed(&e))?;
+        if last - position > state.config.stream_max_lag {
+            return fell_behind(state, tx, last - position).await;
+        }
         for event in &events {
             if let Some(sse) = picture_event(event, filter) {
                 send(state, tx, sse).await?;
@@ -210,24 +228,126 @@ async fn stream_events(
         }
         // Past everything read, including other kinds of events in between.
         position = events.last().map_or(last.max(position), |e| e.sequence);
-        if last_sent.elapsed() >= state.config.stream_heartbeat {
-            send(
-                state,
-                tx,
-                heartbeat_event(state.config.clock.now(), position),
-            )
-            .await?;
-            last_sent = std::time::Instant::now();
+        if (events.len() as i64) < PAGE {
+            break;
         }
-        if events.len() as i64 == PAGE {
-            continue;
+    }
+    // Then live, from the organisation's shared follower.
+    loop {
+        let heartbeat_due =
+            tokio::time::Instant::from_std(last_sent) + state.config.stream_heartbeat;
+        tokio::select! {
+            item = live.recv() => match item {
+                Ok(Followed::Event { last, .. } | Followed::Reached(last))
+                    if last - position > state.config.stream_max_lag =>
+                {
+                    return fell_behind(state, tx, last - position).await;
+                }
+                Ok(Followed::Event { event, .. }) if event.sequence > position => {
+                    position = event.sequence;
+                    if let Some(sse) = picture_event(&event, filter) {
+                        send(state, tx, sse).await?;
+                        last_sent = std::time::Instant::now();
+                    }
+                }
+                Ok(Followed::Reached(sequence)) => position = position.max(sequence),
+                Ok(Followed::Event { .. }) => {} // caught up on it from the log already
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    return fell_behind(state, tx, i64::try_from(missed).unwrap_or(i64::MAX)).await;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    return Err(Stop::Failed("the log follower stopped".into()));
+                }
+            },
+            () = tokio::time::sleep_until(heartbeat_due) => {
+                send(state, tx, heartbeat_event(state.config.clock.now(), position)).await?;
+                last_sent = std::time::Instant::now();
+            }
+            () = tx.closed() => return Err(Stop::Client),
+        }
+    }
+}
+
+/// Tells a client it fell `behind` events behind and ends its stream; it reconnects
+/// for a new snapshot.
+async fn fell_behind(state: &AppState, tx: &mpsc::Sender<Event>, behind: i64) -> Result<(), Stop> {
+    metrics::counter!("ohjaamo_stream_clients_dropped_total").increment(1);
+    send(
+        state,
+        tx,
+        resync_event(&format!(
+            "this client fell {behind} events behind; reconnect for a new snapshot"
+        )),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The follower of one organisation's log: reads each new picture event once and
+/// sends it to every client of the organisation, until none is left or the server
+/// stops. A failed read is retried on the next round (the clients wait meanwhile).
+async fn follow(
+    state: AppState,
+    tenant: String,
+    mut position: i64,
+    sender: broadcast::Sender<Followed>,
+) {
+    let store = &state.store;
+    let mut signal = store.event_signal();
+    let mut stopping = state.stopping.subscribe();
+    let mut failing = false;
+    loop {
+        match read_round(&state, &tenant, position).await {
+            Ok((events, last)) => {
+                failing = false;
+                let full_page = events.len() as i64 == PAGE;
+                for event in events {
+                    position = event.sequence;
+                    let event = Arc::new(event);
+                    let _ = sender.send(Followed::Event { event, last });
+                }
+                if full_page {
+                    continue;
+                }
+                // Read to the end: other kinds of events up to `last` are passed too.
+                if last > position {
+                    position = last;
+                    let _ = sender.send(Followed::Reached(last));
+                }
+            }
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, organization = %tenant, "the live-stream follower cannot read the log; retrying");
+            }
+            Err(_) => {}
+        }
+        if sender.receiver_count() == 0 && state.streams.leave_if_idle(&tenant, &sender) {
+            return;
         }
         tokio::select! {
             _ = signal.changed() => {}
             () = tokio::time::sleep(POLL) => {}
-            () = tx.closed() => return Err(Stop::Client),
+            _ = stopping.wait_for(|stop| *stop) => {
+                state.streams.forget(&tenant, &sender);
+                return;
+            }
         }
     }
+}
+
+/// A page of the picture events after `position`, and the log's last sequence as
+/// it was before they were read.
+async fn read_round(
+    state: &AppState,
+    tenant: &str,
+    position: i64,
+) -> Result<(Vec<StoredEvent>, i64), ohjaamo_store::StoreError> {
+    let last = state.store.last_sequence(tenant).await?;
+    let events = state
+        .store
+        .events_after(tenant, position, PAGE, EventFilter::Pictures)
+        .await?;
+    Ok((events, last))
 }
 
 /// Whether the log still holds every event after `after`.

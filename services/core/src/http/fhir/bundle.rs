@@ -4,6 +4,14 @@
 //! its status and a message naming the entry. A batch answers every entry on its
 //! own. Writes of both go through one pipeline run (one database transaction);
 //! GET entries (read, search) are answered after the writes.
+//!
+//! GETs are bounded: at most `max_bundle_reads` of them in one Bundle (413 before
+//! anything runs), and their answers together at most `max_bundle_response_bytes`
+//! (an entry past it answers 413 on its own): eighteen kilobytes of GET entries once
+//! built a 142 MB response. A transaction's GETs are checked before its writes (they
+//! must parse and what they read must exist); one that still fails after the writes
+//! committed answers in its entry, because failing the request would tell the client
+//! that writes which did commit did not.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -76,6 +84,18 @@ pub async fn process(
         )));
     }
 
+    let gets = entries
+        .iter()
+        .filter(|e| e.pointer("/request/method").and_then(Value::as_str) == Some("GET"))
+        .count();
+    let max_reads = state.config.max_bundle_reads;
+    if gets > max_reads {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "the Bundle has {gets} GET entries; the limit is {max_reads} \
+             (OHJAAMO_MAX_BUNDLE_READS); search once with a wider query instead"
+        )));
+    }
+
     let n = entries.len();
     let mut answers: Vec<Option<Result<EntryOut, ApiError>>> = (0..n).map(|_| None).collect();
     let mut writes = Vec::new();
@@ -111,11 +131,19 @@ pub async fn process(
     // Written resources go back only when asked for: a 1,000-entry answer with
     // every resource in it helps no adapter.
     let representation = ctx.prefer_return == Some(Return::Representation);
+    let committed = !writes.is_empty();
     let results = pipeline::run(&state, &ctx.tenant, writes, atomic).await?;
     for (i, result) in write_positions.into_iter().zip(results) {
         answers[i] = Some(result.and_then(|w| written_entry(&ctx, w, representation)));
     }
+    let mut response_budget = state.config.max_bundle_response_bytes;
     for (i, read) in reads {
+        if response_budget == 0 {
+            answers[i] = Some(Err(response_too_large(
+                state.config.max_bundle_response_bytes,
+            )));
+            continue;
+        }
         let answer = match read {
             GetRequest::Read { rtype, id } => read_entry(&state, &ctx, rtype, &id).await,
             GetRequest::Search { rtype, query } => {
@@ -133,7 +161,23 @@ pub async fn process(
                 }
             }
         };
-        if atomic && let Err(e) = &answer {
+        let answer = answer.and_then(|entry| {
+            let size = entry.resource.as_ref().map_or(0, |r| r.get().len());
+            match response_budget.checked_sub(size) {
+                Some(left) => {
+                    response_budget = left;
+                    Ok(entry)
+                }
+                None => {
+                    response_budget = 0;
+                    Err(response_too_large(state.config.max_bundle_response_bytes))
+                }
+            }
+        });
+        if atomic
+            && !committed
+            && let Err(e) = &answer
+        {
             return Err(e.clone().within(&format!("Bundle.entry[{i}]")));
         }
         answers[i] = Some(answer);
@@ -189,6 +233,14 @@ fn log_failed_entries(kind: &str, answers: &[Option<Result<EntryOut, ApiError>>]
         first_error = %first,
         "{kind} Bundle had refused entries"
     );
+}
+
+fn response_too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the answers to this Bundle's GET entries passed {limit} bytes \
+         (OHJAAMO_MAX_BUNDLE_RESPONSE_BYTES); this entry was not answered, ask for it \
+         on its own or with a smaller _count"
+    ))
 }
 
 fn status_line(status: StatusCode) -> String {

@@ -12,22 +12,24 @@
 //! target/release/bench --slots 1000000 --runs 3
 //! ```
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
-
+#[path = "common/bench_server.rs"]
+mod bench_server;
 #[path = "common/proc_stats.rs"]
 mod proc_stats;
 #[path = "common/stats.rs"]
 mod stats;
+use bench_server::{
+    client, create_database, drop_database, location_entry, post_bundle, schedule_entry,
+    slot_entry, start_server, time_bed_day_searches, wait_ready,
+};
 use proc_stats::{cpu_seconds, postgres_cpu};
 use stats::{median_by, quantile};
 
 use clap::Parser;
-use sqlx::Connection;
 use tokio::sync::Semaphore;
 
 #[derive(Parser, Debug)]
@@ -121,57 +123,20 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Kills the server when the run ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
     let db = format!("ohjaamo_bench_{}_{run}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&args.admin_url)
-        .await
-        .context("cannot reach PostgreSQL for the benchmark")?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&mut admin)
-        .await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut admin)
-        .await?;
-    let db_url = match args.admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{db}"),
-        None => bail!("admin URL has no database part"),
-    };
+    let db_url = create_database(&args.admin_url, &db).await?;
     let result = measure(args, &db_url).await;
     if args.keep_database {
         eprintln!("  kept the database: {db_url}");
         return result;
     }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
+    drop_database(&args.admin_url, &db).await?;
     result
 }
 
 async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
-    let child = Command::new(&args.server)
-        .args(["serve", "--listen", &args.listen, "--database-url", db_url])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| {
-            format!(
-                "cannot start {} (build it with cargo build --release -p ohjaamo)",
-                args.server
-            )
-        })?;
-    let server = Server(child);
+    let server = start_server(&args.server, &args.listen, db_url, &[])?;
     let base = format!("http://{}/fhir", args.listen);
     let http = client(&args.organization)?;
     wait_ready(&http, &args.listen).await?;
@@ -227,32 +192,14 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
     let per_k = |cpu: f64| cpu * 1e3 / (total as f64 / 1e3);
 
     // Searches: a random bed's one day.
-    let mut latencies = Vec::with_capacity(args.searches);
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let days = (per_schedule / 24).max(1);
-    for _ in 0..args.searches {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let bed = (seed % args.schedules as u64) as usize;
-        let day = (seed / 7 % days as u64) as i64;
-        let date = jiff::civil::date(2026, 1, 1)
-            .checked_add(jiff::Span::new().days(day))
-            .context("date out of range")?;
-        let next = date.tomorrow().context("date out of range")?;
-        let url =
-            format!("{base}/Slot?schedule=Schedule/sched-{bed}&start=ge{date}&start=lt{next}");
-        let t = Instant::now();
-        let response = http.get(&url).send().await?;
-        let status = response.status();
-        let body = response.bytes().await?;
-        latencies.push(t.elapsed());
-        if !status.is_success() || body.len() < 100 {
-            bail!("search {url} answered {status}");
-        }
-    }
-    let mut latencies_ms: Vec<f64> = latencies.iter().map(|l| l.as_secs_f64() * 1e3).collect();
-    latencies_ms.sort_by(f64::total_cmp);
+    let latencies_ms = time_bed_day_searches(
+        &http,
+        &base,
+        args.searches,
+        args.schedules,
+        per_schedule / 24,
+    )
+    .await?;
     let pct = |p: f64| quantile(&latencies_ms, p);
     let (rss, peak) = memory_of(server.0.id())?;
     Ok(RunResult {
@@ -264,92 +211,6 @@ async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
         rss_mb: rss,
         peak_rss_mb: peak,
     })
-}
-
-/// An HTTP client that names the tenant on every request, as the API requires.
-fn client(organization: &str) -> anyhow::Result<reqwest::Client> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        "x-ohjaamo-organization",
-        organization
-            .parse()
-            .context("the organization is not a valid header value")?,
-    );
-    Ok(reqwest::Client::builder()
-        .default_headers(headers)
-        .build()?)
-}
-
-async fn wait_ready(http: &reqwest::Client, listen: &str) -> anyhow::Result<()> {
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("http://{listen}/readyz")).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("the server did not become ready on {listen}")
-}
-
-async fn post_bundle(
-    http: &reqwest::Client,
-    base: &str,
-    kind: &str,
-    entries: &[String],
-) -> anyhow::Result<()> {
-    let body = format!(
-        r#"{{"resourceType":"Bundle","type":"{kind}","entry":[{}]}}"#,
-        entries.join(",")
-    );
-    let response = http
-        .post(base)
-        .header("content-type", "application/fhir+json")
-        .body(body)
-        .send()
-        .await?;
-    let status = response.status();
-    let text = response.text().await?;
-    if !status.is_success() || text.contains("\"outcome\"") {
-        bail!(
-            "{kind} Bundle answered {status}: {}",
-            &text[..text.len().min(500)]
-        );
-    }
-    Ok(())
-}
-
-const SYSTEM: &str = "urn:oid:1.2.246.10.99999999.10.1";
-
-fn location_entry(id: &str, physical: &str, part_of: Option<&str>) -> String {
-    let part_of = part_of.map_or(String::new(), |p| {
-        format!(r#","partOf":{{"reference":"Location/{p}"}}"#)
-    });
-    format!(
-        r#"{{"resource":{{"resourceType":"Location","id":"{id}","status":"active","name":"{id}","physicalType":{{"coding":[{{"system":"http://terminology.hl7.org/CodeSystem/location-physical-type","code":"{physical}"}}]}}{part_of}}},"request":{{"method":"PUT","url":"Location/{id}"}}}}"#
-    )
-}
-
-fn schedule_entry(b: usize) -> String {
-    format!(
-        r#"{{"resource":{{"resourceType":"Schedule","id":"sched-{b}","active":true,"actor":[{{"reference":"Location/bed-{b}"}}]}},"request":{{"method":"PUT","url":"Schedule/sched-{b}"}}}}"#
-    )
-}
-
-/// Slot `n` of bed `bed`, the `hour`-th hour from 2026-01-01T00:00+02:00.
-fn slot_entry(n: usize, bed: usize, hour: usize) -> String {
-    let start = 1_767_218_400 + hour as i64 * 3600; // 2026-01-01T00:00:00+02:00
-    let fmt = |s: i64| {
-        jiff::Timestamp::from_second(s)
-            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-            .unwrap_or_default()
-    };
-    let status = if n.is_multiple_of(3) { "free" } else { "busy" };
-    format!(
-        r#"{{"resource":{{"resourceType":"Slot","identifier":[{{"system":"{SYSTEM}","value":"slot-{n}"}}],"schedule":{{"reference":"Schedule/sched-{bed}"}},"status":"{status}","start":"{}","end":"{}"}},"request":{{"method":"PUT","url":"Slot?identifier={SYSTEM}|slot-{n}"}}}}"#,
-        fmt(start),
-        fmt(start + 3600)
-    )
 }
 
 /// Current and peak resident memory of a process, in MB (Linux /proc).

@@ -77,27 +77,6 @@ impl Api {
     }
 }
 
-fn location(id: &str, physical: &str, part_of: Option<&str>, closed: bool) -> Value {
-    let mut l = json!({
-        "resourceType": "Location",
-        "id": id,
-        "name": id,
-        "status": "active",
-        "physicalType": {"coding": [{
-            "system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
-            "code": physical,
-        }]},
-    });
-    if let Some(ward) = part_of {
-        l["partOf"] = json!({"reference": format!("Location/{ward}")});
-    }
-    if closed {
-        l["operationalStatus"] =
-            json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "C"});
-    }
-    l
-}
-
 fn schedule(bed: &str) -> Value {
     json!({
         "resourceType": "Schedule",
@@ -212,7 +191,9 @@ fn rabbitmqctl(args: &[&str]) {
 
 /// `(id, name, sequence, figures)` of each ward in a `/picture` or `/wards` body.
 fn wards_of_core(body: &Value) -> Vec<(String, String, u64, Value)> {
-    let (_, wards) = ohjaamo_bed_reservations::parse_snapshot(body).expect("a snapshot");
+    let wards = ohjaamo_bed_reservations::parse_snapshot(body)
+        .expect("a snapshot")
+        .wards;
     wards
         .into_iter()
         .map(|(id, w)| {
@@ -283,26 +264,13 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
         &["--bus-url", &bus_url],
     )
     .await;
-    let consumer = Proc::start(
-        "consumer",
+    let consumer = start_consumer(
         &dir,
-        strings(&[
-            "bed-reservations",
-            "--core",
-            &core_root,
-            "--organization",
-            &organization,
-            "--bus-url",
-            &bus_url,
-            "--queue",
-            &queue,
-            "--listen",
-            &format!("127.0.0.1:{consumer_port}"),
-        ]),
-    );
-    wait_for(
-        &format!("http://127.0.0.1:{consumer_port}/livez"),
-        "the consumer",
+        &core_root,
+        &organization,
+        &bus_url,
+        &queue,
+        consumer_port,
     )
     .await;
 
@@ -457,16 +425,4 @@ async fn publish_garbage(url: &str, routing_key: &str) {
             .unwrap();
     }
     let _ = connection.close(200, "done".into()).await;
-}
-
-async fn delete_queue(url: &str, queue: &str) {
-    use ohjaamo_bus::lapin::options::QueueDeleteOptions;
-    if let Ok(connection) = ohjaamo_bus::connect(url, "e2e cleanup", Duration::from_secs(10)).await
-        && let Ok(channel) = connection.create_channel().await
-    {
-        let _ = channel
-            .queue_delete(queue.into(), QueueDeleteOptions::default())
-            .await;
-        let _ = connection.close(200, "done".into()).await;
-    }
 }

@@ -31,6 +31,7 @@ mod tests {
             unit: "ward-5".into(),
             kind: EventKind::ResourceChange as i32,
             unit_previous_sequence: 0,
+            epoch: "8d496e0c91d2e689.7716316225818740953.1".into(),
             trace: Some(TraceContext {
                 traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
                 tracestate: String::new(),

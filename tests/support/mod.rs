@@ -201,3 +201,73 @@ pub async fn start_core(
     wait_for(&format!("http://127.0.0.1:{port}/readyz"), "the core").await;
     core
 }
+
+/// Deletes a test's queue from the broker (best effort: cleanup).
+pub async fn delete_queue(url: &str, queue: &str) {
+    use ohjaamo_bus::lapin::options::QueueDeleteOptions;
+    if let Ok(connection) = ohjaamo_bus::connect(url, "e2e cleanup", Duration::from_secs(10)).await
+        && let Ok(channel) = connection.create_channel().await
+    {
+        let _ = channel
+            .queue_delete(queue.into(), QueueDeleteOptions::default())
+            .await;
+        let _ = connection.close(200, "done".into()).await;
+    }
+}
+
+/// Starts the reference consumer (`ohjaamo bed-reservations`) of `organization` on
+/// `port`, reading `queue` and snapshots from `core`, and waits until it answers.
+pub async fn start_consumer(
+    dir: &Path,
+    core: &str,
+    organization: &str,
+    bus_url: &str,
+    queue: &str,
+    port: u16,
+) -> Proc {
+    let consumer = Proc::start(
+        "consumer",
+        dir,
+        strings(&[
+            "bed-reservations",
+            "--core",
+            core,
+            "--organization",
+            organization,
+            "--bus-url",
+            bus_url,
+            "--queue",
+            queue,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ]),
+    );
+    wait_for(&format!("http://127.0.0.1:{port}/livez"), "the consumer").await;
+    consumer
+}
+
+/// A Location: ward (`wa`) or bed (`bd`), part of a ward, closed or not.
+pub fn location(
+    id: &str,
+    physical: &str,
+    part_of: Option<&str>,
+    closed: bool,
+) -> serde_json::Value {
+    let mut l = serde_json::json!({
+        "resourceType": "Location",
+        "id": id,
+        "name": id,
+        "status": "active",
+        "physicalType": {"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
+            "code": physical,
+        }]},
+    });
+    if let Some(ward) = part_of {
+        l["partOf"] = serde_json::json!({"reference": format!("Location/{ward}")});
+    }
+    if closed {
+        l["operationalStatus"] = serde_json::json!({"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "C"});
+    }
+    l
+}

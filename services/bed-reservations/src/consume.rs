@@ -121,14 +121,31 @@ async fn handle(
     span.record("unit", event.unit.as_str());
     if let Some(change) = ward_change(&event, &settings.organization) {
         let outcome = lock(replica).apply(change);
-        if outcome == Applied::Gap {
-            tracing::warn!(
+        match outcome {
+            Applied::Gap => {
+                tracing::warn!(
+                    sequence = event.sequence,
+                    unit = event.unit,
+                    "missed an event of this unit; taking a new snapshot"
+                );
+                // The snapshot is taken after this event was committed, so it covers it.
+                snapshots.take(replica).await;
+            }
+            Applied::NewEpoch => {
+                tracing::warn!(
+                    sequence = event.sequence,
+                    epoch = event.epoch,
+                    "the core's event log has a new epoch (a restore or a failover); \
+                     taking a new snapshot"
+                );
+                snapshots.take(replica).await;
+            }
+            Applied::Stale => tracing::info!(
                 sequence = event.sequence,
-                unit = event.unit,
-                "missed an event of this unit; taking a new snapshot"
-            );
-            // The snapshot is taken after this event was committed, so it covers it.
-            snapshots.take(replica).await;
+                epoch = event.epoch,
+                "an event of an epoch the replica has left; dropped"
+            ),
+            Applied::Applied | Applied::Duplicate => {}
         }
     }
     delivery.ack(BasicAckOptions::default()).await?;
@@ -147,6 +164,7 @@ fn ward_change(event: &Event, organization: &str) -> Option<Change> {
         return None;
     };
     Some(Change {
+        epoch: event.epoch.clone(),
         sequence: event.sequence,
         unit_previous_sequence: event.unit_previous_sequence,
         unit: change.unit.clone(),

@@ -5,6 +5,12 @@
 //! A queue bound to ward pictures sees only some of the organisation's sequence
 //! numbers, so a gap cannot be seen in the sequence itself; each picture event names
 //! its unit's previous one (`unit_previous_sequence`), and that is what is checked.
+//!
+//! Sequences are only comparable within one epoch of the core's event log (see
+//! docs/bus-contract.md): after a restore or a failover the same numbers can come
+//! again. An event of another epoch than the replica's snapshot therefore never
+//! applies: one of a new epoch asks for a snapshot (which names its epoch), one of an
+//! epoch a snapshot has already left behind is stale and dropped.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -25,6 +31,8 @@ pub struct Ward {
 /// A ward's picture change as delivered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
+    /// The event log's epoch the event is from (empty from cores before epochs).
+    pub epoch: String,
     pub sequence: u64,
     pub unit_previous_sequence: u64,
     pub unit: String,
@@ -41,6 +49,10 @@ pub enum Applied {
     Duplicate,
     /// An event of this unit was missed: take a new snapshot.
     Gap,
+    /// An event of an epoch the replica has not seen: take a new snapshot.
+    NewEpoch,
+    /// An event of an epoch an earlier snapshot left behind: dropped.
+    Stale,
 }
 
 /// The replica: the wards, the snapshot it started from, and counts that let a test
@@ -51,6 +63,13 @@ pub struct Replica {
     pub wards: BTreeMap<String, Ward>,
     /// The sequence the last snapshot was as of.
     pub snapshot_sequence: u64,
+    /// The epoch of the event log the snapshot (and so every sequence here) is from.
+    pub epoch: String,
+    /// Epochs earlier snapshots were from: their events still in the queue are stale.
+    #[serde(skip)]
+    left_epochs: HashSet<String>,
+    /// Events dropped as of a left epoch.
+    pub stale: u64,
     /// The sequence the first snapshot was as of: every picture event after it has
     /// been received.
     pub first_snapshot_sequence: Option<u64>,
@@ -68,8 +87,20 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Replaces the wards with a snapshot's.
-    pub fn load_snapshot(&mut self, sequence: u64, wards: BTreeMap<String, Ward>) {
+    /// Replaces the wards with a snapshot's, taken in `epoch`.
+    pub fn load_snapshot(&mut self, sequence: u64, epoch: &str, wards: BTreeMap<String, Ward>) {
+        if epoch != self.epoch {
+            if self.snapshots > 0 {
+                self.left_epochs.insert(std::mem::take(&mut self.epoch));
+                // Sequence numbers start to mean other events: what was counted by
+                // them no longer says anything.
+                self.applied_sequences.clear();
+                self.received.clear();
+                self.first_snapshot_sequence = None;
+            }
+            self.left_epochs.remove(epoch);
+            self.epoch = epoch.to_owned();
+        }
         self.wards = wards;
         self.snapshot_sequence = sequence;
         self.first_snapshot_sequence.get_or_insert(sequence);
@@ -77,6 +108,14 @@ impl Replica {
     }
 
     pub fn apply(&mut self, change: Change) -> Applied {
+        if change.epoch != self.epoch {
+            return if self.left_epochs.contains(&change.epoch) {
+                self.stale += 1;
+                Applied::Stale
+            } else {
+                Applied::NewEpoch
+            };
+        }
         self.received.insert(change.sequence);
         let outcome = match self.wards.get(&change.unit) {
             Some(ward) if change.sequence <= ward.sequence => Applied::Duplicate,
@@ -105,6 +144,7 @@ impl Replica {
             }
             Applied::Duplicate => self.duplicates += 1,
             Applied::Gap => self.gaps += 1,
+            Applied::NewEpoch | Applied::Stale => {}
         }
         outcome
     }
@@ -143,6 +183,7 @@ mod tests {
 
     fn change(sequence: u64, previous: u64, unit: &str, beds: u32) -> Change {
         Change {
+            epoch: "e1".into(),
             sequence,
             unit_previous_sequence: previous,
             unit: unit.into(),
@@ -156,7 +197,7 @@ mod tests {
 
     fn replica() -> Replica {
         let mut r = Replica::default();
-        r.load_snapshot(10, BTreeMap::from([("w1".to_owned(), ward(7, 5))]));
+        r.load_snapshot(10, "e1", BTreeMap::from([("w1".to_owned(), ward(7, 5))]));
         r
     }
 
@@ -190,5 +231,35 @@ mod tests {
         // A new unit's first event.
         assert_eq!(r.apply(change(21, 0, "w8", 1)), Applied::Applied);
         assert_eq!(r.gaps, 2);
+    }
+
+    #[test]
+    fn an_event_of_another_epoch_never_applies() {
+        let mut r = replica();
+        assert_eq!(r.apply(change(12, 7, "w1", 6)), Applied::Applied);
+        // The log was restored: sequence 13 of the new epoch is another event than
+        // the 13 the old epoch would have had.
+        let reused = Change {
+            epoch: "e2".into(),
+            ..change(13, 12, "w1", 9)
+        };
+        assert_eq!(r.apply(reused.clone()), Applied::NewEpoch);
+        assert_eq!(r.wards["w1"].figures.beds_total, 6, "nothing applied");
+        // The snapshot the consumer then takes is of the new epoch.
+        r.load_snapshot(13, "e2", BTreeMap::from([("w1".to_owned(), ward(13, 9))]));
+        assert_eq!(
+            r.apply(reused),
+            Applied::Duplicate,
+            "the snapshot covers it"
+        );
+        // Old-epoch events still queued are dropped, without another snapshot.
+        assert_eq!(r.apply(change(14, 12, "w1", 4)), Applied::Stale);
+        assert_eq!(r.wards["w1"].figures.beds_total, 9);
+        assert_eq!((r.epoch.as_str(), r.stale, r.applied_twice), ("e2", 1, 0));
+        let next = Change {
+            epoch: "e2".into(),
+            ..change(15, 13, "w1", 10)
+        };
+        assert_eq!(r.apply(next), Applied::Applied);
     }
 }

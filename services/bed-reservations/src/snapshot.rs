@@ -35,9 +35,13 @@ impl Snapshots {
         let mut pause = Duration::from_millis(200);
         loop {
             match self.fetch().await {
-                Ok((sequence, wards)) => {
-                    tracing::info!(sequence, wards = wards.len(), "snapshot loaded");
-                    lock(replica).load_snapshot(sequence, wards);
+                Ok(Snapshot {
+                    sequence,
+                    epoch,
+                    wards,
+                }) => {
+                    tracing::info!(sequence, epoch, wards = wards.len(), "snapshot loaded");
+                    lock(replica).load_snapshot(sequence, &epoch, wards);
                     return;
                 }
                 Err(e) => {
@@ -49,7 +53,7 @@ impl Snapshots {
         }
     }
 
-    async fn fetch(&self) -> Result<(u64, BTreeMap<String, Ward>), String> {
+    async fn fetch(&self) -> Result<Snapshot, String> {
         let response = self
             .http
             .get(&self.url)
@@ -65,13 +69,27 @@ impl Snapshots {
     }
 }
 
+/// A snapshot as read: the sequence and epoch it is as of, and the wards.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub sequence: u64,
+    /// Empty from a core before epochs.
+    pub epoch: String,
+    pub wards: BTreeMap<String, Ward>,
+}
+
 /// A `GET /picture` body as the replica's wards. Figures that do not read as the
 /// picture's ward figures (a field missing or renamed) fail the snapshot, which is
 /// then retried: never a ward of zeros.
-pub fn parse_snapshot(body: &Value) -> Result<(u64, BTreeMap<String, Ward>), String> {
+pub fn parse_snapshot(body: &Value) -> Result<Snapshot, String> {
     let sequence = body["sequence"]
         .as_u64()
         .ok_or("the snapshot has no sequence")?;
+    let epoch = match &body["epoch"] {
+        Value::Null => String::new(),
+        Value::String(epoch) => epoch.clone(),
+        other => return Err(format!("the snapshot's epoch is not text: {other}")),
+    };
     let mut wards = BTreeMap::new();
     for unit in body["units"].as_array().into_iter().flatten() {
         let (Some(id), Some(unit_sequence)) = (unit["id"].as_str(), unit["sequence"].as_u64())
@@ -89,5 +107,9 @@ pub fn parse_snapshot(body: &Value) -> Result<(u64, BTreeMap<String, Ward>), Str
             },
         );
     }
-    Ok((sequence, wards))
+    Ok(Snapshot {
+        sequence,
+        epoch,
+        wards,
+    })
 }

@@ -138,11 +138,16 @@ pub fn message_properties(event: &Event) -> BasicProperties {
             }
         }
     }
+    // The epoch is part of the id: after a restore the same sequence is another event.
+    let message_id = |event: &Event| match event.epoch.as_str() {
+        "" => format!("{}/{}", event.organization, event.sequence),
+        epoch => format!("{}/{}@{epoch}", event.organization, event.sequence),
+    };
     let mut properties = BasicProperties::default()
         .with_delivery_mode(2)
         .with_content_type("application/x-protobuf".into())
         .with_type("ohjaamo.v1.Event".into())
-        .with_message_id(format!("{}/{}", event.organization, event.sequence).into())
+        .with_message_id(message_id(event).into())
         .with_headers(headers);
     if let Some(at) = &event.occurred_at {
         properties = properties.with_timestamp(at.seconds.max(0) as u64);

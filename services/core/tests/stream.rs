@@ -1,5 +1,6 @@
 //! `GET /stream`: snapshot, then picture events; resume with `Last-Event-ID`;
-//! `resync` when the log no longer reaches back or the client falls too far behind.
+//! `resync` when the log no longer reaches back, its epoch changed, or the client falls
+//! too far behind.
 
 #[macro_use]
 mod common;
@@ -14,7 +15,10 @@ use serde_json::Value;
 #[derive(Debug)]
 struct Sse {
     event: String,
+    /// The sequence part of the event's id (`<sequence>@<epoch>`).
     id: Option<i64>,
+    /// The whole id, as a client sends it back in `Last-Event-ID`.
+    raw_id: Option<String>,
     data: Value,
 }
 
@@ -53,6 +57,7 @@ impl Client {
                 let mut event = Sse {
                     event: "message".into(),
                     id: None,
+                    raw_id: None,
                     data: Value::Null,
                 };
                 let mut data = String::new();
@@ -60,7 +65,9 @@ impl Client {
                     if let Some(v) = line.strip_prefix("event:") {
                         event.event = v.trim().to_owned();
                     } else if let Some(v) = line.strip_prefix("id:") {
-                        event.id = v.trim().parse().ok();
+                        let id = v.trim();
+                        event.id = id.split('@').next().and_then(|s| s.parse().ok());
+                        event.raw_id = Some(id.to_owned());
                     } else if let Some(v) = line.strip_prefix("data:") {
                         data.push_str(v.trim_start());
                     }
@@ -90,23 +97,36 @@ impl Client {
     }
 }
 
-fn beds_total(unit: &Value) -> i64 {
-    unit["figures"]["bedsTotal"].as_i64().unwrap_or(-1)
-}
-
-both_backends!(snapshot_then_events_then_resume);
-async fn snapshot_then_events_then_resume(h: &Harness) {
+/// Ward w1 with bed b1, its picture derived.
+async fn ward_with_a_bed(h: &Harness) {
     h.seed(&[
         location("w1", "Osasto 1", "wa", None),
         location("b1", "Vuode 1", "bd", Some("w1")),
     ])
     .await;
     h.wait_for_pictures().await;
+}
+
+fn beds_total(unit: &Value) -> i64 {
+    unit["figures"]["bedsTotal"].as_i64().unwrap_or(-1)
+}
+
+both_backends!(snapshot_then_events_then_resume);
+async fn snapshot_then_events_then_resume(h: &Harness) {
+    ward_with_a_bed(h).await;
 
     let mut client = Client::open(h, "?kind=ward", None).await;
     let snapshot = client.next().await.expect("a snapshot");
     assert_eq!(snapshot.event, "snapshot");
     assert_eq!(snapshot.id, snapshot.data["sequence"].as_i64());
+    let epoch = snapshot.data["epoch"]
+        .as_str()
+        .expect("the snapshot's epoch");
+    assert!(!epoch.is_empty());
+    assert_eq!(
+        snapshot.raw_id.as_deref(),
+        Some(format!("{}@{epoch}", snapshot.id.unwrap()).as_str())
+    );
     let unit = &snapshot.data["units"][0];
     assert_eq!(beds_total(unit), 1);
 
@@ -115,18 +135,71 @@ async fn snapshot_then_events_then_resume(h: &Harness) {
     let change = client.next_of("picture").await;
     assert_eq!(beds_total(&change.data), 2);
     assert!(change.id.unwrap() > snapshot.id.unwrap());
+    assert_eq!(change.data["epoch"].as_str(), Some(epoch));
     assert_eq!(change.data["previous"], unit["sequence"]);
     drop(client);
 
     // Away for a while: what happened meanwhile arrives on resume, without a snapshot.
     h.put_resource(&location("b3", "Vuode 3", "bd", Some("w1")))
         .await;
-    let id = change.id.unwrap().to_string();
+    let id = change.raw_id.clone().unwrap();
     let mut client = Client::open(h, "", Some(&id)).await;
     let missed = client.next().await.expect("the missed change");
     assert_eq!(missed.event, "picture", "{missed:?}");
     assert_eq!(beds_total(&missed.data), 3);
     assert_eq!(missed.data["previous"].as_i64(), change.id);
+    drop(client);
+
+    // A bare sequence, as clients from before epochs send, resumes too.
+    let bare = change.id.unwrap().to_string();
+    let mut client = Client::open(h, "", Some(&bare)).await;
+    assert_eq!(client.next().await.unwrap().event, "picture");
+}
+
+both_backends!(a_new_epoch_resyncs_connected_and_resuming_clients);
+async fn a_new_epoch_resyncs_connected_and_resuming_clients(h: &Harness) {
+    ward_with_a_bed(h).await;
+    let mut client = Client::open(h, "?kind=ward", None).await;
+    let snapshot = client.next_of("snapshot").await;
+    let old_epoch = snapshot.data["epoch"].as_str().unwrap().to_owned();
+    let old_id = snapshot.raw_id.clone().unwrap();
+
+    // What an operator runs after restoring a backup: sequence numbers the client
+    // holds may come again, so it must not go on from them.
+    let new_epoch = h.store().new_log_epoch().await.expect("a new epoch");
+    assert_ne!(new_epoch, old_epoch);
+    h.put_resource(&location("b2", "Vuode 2", "bd", Some("w1")))
+        .await;
+    let told = client.next().await.expect("an event");
+    assert_eq!(told.event, "resync", "{told:?}");
+    assert!(
+        told.data["reason"]
+            .as_str()
+            .unwrap()
+            .contains("history changed"),
+        "{told:?}"
+    );
+    assert!(
+        client.next().await.is_none(),
+        "the stream ends after resync"
+    );
+
+    // Resuming with an id of the old epoch: resync, then a snapshot of the new one.
+    let mut client = Client::open(h, "", Some(&old_id)).await;
+    assert_eq!(client.next().await.unwrap().event, "resync");
+    let snapshot = client.next_of("snapshot").await;
+    assert_eq!(snapshot.data["epoch"].as_str(), Some(new_epoch.as_str()));
+
+    // An id with an empty epoch is refused.
+    let root = h.url("").trim_end_matches("/fhir").to_owned();
+    let r = h
+        .send(
+            h.client
+                .get(format!("{root}/stream"))
+                .header("Last-Event-ID", "5@"),
+        )
+        .await;
+    r.assert_outcome(StatusCode::BAD_REQUEST);
 }
 
 both_backends!(a_resume_the_log_cannot_serve_starts_over);

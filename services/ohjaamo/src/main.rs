@@ -8,6 +8,7 @@ mod process;
 mod serve;
 mod serve_limits;
 mod simulate;
+mod store_admin;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +50,8 @@ enum Command {
     /// Run the reference bus consumer: a ward bed-reservation replica of the ward
     /// picture from a snapshot and RabbitMQ events, served at /wards.
     BedReservations(ohjaamo_bed_reservations::Settings),
+    /// Operator commands on the core's database (the event log's epoch).
+    Store(store_admin::StoreArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => runtime.block_on(serve::run(args)),
         Command::Adapter(adapter) => runtime.block_on(adapter.run()),
         Command::Simulate(args) => runtime.block_on(simulate::run(args)),
+        Command::Store(args) => runtime.block_on(store_admin::run(args)),
         Command::BedReservations(settings) => runtime.block_on(async {
             ohjaamo_bed_reservations::run(settings, ohjaamo_core::http::server::shutdown_signal())
                 .await

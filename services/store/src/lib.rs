@@ -11,6 +11,7 @@
 mod backend;
 mod bounded;
 mod cursor;
+mod epoch;
 mod error;
 mod events;
 mod events_append;

@@ -160,7 +160,8 @@ fn remove_channel<T>(
     }
 }
 
-/// What a follower of the event log sends its clients.
+/// What a follower of the event log sends its clients. Each message names the log's
+/// epoch it was read in: a client whose own epoch differs resyncs.
 #[derive(Debug, Clone)]
 pub enum Followed {
     /// A picture event, in sequence order, and the log's last sequence when it was
@@ -168,9 +169,10 @@ pub enum Followed {
     Event {
         event: Arc<ohjaamo_store::StoredEvent>,
         last: i64,
+        epoch: Arc<str>,
     },
     /// The log has been read to here (other kinds of events included).
-    Reached(i64),
+    Reached { last: i64, epoch: Arc<str> },
 }
 
 #[cfg(test)]

@@ -116,14 +116,18 @@ async fn as_of(
     }))
 }
 
-/// The stored pictures `filter` wants and the sequence they are as of.
+/// The stored pictures `filter` wants, the sequence they are as of and the epoch of
+/// the event log that sequence belongs to (a consumer resumes from the two together).
 pub async fn snapshot(
     state: &AppState,
     tenant: &str,
     filter: &PictureFilter,
 ) -> Result<Value, ApiError> {
     filter.check()?;
-    let (pictures, sequence) = state.store.pictures(tenant, filter.kind.as_deref()).await?;
+    let (epoch, (pictures, sequence)) = state
+        .store
+        .within_epoch(|| state.store.pictures(tenant, filter.kind.as_deref()))
+        .await?;
     let units: Vec<Value> = pictures
         .into_iter()
         .filter_map(|p| {
@@ -136,6 +140,7 @@ pub async fn snapshot(
     Ok(json!({
         "organization": tenant,
         "sequence": sequence,
+        "epoch": epoch,
         "timeZone": state.config.time_zone.iana_name(),
         "units": units,
     }))

@@ -2,9 +2,12 @@
 //!
 //! The same protocol as the bus (docs/bus-contract.md): a `snapshot` event (the
 //! pictures and the sequence they are as of), then one `picture` event per changed
-//! unit with `id:` = its sequence. A client that reconnects sends `Last-Event-ID` and
-//! gets what it missed from the event log, without a new snapshot; if the log no
-//! longer reaches back that far, it gets `resync` and a fresh snapshot.
+//! unit with `id:` = `<sequence>@<epoch>`. A client that reconnects sends
+//! `Last-Event-ID` and gets what it missed from the event log, without a new snapshot;
+//! if the log no longer reaches back that far, or its epoch is no longer the log's
+//! (a restore or a failover may have given its sequence numbers out again), it gets
+//! `resync` and a fresh snapshot. A connected client whose epoch the log leaves gets
+//! `resync` too.
 //!
 //! The stream reads the log (not the bus), so every replica serves it and a resume
 //! works whichever replica the client reaches. A client catches up from the log on its
@@ -47,9 +50,40 @@ const POLL: Duration = Duration::from_millis(500);
 pub struct StreamQuery {
     #[serde(flatten)]
     filter: PictureFilter,
-    /// Resume after this sequence (as `Last-Event-ID`, for clients that cannot set
+    /// Resume after this event (as `Last-Event-ID`, for clients that cannot set
     /// headers).
     after: Option<String>,
+}
+
+/// Where a reconnecting client resumes: after `sequence`, in `epoch` if it says
+/// (`<sequence>@<epoch>`; a bare sequence, as clients from before epochs send, is
+/// taken to be of the current epoch).
+#[derive(Debug, Clone, PartialEq)]
+struct Resume {
+    after: i64,
+    epoch: Option<String>,
+}
+
+impl Resume {
+    fn parse(text: &str) -> Result<Resume, ApiError> {
+        let (sequence, epoch) = match text.split_once('@') {
+            Some((sequence, epoch)) => (sequence, Some(epoch.to_owned())),
+            None => (text, None),
+        };
+        let after = sequence.parse::<i64>().ok().filter(|n| *n >= 0);
+        match after {
+            Some(after) if epoch.as_deref() != Some("") => Ok(Resume { after, epoch }),
+            _ => Err(ApiError::BadRequest(format!(
+                "Last-Event-ID {text:?}: expected the id of the last event received \
+                 (<sequence>@<epoch>)"
+            ))),
+        }
+    }
+}
+
+/// An event's SSE id: its sequence and the log's epoch.
+fn event_id(sequence: i64, epoch: &str) -> String {
+    format!("{sequence}@{epoch}")
 }
 
 pub async fn handler(
@@ -65,15 +99,14 @@ pub async fn handler(
         .or(query.after.clone());
     let resume = match resume.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(text) => Some(text.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::BadRequest(format!(
-                "Last-Event-ID {text:?}: expected the sequence number of the last event received"
-            ))
-        })?),
+        Some(text) => Some(Resume::parse(text)?),
     };
     // Where a new follower starts: read before joining, so that what the client
     // catches up on from the log and what the follower sends overlap.
-    let reached = state.store.last_sequence(&ctx.tenant).await?;
+    let (epoch, reached) = state
+        .store
+        .within_epoch(|| state.store.last_sequence(&ctx.tenant))
+        .await?;
     let joined = state.streams.join(&ctx.tenant).map_err(|full| {
         metrics::counter!("ohjaamo_stream_clients_refused_total").increment(1);
         ApiError::Throttled(match full {
@@ -84,7 +117,8 @@ pub async fn handler(
         })
     })?;
     if let Some(sender) = joined.start_follower {
-        tokio::spawn(follow(state.clone(), ctx.tenant.clone(), reached, sender));
+        let start = (Arc::from(epoch.as_str()), reached);
+        tokio::spawn(follow(state.clone(), ctx.tenant.clone(), start, sender));
     }
     let (tx, mut rx) = mpsc::channel::<Event>(BUFFER);
     let slot = joined.slot;
@@ -142,7 +176,7 @@ async fn produce(
     state: AppState,
     tenant: String,
     filter: PictureFilter,
-    resume: Option<i64>,
+    resume: Option<Resume>,
     tx: mpsc::Sender<Event>,
     live: broadcast::Receiver<Followed>,
 ) {
@@ -171,57 +205,72 @@ async fn stream_events(
     state: &AppState,
     tenant: &str,
     filter: &PictureFilter,
-    resume: Option<i64>,
+    resume: Option<Resume>,
     tx: &mpsc::Sender<Event>,
     mut live: broadcast::Receiver<Followed>,
 ) -> Result<(), Stop> {
     let failed = |e: &dyn std::fmt::Display| Stop::Failed(e.to_string());
-    let mut position = match resume {
-        Some(after)
+    let current = state.store.log_epoch().await.map_err(|e| failed(&e))?;
+    let resumable = match &resume {
+        Some(Resume {
+            epoch: Some(epoch), ..
+        }) if *epoch != current => {
+            let reason = "the event log's history changed since (a restore or a database \
+                          failover); starting from a new snapshot";
+            send(state, tx, resync_event(reason)).await?;
+            None
+        }
+        Some(resume) => {
+            let after = resume.after;
             if reaches_back(state, tenant, after)
                 .await
-                .map_err(|e| failed(&e))? =>
-        {
-            after
-        }
-        other => {
-            if let Some(after) = other {
-                send(
-                    state,
-                    tx,
-                    resync_event(&format!(
-                        "events after {after} are no longer kept; starting from a new snapshot"
-                    )),
-                )
-                .await?;
+                .map_err(|e| failed(&e))?
+            {
+                Some(after)
+            } else {
+                let reason = format!(
+                    "events after {after} are no longer kept; starting from a new snapshot"
+                );
+                send(state, tx, resync_event(&reason)).await?;
+                None
             }
+        }
+        None => None,
+    };
+    let (mut position, epoch) = match resumable {
+        Some(after) => (after, current),
+        None => {
             let body = snapshot(state, tenant, filter)
                 .await
                 .map_err(|e| failed(&e))?;
             let sequence = body["sequence"].as_i64().unwrap_or(0);
+            let epoch = body["epoch"].as_str().unwrap_or_default().to_owned();
             send(
                 state,
                 tx,
                 Event::default()
                     .event("snapshot")
-                    .id(sequence.to_string())
+                    .id(event_id(sequence, &epoch))
                     .data(body.to_string()),
             )
             .await?;
-            sequence
+            (sequence, epoch)
         }
     };
     // Catch up from the log to now, on this client's own reads.
     let mut last_sent = std::time::Instant::now();
     loop {
-        let (events, last) = read_round(state, tenant, position)
+        let (read_epoch, (events, last)) = read_round(state, tenant, position)
             .await
             .map_err(|e| failed(&e))?;
+        if read_epoch != epoch {
+            return epoch_left(state, tx).await;
+        }
         if last - position > state.config.stream_max_lag {
             return fell_behind(state, tx, last - position).await;
         }
         for event in &events {
-            if let Some(sse) = picture_event(event, filter) {
+            if let Some(sse) = picture_event(event, &epoch, filter) {
                 send(state, tx, sse).await?;
                 last_sent = std::time::Instant::now();
             }
@@ -238,19 +287,23 @@ async fn stream_events(
             tokio::time::Instant::from_std(last_sent) + state.config.stream_heartbeat;
         tokio::select! {
             item = live.recv() => match item {
-                Ok(Followed::Event { last, .. } | Followed::Reached(last))
+                Ok(
+                    Followed::Event { epoch: followed, .. }
+                    | Followed::Reached { epoch: followed, .. },
+                ) if *followed != *epoch => return epoch_left(state, tx).await,
+                Ok(Followed::Event { last, .. } | Followed::Reached { last, .. })
                     if last - position > state.config.stream_max_lag =>
                 {
                     return fell_behind(state, tx, last - position).await;
                 }
                 Ok(Followed::Event { event, .. }) if event.sequence > position => {
                     position = event.sequence;
-                    if let Some(sse) = picture_event(&event, filter) {
+                    if let Some(sse) = picture_event(&event, &epoch, filter) {
                         send(state, tx, sse).await?;
                         last_sent = std::time::Instant::now();
                     }
                 }
-                Ok(Followed::Reached(sequence)) => position = position.max(sequence),
+                Ok(Followed::Reached { last, .. }) => position = position.max(last),
                 Ok(Followed::Event { .. }) => {} // caught up on it from the log already
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     return fell_behind(state, tx, i64::try_from(missed).unwrap_or(i64::MAX)).await;
@@ -260,7 +313,8 @@ async fn stream_events(
                 }
             },
             () = tokio::time::sleep_until(heartbeat_due) => {
-                send(state, tx, heartbeat_event(state.config.clock.now(), position)).await?;
+                let heartbeat = heartbeat_event(state.config.clock.now(), position, &epoch);
+                send(state, tx, heartbeat).await?;
                 last_sent = std::time::Instant::now();
             }
             () = tx.closed() => return Err(Stop::Client),
@@ -283,13 +337,24 @@ async fn fell_behind(state: &AppState, tx: &mpsc::Sender<Event>, behind: i64) ->
     Ok(())
 }
 
+/// Ends a client's stream because the log's epoch is no longer the one its state is
+/// from: the sequence numbers it holds may have been given out again.
+async fn epoch_left(state: &AppState, tx: &mpsc::Sender<Event>) -> Result<(), Stop> {
+    metrics::counter!("ohjaamo_stream_clients_dropped_total").increment(1);
+    let reason = "the event log's history changed (a restore or a database failover); \
+                  reconnect for a new snapshot";
+    send(state, tx, resync_event(reason)).await
+}
+
 /// The follower of one organisation's log: reads each new picture event once and
 /// sends it to every client of the organisation, until none is left or the server
 /// stops. A failed read is retried on the next round (the clients wait meanwhile).
+/// When the log's epoch changes it goes on from the new log's end and says so (its
+/// clients, all of the old epoch, resync).
 async fn follow(
     state: AppState,
     tenant: String,
-    mut position: i64,
+    (mut epoch, mut position): (Arc<str>, i64),
     sender: broadcast::Sender<Followed>,
 ) {
     let store = &state.store;
@@ -298,13 +363,22 @@ async fn follow(
     let mut failing = false;
     loop {
         match read_round(&state, &tenant, position).await {
-            Ok((events, last)) => {
+            Ok((read_epoch, (_, last))) if *read_epoch != *epoch => {
+                failing = false;
+                tracing::warn!(organization = %tenant, epoch = %read_epoch, "the event log's epoch changed; live-stream clients resync");
+                epoch = Arc::from(read_epoch.as_str());
+                position = last;
+                let epoch = epoch.clone();
+                let _ = sender.send(Followed::Reached { last, epoch });
+            }
+            Ok((_, (events, last))) => {
                 failing = false;
                 let full_page = events.len() as i64 == PAGE;
                 for event in events {
                     position = event.sequence;
                     let event = Arc::new(event);
-                    let _ = sender.send(Followed::Event { event, last });
+                    let epoch = epoch.clone();
+                    let _ = sender.send(Followed::Event { event, last, epoch });
                 }
                 if full_page {
                     continue;
@@ -312,7 +386,8 @@ async fn follow(
                 // Read to the end: other kinds of events up to `last` are passed too.
                 if last > position {
                     position = last;
-                    let _ = sender.send(Followed::Reached(last));
+                    let epoch = epoch.clone();
+                    let _ = sender.send(Followed::Reached { last, epoch });
                 }
             }
             Err(e) if !failing => {
@@ -335,19 +410,23 @@ async fn follow(
     }
 }
 
-/// A page of the picture events after `position`, and the log's last sequence as
-/// it was before they were read.
+/// The log's epoch, a page of the picture events after `position` and the log's last
+/// sequence as it was before they were read.
 async fn read_round(
     state: &AppState,
     tenant: &str,
     position: i64,
-) -> Result<(Vec<StoredEvent>, i64), ohjaamo_store::StoreError> {
-    let last = state.store.last_sequence(tenant).await?;
-    let events = state
-        .store
-        .events_after(tenant, position, PAGE, EventFilter::Pictures)
-        .await?;
-    Ok((events, last))
+) -> Result<(String, (Vec<StoredEvent>, i64)), ohjaamo_store::StoreError> {
+    let store = &state.store;
+    store
+        .within_epoch(|| async move {
+            let last = store.last_sequence(tenant).await?;
+            let events = store
+                .events_after(tenant, position, PAGE, EventFilter::Pictures)
+                .await?;
+            Ok((events, last))
+        })
+        .await
 }
 
 /// Whether the log still holds every event after `after`.
@@ -385,10 +464,10 @@ async fn send(state: &AppState, tx: &mpsc::Sender<Event>, event: Event) -> Resul
 /// are invisible to a browser's EventSource, and a wall display must be able to tell
 /// a quiet hospital from a dead connection. `time` is the core's now, which the
 /// displays set their clocks by.
-fn heartbeat_event(now: jiff::Timestamp, sequence: i64) -> Event {
+fn heartbeat_event(now: jiff::Timestamp, sequence: i64, epoch: &str) -> Event {
     Event::default()
         .event("heartbeat")
-        .data(json!({ "time": now.to_string(), "sequence": sequence }).to_string())
+        .data(json!({ "time": now.to_string(), "sequence": sequence, "epoch": epoch }).to_string())
 }
 
 fn resync_event(reason: &str) -> Event {
@@ -398,7 +477,7 @@ fn resync_event(reason: &str) -> Event {
 }
 
 /// The SSE event of a picture change `filter` wants.
-fn picture_event(event: &StoredEvent, filter: &PictureFilter) -> Option<Event> {
+fn picture_event(event: &StoredEvent, epoch: &str, filter: &PictureFilter) -> Option<Event> {
     let EventBody::Picture { body, previous, .. } = &event.body else {
         return None;
     };
@@ -408,11 +487,12 @@ fn picture_event(event: &StoredEvent, filter: &PictureFilter) -> Option<Event> {
     }
     body["sequence"] = json!(event.sequence);
     body["previous"] = json!(previous);
+    body["epoch"] = json!(epoch);
     body["occurredAt"] = json!(event.occurred_at_text());
     Some(
         Event::default()
             .event("picture")
-            .id(event.sequence.to_string())
+            .id(event_id(event.sequence, epoch))
             .data(body.to_string()),
     )
 }

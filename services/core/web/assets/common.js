@@ -343,6 +343,7 @@ export class LivePicture {
     this.onChange = onChange;
     this.units = new Map();
     this.sequence = null;
+    this.epoch = null;
     this.timeZone = null;
     this.hasData = false;
     this.es = null;
@@ -381,7 +382,10 @@ export class LivePicture {
   url(fresh) {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(this.query)) if (v != null && v !== '') q.set(k, v);
-    if (!fresh && this.hasData && this.sequence != null) q.set('after', String(this.sequence));
+    if (!fresh && this.hasData && this.sequence != null) {
+      // The epoch too: if the log's history changed meanwhile, the server resyncs us.
+      q.set('after', this.epoch ? `${this.sequence}@${this.epoch}` : String(this.sequence));
+    }
     const text = q.toString();
     return `/stream${text ? `?${text}` : ''}`;
   }
@@ -455,6 +459,7 @@ export class LivePicture {
   drop() {
     this.units = new Map();
     this.sequence = null;
+    this.epoch = null;
     this.hasData = false;
     this.lastDataAt = null;
   }
@@ -464,7 +469,8 @@ export class LivePicture {
     const units = new Map();
     for (const u of body.units || []) units.set(`${u.kind}|${u.id}`, u);
     this.units = units;
-    this.sequence = Number(body.sequence ?? e.lastEventId);
+    this.sequence = Number(body.sequence);
+    this.epoch = body.epoch || null;
     this.timeZone = body.timeZone || this.timeZone;
     this.hasData = true;
     this.resyncing = false;
@@ -478,11 +484,12 @@ export class LivePicture {
   onPicture(e) {
     if (!this.hasData) return; // a resync dropped everything; the snapshot follows
     const unit = JSON.parse(e.data);
-    const sequence = Number(unit.sequence ?? e.lastEventId);
+    const sequence = Number(unit.sequence);
     const key = `${unit.kind}|${unit.id}`;
     const held = this.units.get(key);
-    if (held && Number(held.sequence) >= sequence) return; // a repeat
-    if (held && unit.previous != null && held.sequence != null && Number(unit.previous) > Number(held.sequence)) {
+    const otherEpoch = Boolean(unit.epoch && this.epoch && unit.epoch !== this.epoch);
+    if (!otherEpoch && held && Number(held.sequence) >= sequence) return; // a repeat
+    if (otherEpoch || (held && unit.previous != null && held.sequence != null && Number(unit.previous) > Number(held.sequence))) {
       // An event of this unit went missing: what we hold cannot be vouched for.
       console.warn(`ohjaamo: gap for ${key} (${held.sequence} → previous ${unit.previous}); new snapshot`);
       this.needFresh = true;

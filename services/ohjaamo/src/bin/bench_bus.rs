@@ -603,9 +603,10 @@ async fn event_sizes(store: &Store, org: &str, count: usize) -> anyhow::Result<V
             ohjaamo_store::EventFilter::All,
         )
         .await?;
+    let epoch = store.log_epoch().await?;
     Ok(events
         .iter()
-        .map(|e| ohjaamo_core::log::relay::envelope(org, e).encoded_len())
+        .map(|e| ohjaamo_core::log::relay::envelope(org, &epoch, e).encoded_len())
         .collect())
 }
 

@@ -1,10 +1,11 @@
 //! What the relay's rounds and its replay after a bus failure share: the name of its
-//! cursor, the size and time bound of a batch, and the error that ends a round.
+//! cursor, the size and time bound of a batch, reading a batch with its epoch, and the
+//! error that ends a round.
 
 use std::time::Duration;
 
 use ohjaamo_bus::BusError;
-use ohjaamo_store::StoreError;
+use ohjaamo_store::{EventFilter, Store, StoreError, StoredEvent};
 
 /// The relay's name for its cursor in the store.
 pub const READER: &str = "relay";
@@ -23,4 +24,15 @@ pub enum RelayError {
     Bus(#[from] BusError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Up to [`BATCH`] events of `tenant` after `after`, with the epoch they are from.
+pub async fn read_batch(
+    store: &Store,
+    tenant: &str,
+    after: i64,
+) -> Result<(String, Vec<StoredEvent>), StoreError> {
+    store
+        .within_epoch(|| store.events_after(tenant, after, BATCH, EventFilter::All))
+        .await
 }

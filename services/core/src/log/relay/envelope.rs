@@ -12,8 +12,8 @@ use ohjaamo_store::{EventBody, Operation, StoredEvent};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-/// The envelope of `stored`, an event of `organization`.
-pub fn envelope(organization: &str, stored: &StoredEvent) -> Event {
+/// The envelope of `stored`, an event of `organization` read in `epoch`.
+pub fn envelope(organization: &str, epoch: &str, stored: &StoredEvent) -> Event {
     let micros = stored.occurred_at;
     let occurred_at = prost_types::Timestamp {
         seconds: micros.div_euclid(1_000_000),
@@ -64,6 +64,7 @@ pub fn envelope(organization: &str, stored: &StoredEvent) -> Event {
         kind: kind as i32,
         trace,
         unit_previous_sequence: previous as u64,
+        epoch: epoch.to_owned(),
         payload: Some(payload),
     }
 }

@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use ohjaamo_bus::BusError;
-use ohjaamo_store::EventFilter;
 
 pub use envelope::envelope;
 pub use sink::{Bus, LocalBus};
@@ -124,10 +123,11 @@ async fn relay_round(
         let Some(lease) = store.claim_cursor(&tenant, READER).await? else {
             continue; // another replica publishes this organisation now
         };
-        let stored = store
-            .events_after(&tenant, lease.position, BATCH, EventFilter::All)
-            .await?;
-        let events: Vec<_> = stored.iter().map(|e| envelope(&tenant, e)).collect();
+        let (epoch, stored) = batch::read_batch(store, &tenant, lease.position).await?;
+        let events: Vec<_> = stored
+            .iter()
+            .map(|e| envelope(&tenant, &epoch, e))
+            .collect();
         // A blocked broker can stall even the sending; the whole batch has a bound.
         let (confirmed, error) = tokio::time::timeout(PUBLISH_TIMEOUT, sink.publish(&events))
             .await

@@ -13,9 +13,8 @@ use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use ohjaamo_bus::BusError;
-use ohjaamo_store::EventFilter;
 
-use super::batch::{BATCH, PUBLISH_TIMEOUT, READER, RelayError};
+use super::batch::{PUBLISH_TIMEOUT, READER, RelayError, read_batch};
 use super::envelope::envelope;
 use super::sink::Sink;
 use crate::base::state::AppState;
@@ -75,16 +74,18 @@ pub async fn replay(
         };
         let mut position = from;
         while position < lease.position {
-            let stored: Vec<_> = store
-                .events_after(&tenant, position, BATCH, EventFilter::All)
-                .await?
+            let (epoch, stored) = read_batch(store, &tenant, position).await?;
+            let stored: Vec<_> = stored
                 .into_iter()
                 .filter(|e| e.sequence <= lease.position)
                 .collect();
             let Some(last) = stored.last().map(|e| e.sequence) else {
                 break;
             };
-            let events: Vec<_> = stored.iter().map(|e| envelope(&tenant, e)).collect();
+            let events: Vec<_> = stored
+                .iter()
+                .map(|e| envelope(&tenant, &epoch, e))
+                .collect();
             let (confirmed, error) = tokio::time::timeout(PUBLISH_TIMEOUT, sink.publish(&events))
                 .await
                 .unwrap_or((0, Some(BusError::Unconfirmed(PUBLISH_TIMEOUT.as_secs()))));

@@ -11,7 +11,7 @@
 //! | ---------- | ----- |
 //! | `http`     | the API surface: the router, every handler (`/fhir`, `/picture`, `/stream`, `/sources`, the web pages) and the request context |
 //! | `picture`  | the situational picture, derived from the log by the deriver, and the capacity reports |
-//! | `log`      | the event log's readers: the loop they share, the relay to the bus, retention |
+//! | `log`      | the event log's readers: the loop they share, the relay to the bus, the occupancy follower, retention |
 //! | `write`    | the one write path: validation, references, rules, bed holds, occupancy, the store's transaction |
 //! | `search`   | what is searchable (`registry`), index extraction, FHIR dates, references, the search query |
 //! | `base`     | what every stage shares: the error type, the configuration, `AppState`, the FHIR media type |
@@ -40,9 +40,9 @@ pub use base::state::AppState;
 
 use log::{relay, retention};
 
-/// The core's background work: the picture deriver, the capacity reports and the relay
-/// to the bus. Dropping
-/// it stops both (what they had not finished is redone from the log on the next start).
+/// The core's background work: the picture deriver, the capacity reports, the relay
+/// to the bus, the occupancy follower and the log's retention. Dropping it stops them
+/// (what they had not finished is redone from the log on the next start).
 pub struct Background {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -61,6 +61,7 @@ impl Background {
                     state.clone(),
                     deriver.report_interval,
                 )),
+                tokio::spawn(log::occupancy::run(state.clone(), deriver.poll)),
                 tokio::spawn(picture::deriver::run(state.clone(), deriver)),
                 tokio::spawn(relay::run(state.clone(), bus)),
                 tokio::spawn(retention::run(state.clone())),

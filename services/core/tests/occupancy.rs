@@ -1,7 +1,8 @@
 //! Bed occupancy Slots derived from Encounter locations: busy from arrival to
 //! leaving (to the planned discharge while the stay is open), busy-tentative for a
 //! reserved place, gone when the stay or the move is cancelled, and no Slot for a
-//! place without a Schedule.
+//! place without a Schedule; derived from the event log when the request that wrote
+//! the stay did not get to it.
 
 #[macro_use]
 mod common;
@@ -254,4 +255,50 @@ async fn a_stay_told_before_its_bed_was_known_shows_once_the_bed_arrives(h: &Har
             "2026-03-30T21:00:00Z".into()
         )]
     );
+}
+
+both_backends!(a_stay_committed_without_its_derivation_is_derived_from_the_log);
+async fn a_stay_committed_without_its_derivation_is_derived_from_the_log(h: &Harness) {
+    use ohjaamo_core::write::apply::run_writes;
+    use ohjaamo_core::write::entry::{WriteEntry, WriteKind};
+    seed(h).await;
+    // What a core that died between a stay's commit and its derivation leaves behind:
+    // the stay stored, no Slot (`run_writes` is the write path without the derivation
+    // the request runs after it).
+    let entry = WriteEntry {
+        rtype: ohjaamo_fhir::ResourceType::Encounter,
+        kind: WriteKind::Update { id: "stay".into() },
+        resource: Some(stay(
+            "in-progress",
+            vec![place("bed-1", "active", "2026-03-28T10:00:00+02:00", None)],
+            Some("2026-03-29"),
+        )),
+        if_match: None,
+        full_url: None,
+    };
+    let written = run_writes(h.state(), "default", vec![entry], true)
+        .await
+        .expect("the stay is written");
+    assert!(written[0].is_ok(), "{written:?}");
+    // The occupancy follower of the event log derives it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let slots = occupancy(h, "sch-1").await;
+        if !slots.is_empty() {
+            assert_eq!(
+                slots,
+                [(
+                    "busy".into(),
+                    "2026-03-28T08:00:00Z".into(),
+                    "2026-03-29T21:00:00Z".into()
+                )]
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follower never derived the stay's occupancy"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }

@@ -4,6 +4,7 @@
 pub mod admission;
 pub mod clock;
 pub mod config;
+pub mod derived;
 pub mod error;
 pub mod fanout;
 pub mod media_type;

@@ -6,6 +6,7 @@ use ohjaamo_store::Store;
 
 use crate::base::admission::Admission;
 use crate::base::config::Config;
+use crate::base::derived::Derived;
 use crate::base::fanout::{Fanout, Followed};
 use crate::ops::relay_status::RelayStatus;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub admission: Arc<Admission>,
     /// One follower of the event log per organisation, shared by its `/stream` clients.
     pub streams: Arc<Fanout<Followed>>,
+    /// Occupancy derivations take turns per stay and note what they derived.
+    pub derived: Arc<Derived>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             relay: Arc::default(),
             hold_lock: Arc::default(),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+            derived: Arc::default(),
         }
     }
 }

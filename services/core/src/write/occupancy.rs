@@ -11,15 +11,18 @@
 //! Derived Slots have fixed ids (`occ-<encounter id>-<n>`, the n-th place of the
 //! stay) and an identifier in [`DERIVED_SYSTEM`], so deriving again is idempotent:
 //! identical Slots are no-ops in the store. They are written after the Encounter's
-//! own transaction; a failure is logged and counted
-//! (`ohjaamo_occupancy_derivation_failures_total`) and the next write of the stay
-//! derives again. A stay told of before its bed had a Schedule (or before the bed
-//! itself was known, named by identifier only) is derived again when the Schedule or
-//! the Location is written.
+//! own transaction, twice over: at once by the request that wrote it (so a client
+//! reads its bed busy as soon as it is answered), and by the occupancy follower of the
+//! event log (`log::occupancy`), which moves past an event only once its derivation
+//! succeeded — a failure here, or a core that dies between the commit and the
+//! derivation, is made good from the log, retried until it succeeds. A failure is
+//! logged and counted (`ohjaamo_occupancy_derivation_failures_total`). A stay told of
+//! before its bed had a Schedule (or before the bed itself was known, named by
+//! identifier only) is derived again when the Schedule or the Location is written.
 
 use jiff::{Timestamp, ToSpan as _};
 use ohjaamo_fhir::ResourceType;
-use ohjaamo_store::{WriteStatus, Written};
+use ohjaamo_store::Written;
 use serde_json::{Value, json};
 
 use crate::base::error::ApiError;
@@ -63,76 +66,108 @@ pub async fn derive_after(state: &AppState, tenant: &str, results: &[Result<Writ
     }
 }
 
-/// The current content of a write: what it wrote, or the stored version when the
-/// write changed nothing; `Null` for a delete.
-async fn content_of(state: &AppState, tenant: &str, written: &Written) -> Option<Value> {
-    match (&written.status, &written.content) {
-        (WriteStatus::Created | WriteStatus::Updated, Some(text)) => {
-            serde_json::from_str(text).ok()
+async fn derive_written(state: &AppState, tenant: &str, written: &[Written]) {
+    let changes: Vec<(&str, String)> = written.iter().map(|w| (w.rtype, w.id.clone())).collect();
+    let failures = derive_changes(state, tenant, &changes).await;
+    let derived = failures.is_empty();
+    for (what, e) in failures {
+        tracing::warn!(what, error = %e, "cannot derive bed occupancy now; the log's follower will");
+    }
+    if derived {
+        // Derived from these versions or later ones: the follower need not again.
+        for w in written.iter().filter(|w| w.rtype != "Encounter") {
+            state.derived.note(tenant, w.rtype, &w.id, w.version);
         }
-        (WriteStatus::Unchanged, _) => {
-            match state.store.read(tenant, written.rtype, &written.id).await {
-                Ok(Some(stored)) if !stored.deleted => serde_json::from_str(&stored.content).ok(),
-                _ => None,
-            }
-        }
-        (WriteStatus::Deleted, _) => Some(Value::Null),
-        _ => None,
     }
 }
 
-async fn derive_written(state: &AppState, tenant: &str, written: &[Written]) {
+/// Derives the occupancy that the current versions of `changes` (type, id) call for:
+/// an Encounter's own, and the stays in the places a Schedule or Location made
+/// bookable. Goes on past a failure; answers each (what failed, why), each already
+/// counted. Each stay derived is noted with the version it was derived from.
+pub async fn derive_changes(
+    state: &AppState,
+    tenant: &str,
+    changes: &[(&str, String)],
+) -> Vec<(String, ApiError)> {
+    let mut failures = Vec::new();
+    let mut stays: Vec<String> = Vec::new();
     let mut places: Vec<String> = Vec::new();
-    for w in written {
-        let Some(content) = content_of(state, tenant, w).await else {
-            continue;
-        };
-        match w.rtype {
-            "Encounter" => derive_logged(state, tenant, &w.id, &content).await,
-            "Schedule" => places.extend(
-                content["actor"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| a["reference"].as_str()?.strip_prefix("Location/"))
-                    .map(str::to_owned),
-            ),
-            "Location" if !content.is_null() => places.push(w.id.clone()),
+    for (rtype, id) in changes {
+        match *rtype {
+            "Encounter" => stays.push(id.clone()),
+            "Schedule" | "Location" => match current(state, tenant, rtype, id).await {
+                Ok((_, content)) if *rtype == "Schedule" => places.extend(
+                    content["actor"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| a["reference"].as_str()?.strip_prefix("Location/"))
+                        .map(str::to_owned),
+                ),
+                Ok((_, content)) if !content.is_null() => places.push(id.clone()),
+                Ok(_) => {}
+                Err(e) => failures.push((format!("{rtype}/{id}"), e)),
+            },
             _ => {}
         }
     }
     places.sort();
     places.dedup();
-    if places.is_empty() {
-        return;
-    }
-    match stays_in(state, tenant, &places).await {
-        Ok(stays) => {
-            for (id, encounter) in stays {
-                derive_logged(state, tenant, &id, &encounter).await;
-            }
-        }
-        Err(e) => {
-            metrics::counter!("ohjaamo_occupancy_derivation_failures_total").increment(1);
-            tracing::warn!(error = %e, "cannot find the stays in places that became bookable");
+    if !places.is_empty() {
+        match stays_in(state, tenant, &places).await {
+            Ok(ids) => stays.extend(ids),
+            Err(e) => failures.push(("the stays in places that became bookable".into(), e)),
         }
     }
-}
-
-async fn derive_logged(state: &AppState, tenant: &str, id: &str, encounter: &Value) {
-    if let Err(e) = derive(state, tenant, id, encounter).await {
-        metrics::counter!("ohjaamo_occupancy_derivation_failures_total").increment(1);
-        tracing::warn!(encounter = %id, error = %e, "cannot derive the stay's bed occupancy");
+    stays.sort();
+    stays.dedup();
+    for id in stays {
+        match derive_stay(state, tenant, &id).await {
+            Ok(version) => state.derived.note(tenant, "Encounter", &id, version),
+            Err(e) => failures.push((format!("Encounter/{id}"), e)),
+        }
     }
+    metrics::counter!("ohjaamo_occupancy_derivation_failures_total")
+        .increment(failures.len() as u64);
+    failures
 }
 
-/// The current Encounters that name one of the Locations `places`, by reference or
-/// by the Location's identifier.
+/// The current version of `rtype`/`id` and its content, `Null` when deleted or never
+/// written (version 0).
+async fn current(
+    state: &AppState,
+    tenant: &str,
+    rtype: &str,
+    id: &str,
+) -> Result<(i64, Value), ApiError> {
+    Ok(match state.store.read(tenant, rtype, id).await? {
+        Some(stored) if !stored.deleted => (
+            stored.version,
+            serde_json::from_str(&stored.content).unwrap_or(Value::Null),
+        ),
+        Some(stored) => (stored.version, Value::Null),
+        None => (0, Value::Null),
+    })
+}
+
+/// Derives stay `id`'s occupancy from its current version, in the stay's turn (two
+/// derivations of one stay never overlap, so the later reads the newer version);
+/// answers the version derived from.
+pub async fn derive_stay(state: &AppState, tenant: &str, id: &str) -> Result<i64, ApiError> {
+    let _turn = state.derived.turn(tenant, id).await;
+    let (version, encounter) = current(state, tenant, "Encounter", id).await?;
+    derive(state, tenant, id, &encounter).await?;
+    Ok(version)
+}
+
+/// The ids of the current Encounters that name one of the Locations `places`, by
+/// reference or by the Location's identifier.
 async fn stays_in(
     state: &AppState,
     tenant: &str,
     places: &[String],
-) -> Result<Vec<(String, Value)>, ApiError> {
+) -> Result<Vec<String>, ApiError> {
     let mut ids: Vec<String> = Vec::new();
     for place in places {
         ids.extend(
@@ -164,18 +199,7 @@ async fn stays_in(
             }
         }
     }
-    ids.sort();
-    ids.dedup();
-    let stored = state.store.read_many(tenant, "Encounter", &ids).await?;
-    Ok(stored
-        .into_iter()
-        .map(|s| {
-            (
-                s.id,
-                serde_json::from_str(&s.content).unwrap_or(Value::Null),
-            )
-        })
-        .collect())
+    Ok(ids)
 }
 
 fn slot_id(encounter_id: &str, n: usize) -> String {
@@ -184,7 +208,7 @@ fn slot_id(encounter_id: &str, n: usize) -> String {
 
 /// Writes the Slots `encounter` stands for and removes the ones it no longer does.
 /// `Null` (a deleted Encounter) removes them all.
-pub async fn derive(
+async fn derive(
     state: &AppState,
     tenant: &str,
     encounter_id: &str,

@@ -192,6 +192,11 @@ impl Harness {
             .expect("pruning the log");
     }
 
+    /// The core's state, for tests that drive a stage below the API.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// The store under the API, for tests that look at the event log.
     pub fn store(&self) -> &Store {
         &self.store

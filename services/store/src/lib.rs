@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod events_append;
 mod exclusive;
+pub mod labels;
 mod local_leases;
 pub mod model;
 mod picture_finish;

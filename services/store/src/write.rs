@@ -9,12 +9,14 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::backend::on_pool;
 use crate::error::Attempts;
 use crate::events::EventTrace;
 use crate::events_append::AppendEvents as _;
+use crate::labels;
 use crate::model::*;
 use crate::sql::{IN_LIST_CHUNK, Sql, bind_all};
 use crate::stamp::{now_micros, stamp};
@@ -33,6 +35,9 @@ struct State {
     last_updated: i64,
     hash: String,
     deleted: bool,
+    /// `meta.security` of the version, read only where a write may carry it over
+    /// (`labels`).
+    labels: Option<Value>,
 }
 
 type Key = (&'static str, String);
@@ -124,13 +129,22 @@ impl Store {
                 wanted.entry(key.0).or_default().extend(ids.iter().cloned());
             }
             let mut states: HashMap<Key, State> = HashMap::new();
+            let unlabelled = unlabelled_puts(ops);
             for (rtype, mut ids) in wanted {
                 ids.sort_unstable();
                 ids.dedup();
+                // The content only of versions with labels, only for types a write
+                // without labels of its own puts: what `labels` may carry over.
+                let labels_column = if unlabelled.contains(rtype) {
+                    "CASE WHEN content LIKE '%\"security\"%' THEN content END"
+                } else {
+                    "NULL"
+                };
                 for chunk in ids.chunks(IN_LIST_CHUNK) {
-                    let mut sql = Sql::new(
-                        "SELECT id, version, last_updated, hash, deleted FROM resource WHERE tenant = ",
-                    );
+                    let mut sql = Sql::new(&format!(
+                        "SELECT id, version, last_updated, hash, deleted, {labels_column} \
+                         FROM resource WHERE tenant = "
+                    ));
                     sql.text(tenant).push(" AND rtype = ").text(rtype);
                     sql.push(" AND id IN ").text_list(chunk);
                     if postgres {
@@ -147,6 +161,9 @@ impl Store {
                                 last_updated: row.try_get(2)?,
                                 hash: row.try_get(3)?,
                                 deleted: row.try_get(4)?,
+                                labels: row
+                                    .try_get::<Option<String>, _>(5)?
+                                    .and_then(|text| stored_labels(&text)),
                             },
                         );
                     }
@@ -172,6 +189,22 @@ impl Store {
             Ok(results)
         })
     }
+}
+
+/// The types that a put without `meta.security` of its own writes.
+fn unlabelled_puts(ops: &[WriteOp]) -> HashSet<&'static str> {
+    ops.iter()
+        .filter(
+            |op| matches!(&op.action, Action::Put(c) if labels::labels_of(&c.resource).is_none()),
+        )
+        .map(|op| op.rtype)
+        .collect()
+}
+
+/// The `meta.security` of a stored version's JSON, if it has labels.
+fn stored_labels(content: &str) -> Option<Value> {
+    let resource: Value = serde_json::from_str(content).ok()?;
+    labels::labels_of(&resource).map(|l| Value::Array(l.clone()))
 }
 
 /// `(resource type, identifier system, identifier code)` of a conditional update;
@@ -383,6 +416,12 @@ impl Planner {
         current: Option<State>,
         content: &NewContent,
     ) -> Result<Written, StoreError> {
+        let live_labels = current
+            .as_ref()
+            .filter(|s| !s.deleted)
+            .and_then(|s| s.labels.as_ref());
+        let carried = labels::carried_over(content, live_labels);
+        let content = carried.as_ref().unwrap_or(content);
         if let Some(state) = current
             .as_ref()
             .filter(|s| !s.deleted && s.hash == content.hash)
@@ -420,6 +459,7 @@ impl Planner {
                 last_updated: now,
                 hash: content.hash.clone(),
                 deleted: false,
+                labels: labels::labels_of(&content.resource).map(|l| Value::Array(l.clone())),
             },
         );
         let created = current.as_ref().is_none_or(|s| s.deleted);
@@ -480,6 +520,7 @@ impl Planner {
                 last_updated: now,
                 hash: String::new(),
                 deleted: true,
+                labels: None,
             },
         );
         Ok(Written {

@@ -6,7 +6,6 @@ use jiff::tz::TimeZone;
 use ohjaamo_fhir::{ResourceType, validate_resource_of};
 use ohjaamo_store::NewContent;
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 use crate::base::error::ApiError;
 use crate::search::extract::{FoundReference, extract};
@@ -109,7 +108,7 @@ pub fn finish(
     crate::write::element_dates::check(&json, tz)?;
     normalize::systems_in(&mut json);
     let extracted = extract(rtype, &json, tz)?;
-    let hash = content_hash(&json);
+    let hash = ohjaamo_store::labels::content_hash(&json);
     Ok(Prepared {
         rtype,
         id: id.to_owned(),
@@ -136,12 +135,6 @@ fn strip_server_meta(resource: &mut Map<String, Value>) {
     if now_empty {
         resource.shift_remove("meta");
     }
-}
-
-/// SHA-256 of the resource's JSON as fhirbolt normalised it (elements in
-/// specification order), so the same content always hashes the same.
-fn content_hash(json: &Value) -> String {
-    hex::encode(Sha256::digest(json.to_string().as_bytes()))
 }
 
 #[cfg(test)]

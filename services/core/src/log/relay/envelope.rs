@@ -12,6 +12,8 @@ use ohjaamo_store::{EventBody, Operation, StoredEvent};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::redact;
+
 /// The envelope of `stored`, an event of `organization` read in `epoch`.
 pub fn envelope(organization: &str, epoch: &str, stored: &StoredEvent) -> Event {
     let micros = stored.occurred_at;
@@ -41,7 +43,7 @@ pub fn envelope(organization: &str, epoch: &str, stored: &StoredEvent) -> Event 
                     Operation::Update => ohjaamo_proto::v1::Operation::Update,
                     Operation::Delete => ohjaamo_proto::v1::Operation::Delete,
                 } as i32,
-                resource_json: json.clone().unwrap_or_default(),
+                resource_json: json.clone().map(redact::for_the_bus).unwrap_or_default(),
             }),
             0,
         ),

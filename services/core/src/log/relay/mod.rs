@@ -12,6 +12,7 @@
 
 mod batch;
 mod envelope;
+mod redact;
 mod replay;
 mod sink;
 

@@ -16,6 +16,7 @@ pub mod event;
 pub mod hl7_time;
 pub mod listener;
 pub mod pid;
+mod protection;
 
 pub use command::{Adt, AdtArgs};
 pub use encounter::{PLANNED_END_URL, SourceIds, apply};

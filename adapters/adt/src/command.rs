@@ -12,11 +12,12 @@ use jiff::tz::TimeZone;
 use ohjaamo_adapter_kit::{Adapter, CoreTarget, Kind, Plumbing, Process, Quarantine, run_feed};
 use ohjaamo_hl7::AckBuilder;
 
-use crate::core_client::CoreClient;
-use crate::listener::{
+use crate::adapter::{
     AdtAdapter, DEFAULT_IDLE_TIMEOUT_SECONDS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES,
     Limits,
 };
+use crate::core_client::CoreClient;
+use crate::replay::ReplayArgs;
 
 /// Without a setting, the core calls the feed stale after 15 minutes without a
 /// delivered message: a hospital's admissions rarely pause longer.
@@ -70,18 +71,6 @@ pub enum AdtAction {
     /// Send quarantined messages through the mapping to the core again (see
     /// docs/adapters.md); the adapter's flags and variables go before it.
     ReplayQuarantine(ReplayArgs),
-}
-
-/// Which quarantined messages to replay.
-#[derive(clap::Args, Debug)]
-#[group(required = true, multiple = false)]
-pub struct ReplayArgs {
-    /// The entry with this id (its `id` in the quarantine file).
-    #[arg(long)]
-    pub id: Option<String>,
-    /// Every replayable entry, oldest first.
-    #[arg(long)]
-    pub all: bool,
 }
 
 /// The ADT feed as a component of the `ohjaamo` binary.

@@ -9,107 +9,28 @@
 //! no-ops). On shutdown a message still in flight is left unacknowledged for the same
 //! reason.
 //!
-//! A sender cannot make the adapter hold more than [`Limits`] allow: the kit caps the
+//! A sender cannot make the adapter hold more than its [`crate::adapter::Limits`]
+//! allow: the kit caps the
 //! connections, a connection silent for the idle timeout is closed, and a frame past
 //! the message size is dropped as it streams in (only its start is kept) and answered
 //! `AR`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-use jiff::tz::TimeZone;
 use ohjaamo_hl7::mllp::{read_frame_within, write_frame};
-use ohjaamo_hl7::{Ack, AckBuilder, AckError, ErrorCode, Message, MllpDecoder, MllpError};
+use ohjaamo_hl7::{Ack, AckError, ErrorCode, Message, MllpDecoder, MllpError};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
-use crate::core_client::CoreClient;
-use crate::encounter::SourceIds;
+use crate::adapter::AdtAdapter;
 use crate::event::MappingError;
 use crate::minimise::{Kept, for_quarantine};
 use crate::settle::Outcome;
 use ohjaamo_adapter_kit::quarantine::{Payload, Quarantine};
-use ohjaamo_adapter_kit::{Backoff, Delivery, PushFeed};
-
-/// Connections served at once when not configured.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
-/// Seconds a connection may stay silent when not configured.
-pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
-/// Largest message accepted when not configured; an ADT message is a few kilobytes.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
-
-/// What one sender may hold of the adapter.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// MLLP connections served at once; one more is closed when accepted.
-    pub max_connections: usize,
-    /// A connection that sends no byte for this long is closed.
-    pub idle_timeout: Duration,
-    /// A message (frame payload) larger than this is refused with `AR`.
-    pub max_message_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECONDS),
-            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-        }
-    }
-}
-
-/// Everything a connection needs.
-pub struct AdtAdapter {
-    pub core: CoreClient,
-    pub ids: SourceIds,
-    pub zone: TimeZone,
-    pub acks: AckBuilder,
-    pub quarantine: Quarantine,
-    pub backoff: Backoff,
-    pub limits: Limits,
-    /// The last message the core stored, for the status reports.
-    pub delivery: Delivery,
-    ack_counter: AtomicU64,
-}
+use ohjaamo_adapter_kit::{Delivery, PushFeed};
 
 impl AdtAdapter {
-    /// An adapter with the default [`Limits`] (see [`AdtAdapter::with_limits`]).
-    pub fn new(
-        core: CoreClient,
-        ids: SourceIds,
-        zone: TimeZone,
-        acks: AckBuilder,
-        quarantine: Quarantine,
-        backoff: Backoff,
-    ) -> AdtAdapter {
-        AdtAdapter {
-            core,
-            ids,
-            zone,
-            acks,
-            quarantine,
-            backoff,
-            limits: Limits::default(),
-            delivery: Default::default(),
-            ack_counter: AtomicU64::new(0),
-        }
-    }
-
-    pub fn with_limits(mut self, limits: Limits) -> AdtAdapter {
-        self.limits = limits;
-        self
-    }
-
-    fn next_ack_id(&self) -> String {
-        format!(
-            "OHJ{}",
-            self.ack_counter.fetch_add(1, Ordering::Relaxed) + 1
-        )
-    }
-
     /// Settles one message: `Some(ack)` to send, `None` when shutting down before the
     /// outcome was known (no ACK: the sender will resend). Runs in an `adt_message`
     /// span (MSH-10 control id and trigger; nothing about the patient) whose context

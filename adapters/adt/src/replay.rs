@@ -27,9 +27,20 @@ use ohjaamo_adapter_kit::quarantine::Settled;
 use serde_json::Value;
 use tokio::sync::watch;
 
-use crate::command::ReplayArgs;
-use crate::listener::AdtAdapter;
+use crate::adapter::AdtAdapter;
 use crate::settle::Outcome;
+
+/// Which quarantined messages to replay.
+#[derive(clap::Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct ReplayArgs {
+    /// The entry with this id (its `id` in the quarantine file).
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Every replayable entry, oldest first.
+    #[arg(long)]
+    pub all: bool,
+}
 
 /// How long one entry waits for an unavailable core before it is left as it is.
 const PATIENCE: Duration = Duration::from_secs(60);

@@ -8,10 +8,10 @@
 use ohjaamo_hl7::{Message, ParseError};
 use tokio::sync::watch;
 
+use crate::adapter::AdtAdapter;
 use crate::core_client::CoreError;
 use crate::encounter::{apply, places_by_identifier};
 use crate::event::{AdtEvent, MappingError};
-use crate::listener::AdtAdapter;
 
 /// Re-reads after the stay changed under a write before treating it as transient.
 const MAX_REAPPLY: u32 = 5;

@@ -14,6 +14,7 @@
 
 mod rewrite;
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,6 +102,28 @@ impl Quarantine {
             .map_err(std::io::Error::other)??;
         self.kept.fetch_add(1, Ordering::Relaxed);
         Ok(id)
+    }
+
+    /// Takes the replay lock of this quarantine, or fails at once (`WouldBlock`)
+    /// when another replay holds it.
+    pub fn lock_for_replay(&self) -> std::io::Result<ReplayLock> {
+        rewrite::replay_lock(&self.path)
+    }
+
+    /// Rewrites the file with `outcomes` applied (by entry id): replayed entries are
+    /// removed, failed ones keep their place with the new reason, the time of the
+    /// replay and how many replays they failed. Entries not named, and lines that are
+    /// not JSON, are kept as they are — including any appended during the replay.
+    pub async fn settle(
+        &self,
+        _replay: &ReplayLock,
+        outcomes: HashMap<String, Settled>,
+    ) -> std::io::Result<()> {
+        let path = self.path.clone();
+        let _turn = self.file.lock().await;
+        tokio::task::spawn_blocking(move || rewrite::rewrite(&path, &outcomes))
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     /// The quarantined records, oldest first, as written (for inspection).

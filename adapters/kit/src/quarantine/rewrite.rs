@@ -17,8 +17,6 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use super::Quarantine;
-
 /// What a replay made of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settled {
@@ -34,48 +32,31 @@ pub struct ReplayLock {
     _file: File,
 }
 
-impl Quarantine {
-    /// Takes the replay lock of this quarantine, or fails at once (`WouldBlock`)
-    /// when another replay holds it.
-    pub fn lock_for_replay(&self) -> std::io::Result<ReplayLock> {
-        let path = beside(&self.path, ".replay.lock");
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
-        match file.try_lock() {
-            Ok(()) => Ok(ReplayLock { _file: file }),
-            Err(TryLockError::WouldBlock) => Err(std::io::Error::new(
-                std::io::ErrorKind::WouldBlock,
-                format!(
-                    "another replay of {} is running (it holds {})",
-                    self.path.display(),
-                    path.display()
-                ),
-            )),
-            Err(TryLockError::Error(e)) => Err(e),
-        }
-    }
-
-    /// Rewrites the file with `outcomes` applied (by entry id): replayed entries are
-    /// removed, failed ones keep their place with the new reason, the time of the
-    /// replay and how many replays they failed. Entries not named, and lines that are
-    /// not JSON, are kept as they are — including any appended during the replay.
-    pub async fn settle(
-        &self,
-        _replay: &ReplayLock,
-        outcomes: HashMap<String, Settled>,
-    ) -> std::io::Result<()> {
-        let path = self.path.clone();
-        let _turn = self.file.lock().await;
-        tokio::task::spawn_blocking(move || rewrite(&path, &outcomes))
-            .await
-            .map_err(std::io::Error::other)?
+/// Takes the replay lock of the quarantine at `path`, or fails at once
+/// (`WouldBlock`) when another replay holds it.
+pub(super) fn replay_lock(path: &Path) -> std::io::Result<ReplayLock> {
+    let lock_path = beside(path, ".replay.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(ReplayLock { _file: file }),
+        Err(TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "another replay of {} is running (it holds {})",
+                path.display(),
+                lock_path.display()
+            ),
+        )),
+        Err(TryLockError::Error(e)) => Err(e),
     }
 }
 
-fn rewrite(path: &Path, outcomes: &HashMap<String, Settled>) -> std::io::Result<()> {
+/// Rewrites the file with `outcomes` applied (see [`super::Quarantine::settle`]).
+pub(super) fn rewrite(path: &Path, outcomes: &HashMap<String, Settled>) -> std::io::Result<()> {
     let _lock = lock_file(path)?;
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,

@@ -7,12 +7,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use clap::builder::TypedValueParser as _;
 use jiff::tz::TimeZone;
 use ohjaamo_adapter_kit::{Adapter, CoreTarget, Kind, Plumbing, Process, Quarantine, run_feed};
 use ohjaamo_hl7::AckBuilder;
 
+use crate::adapter::{
+    AdtAdapter, DEFAULT_IDLE_TIMEOUT_SECONDS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES,
+    Limits,
+};
 use crate::core_client::CoreClient;
-use crate::listener::AdtAdapter;
+use crate::replay::ReplayArgs;
 
 /// Without a setting, the core calls the feed stale after 15 minutes without a
 /// delivered message: a hospital's admissions rarely pause longer.
@@ -44,6 +49,28 @@ pub struct AdtArgs {
     /// Address of /livez, /status and /metrics.
     #[arg(long, env = "OHJAAMO_ADMIN_LISTEN", default_value = "127.0.0.1:9102")]
     pub admin_listen: SocketAddr,
+    /// MLLP connections served at once; one more is closed as soon as it is accepted.
+    #[arg(long, env = "OHJAAMO_ADT_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_connections: usize,
+    /// Seconds an MLLP connection may send nothing before it is closed.
+    #[arg(long, env = "OHJAAMO_ADT_IDLE_TIMEOUT_SECONDS", default_value_t = DEFAULT_IDLE_TIMEOUT_SECONDS,
+        value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Largest HL7 message in bytes; a larger one is answered AR and only its start kept.
+    #[arg(long, env = "OHJAAMO_ADT_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES,
+        value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
+    pub max_message_bytes: usize,
+    #[command(subcommand)]
+    pub action: Option<AdtAction>,
+}
+
+/// What else than listening the command can do.
+#[derive(clap::Subcommand, Debug)]
+pub enum AdtAction {
+    /// Send quarantined messages through the mapping to the core again (see
+    /// docs/adapters.md); the adapter's flags and variables go before it.
+    ReplayQuarantine(ReplayArgs),
 }
 
 /// The ADT feed as a component of the `ohjaamo` binary.
@@ -77,7 +104,15 @@ impl Adapter for Adt {
             AckBuilder::new(args.ack_application, args.ack_facility),
             Quarantine::new(args.quarantine_file, Self::NAME),
             args.target.backoff(),
-        );
+        )
+        .with_limits(Limits {
+            max_connections: args.max_connections,
+            idle_timeout: Duration::from_secs(args.idle_timeout),
+            max_message_bytes: args.max_message_bytes,
+        });
+        if let Some(AdtAction::ReplayQuarantine(which)) = args.action {
+            return crate::replay::run(&adapter, which, process.shutdown).await;
+        }
         let plumbing = Plumbing {
             name: Self::NAME,
             stale_after: args.target.stale_after.unwrap_or(STALE_AFTER_SECONDS),
@@ -85,5 +120,64 @@ impl Adapter for Adt {
             admin_listen: args.admin_listen,
         };
         run_feed(adapter, args.listen, plumbing, process).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+
+    /// `ohjaamo adapter-adt` as the binary parses it.
+    #[derive(clap::Parser, Debug)]
+    struct Command {
+        #[command(flatten)]
+        adt: AdtArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<AdtArgs, clap::Error> {
+        Command::try_parse_from(std::iter::once("adapter-adt").chain(args.iter().copied()))
+            .map(|c| c.adt)
+    }
+
+    #[test]
+    fn limits_have_their_defaults_and_refuse_zero() {
+        let args = parse(&[]).unwrap();
+        assert_eq!(
+            (
+                args.max_connections,
+                args.idle_timeout,
+                args.max_message_bytes
+            ),
+            (16, 300, 1024 * 1024)
+        );
+        assert!(args.action.is_none());
+        for zero in ["--max-connections", "--idle-timeout", "--max-message-bytes"] {
+            assert!(parse(&[zero, "0"]).is_err(), "{zero} 0");
+        }
+    }
+
+    #[test]
+    fn replay_takes_one_id_or_all() {
+        let args = parse(&[
+            "--quarantine-file",
+            "q.jsonl",
+            "replay-quarantine",
+            "--id",
+            "x",
+        ])
+        .unwrap();
+        assert_eq!(args.quarantine_file, PathBuf::from("q.jsonl"));
+        assert!(matches!(
+            args.action,
+            Some(AdtAction::ReplayQuarantine(ReplayArgs { id: Some(ref id), all: false })) if id == "x"
+        ));
+        assert!(parse(&["replay-quarantine", "--all"]).is_ok());
+        assert!(parse(&["replay-quarantine"]).is_err(), "one of the two");
+        assert!(
+            parse(&["replay-quarantine", "--all", "--id", "x"]).is_err(),
+            "not both"
+        );
     }
 }

@@ -13,12 +13,12 @@ use serde_json::{Map, Value, json};
 use ohjaamo_adapter_kit::Kind;
 
 use crate::event::{AdtEvent, MappingError, PointOfCare, Trigger};
+use crate::protection;
 
 /// R5's `Encounter.plannedEndDate` as an R4 cross-version extension.
 pub const PLANNED_END_URL: &str =
     "http://hl7.org/fhir/5.0/StructureDefinition/extension-Encounter.plannedEndDate";
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
-const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 
 /// The identifier systems of the source: kit's [`SourceIds`], plus what PV1-3 names.
 pub use ohjaamo_adapter_kit::SourceIds;
@@ -86,7 +86,9 @@ pub fn apply(
         }
         None => new_encounter(event, ids),
     };
-    // The server's bookkeeping is not ours to send back.
+    // The server's bookkeeping is not ours to send back; the stay's security labels
+    // are, changed only as PD1-12 says (see `protection`).
+    let labels = protection::labels_of(&encounter);
     encounter.remove("meta");
     let mut locations = take_locations(&mut encounter);
     match event.trigger {
@@ -150,11 +152,9 @@ pub fn apply(
         encounter.insert("class".into(), class_coding(&event.patient_class));
     }
     set_planned_end(&mut encounter, event.planned_discharge.as_deref());
-    if event.protected {
-        encounter.insert(
-            "meta".into(),
-            json!({ "security": [{ "system": CONFIDENTIALITY, "code": "R", "display": "restricted" }] }),
-        );
+    let labels = protection::apply_order(labels, event.protection);
+    if !labels.is_empty() {
+        encounter.insert("meta".into(), json!({ "security": labels }));
     }
     if !locations.is_empty() {
         encounter.insert(

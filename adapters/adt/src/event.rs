@@ -78,8 +78,11 @@ pub struct AdtEvent {
     pub discharged: Option<String>,
     /// PV2-9: the planned discharge, a FHIR dateTime (date or instant).
     pub planned_discharge: Option<String>,
-    /// PD1-12 = Y: a protection order (turvakielto).
-    pub protected: bool,
+    /// PD1-12, the protection order (turvakielto): `Some(true)` for `Y`, `Some(false)`
+    /// for `N` (the order is lifted), `None` when the message does not say. Only an
+    /// explicit `N` lifts an order: most A02s and A03s carry no PD1 at all, and must
+    /// not drop what an earlier message set.
+    pub protection: Option<bool>,
 }
 
 /// Why a message cannot be mapped; every variant is permanent (the message is
@@ -99,6 +102,17 @@ pub enum MappingError {
     },
     #[error("{0}")]
     Inconsistent(String),
+}
+
+/// PD1-12 as a yes/no (HL7 table 0136); any other value says nothing.
+fn protection_order(value: &str) -> Option<bool> {
+    if value.eq_ignore_ascii_case("Y") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case("N") {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 impl AdtEvent {
@@ -164,7 +178,7 @@ impl AdtEvent {
             admitted: time("PV1-44", "PV1-44")?,
             discharged: time("PV1-45", "PV1-45")?,
             planned_discharge,
-            protected: text("PD1-12").is_some_and(|v| v.eq_ignore_ascii_case("Y")),
+            protection: text("PD1-12").and_then(|v| protection_order(&v)),
         };
         let needs_location = matches!(
             trigger,

@@ -2,75 +2,35 @@
 //! the ACK only when the outcome is settled.
 //!
 //! `AA` is written after the core has stored the change. A message that can never be
-//! applied is quarantined first and then answered `AR` (cannot be read, or an event
-//! this adapter does not map) or `AE` (readable, but wrong or refused by the core).
-//! While the core is unreachable the adapter keeps retrying with backoff and holds the
-//! ACK, so the sender waits (and resends after its own timeout: replays are no-ops).
-//! On shutdown a message still in flight is left unacknowledged for the same reason.
+//! applied is quarantined first and then answered `AR` (cannot be read, too large, or
+//! an event this adapter does not map) or `AE` (readable, but wrong or refused by the
+//! core). While the core is unreachable the adapter keeps retrying with backoff and
+//! holds the ACK, so the sender waits (and resends after its own timeout: replays are
+//! no-ops). On shutdown a message still in flight is left unacknowledged for the same
+//! reason.
+//!
+//! A sender cannot make the adapter hold more than its [`crate::adapter::Limits`]
+//! allow: the kit caps the
+//! connections, a connection silent for the idle timeout is closed, and a frame past
+//! the message size is dropped as it streams in (only its start is kept) and answered
+//! `AR`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use jiff::tz::TimeZone;
-use ohjaamo_hl7::mllp::{read_frame, write_frame};
-use ohjaamo_hl7::{Ack, AckBuilder, AckError, ErrorCode, Message, MllpDecoder, MllpError};
+use ohjaamo_hl7::mllp::{read_frame_within, write_frame};
+use ohjaamo_hl7::{Ack, AckError, ErrorCode, Message, MllpDecoder, MllpError};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
-use crate::core_client::{CoreClient, CoreError};
-use crate::encounter::{SourceIds, apply, places_by_identifier};
-use crate::event::{AdtEvent, MappingError};
-use crate::pid::without_pid;
+use crate::adapter::AdtAdapter;
+use crate::event::MappingError;
+use crate::minimise::{Kept, for_quarantine};
+use crate::settle::Outcome;
 use ohjaamo_adapter_kit::quarantine::{Payload, Quarantine};
-use ohjaamo_adapter_kit::{Backoff, Delivery, PushFeed};
-
-/// Largest MLLP frame accepted; an ADT message is a few kilobytes.
-const MAX_FRAME: usize = 1024 * 1024;
-/// Re-reads after the stay changed under a write before treating it as transient.
-const MAX_REAPPLY: u32 = 5;
-
-/// Everything a connection needs.
-pub struct AdtAdapter {
-    pub core: CoreClient,
-    pub ids: SourceIds,
-    pub zone: TimeZone,
-    pub acks: AckBuilder,
-    pub quarantine: Quarantine,
-    pub backoff: Backoff,
-    /// The last message the core stored, for the status reports.
-    pub delivery: Delivery,
-    ack_counter: AtomicU64,
-}
+use ohjaamo_adapter_kit::{Delivery, PushFeed};
 
 impl AdtAdapter {
-    pub fn new(
-        core: CoreClient,
-        ids: SourceIds,
-        zone: TimeZone,
-        acks: AckBuilder,
-        quarantine: Quarantine,
-        backoff: Backoff,
-    ) -> AdtAdapter {
-        AdtAdapter {
-            core,
-            ids,
-            zone,
-            acks,
-            quarantine,
-            backoff,
-            delivery: Default::default(),
-            ack_counter: AtomicU64::new(0),
-        }
-    }
-
-    fn next_ack_id(&self) -> String {
-        format!(
-            "OHJ{}",
-            self.ack_counter.fetch_add(1, Ordering::Relaxed) + 1
-        )
-    }
-
     /// Settles one message: `Some(ack)` to send, `None` when shutting down before the
     /// outcome was known (no ACK: the sender will resend). Runs in an `adt_message`
     /// span (MSH-10 control id and trigger; nothing about the patient) whose context
@@ -81,113 +41,80 @@ impl AdtAdapter {
             control_id = tracing::field::Empty,
             trigger = tracing::field::Empty,
         );
-        self.handle_in_span(raw, shutdown).instrument(span).await
+        async {
+            metrics::counter!("ohjaamo_adapter_received_total", "source" => "adt").increment(1);
+            let outcome = self.settle(raw, shutdown).await?;
+            if let Some(reason) = outcome.failure() {
+                self.keep(outcome.control_id(), &reason, for_quarantine(raw), false)
+                    .await?;
+            }
+            Some(self.answer(&outcome, raw))
+        }
+        .instrument(span)
+        .await
     }
 
-    async fn handle_in_span(
-        &self,
-        raw: &[u8],
-        shutdown: &mut watch::Receiver<bool>,
-    ) -> Option<Ack> {
+    fn answer(&self, outcome: &Outcome, raw: &[u8]) -> Ack {
+        let id = self.next_ack_id();
+        match outcome {
+            Outcome::Stored(message) => self.acks.accept(message, &id),
+            Outcome::Unparseable(e) => self.acks.reject_unparseable(raw, &id, e),
+            Outcome::Unmappable(message, e) => {
+                let error = AckError::new(code_of(e), e.to_string());
+                match e {
+                    MappingError::UnsupportedTrigger(_) => self.acks.reject(message, &id, &error),
+                    _ => self.acks.error(message, &id, &error),
+                }
+            }
+            Outcome::Refused(message, reason) => {
+                let error = AckError::new(ErrorCode::ApplicationInternalError, reason.clone());
+                self.acks.error(message, &id, &error)
+            }
+        }
+    }
+
+    /// A message past [`Limits::max_message_bytes`]: its start (what the decoder
+    /// kept) is quarantined, never replayed, and the sender answered `AR`, named by
+    /// its MSH when the start holds one.
+    async fn refuse_oversized(&self, prefix: &[u8], length: usize) -> Option<Ack> {
         metrics::counter!("ohjaamo_adapter_received_total", "source" => "adt").increment(1);
-        let received = std::time::Instant::now();
-        let message = match Message::parse(raw) {
-            Ok(m) => m,
-            Err(e) => {
-                self.keep("", &format!("unparseable: {e}"), raw).await?;
-                return Some(self.acks.reject_unparseable(raw, &self.next_ack_id(), &e));
+        let reason = format!(
+            "message of {length} bytes is larger than the limit of {} bytes",
+            self.limits.max_message_bytes
+        );
+        let first_segment = prefix
+            .split(|b| *b == b'\r' || *b == b'\n')
+            .find(|s| !s.trim_ascii().is_empty())
+            .unwrap_or_default();
+        let header = Message::parse(first_segment);
+        let control_id = header.as_ref().map_or("", |m| m.control_id());
+        self.keep(control_id, &reason, for_quarantine(prefix), true)
+            .await?;
+        let id = self.next_ack_id();
+        Some(match &header {
+            Ok(msh) => {
+                let error = AckError::new(ErrorCode::ApplicationInternalError, reason);
+                self.acks.reject(msh, &id, &error)
             }
-        };
-        tracing::Span::current().record("control_id", message.control_id());
-        let event = match AdtEvent::read(&message, &self.zone) {
-            Ok(e) => {
-                tracing::Span::current().record("trigger", tracing::field::debug(&e.trigger));
-                e
-            }
-            Err(e) => {
-                self.keep(message.control_id(), &e.to_string(), raw).await?;
-                let error = AckError::new(code_of(&e), e.to_string());
-                let ack_id = self.next_ack_id();
-                return Some(match e {
-                    MappingError::UnsupportedTrigger(_) => {
-                        self.acks.reject(&message, &ack_id, &error)
-                    }
-                    _ => self.acks.error(&message, &ack_id, &error),
-                });
-            }
-        };
-        let mut attempt = 0;
-        loop {
-            match self.apply_once(&event).await {
-                Ok(()) => {
-                    metrics::counter!("ohjaamo_adapter_pushed_total", "source" => "adt")
-                        .increment(1);
-                    self.delivery.succeeded(received.elapsed());
-                    return Some(self.acks.accept(&message, &self.next_ack_id()));
-                }
-                Err(CoreError::Refused(reason)) => {
-                    self.keep(&event.control_id, &reason, raw).await?;
-                    let error = AckError::new(ErrorCode::ApplicationInternalError, reason);
-                    return Some(self.acks.error(&message, &self.next_ack_id(), &error));
-                }
-                Err(e) => {
-                    metrics::counter!("ohjaamo_adapter_retries_total", "source" => "adt")
-                        .increment(1);
-                    tracing::warn!(control_id = %event.control_id, attempt, error = %e, "core unavailable; holding the ACK and retrying");
-                    self.delivery
-                        .failed(&format!("the core is unavailable: {e}"));
-                    let pause = self.backoff.delay(attempt);
-                    attempt += 1;
-                    tokio::select! {
-                        _ = tokio::time::sleep(pause) => {}
-                        _ = shutdown.changed() => return None,
-                    }
-                }
-            }
-        }
+            Err(e) => self.acks.reject_unparseable(prefix, &id, e),
+        })
     }
 
-    /// Read, apply, write; re-reads when the stay changed in between.
-    async fn apply_once(&self, event: &AdtEvent) -> Result<(), CoreError> {
-        for _ in 0..MAX_REAPPLY {
-            let current = self.core.read_stay(&event.visit).await?;
-            let next = apply(current.as_ref().map(|s| &s.encounter), event, &self.ids)
-                .map_err(|e| CoreError::Refused(e.to_string()))?;
-            let version = current.as_ref().map(|s| s.version.as_str());
-            let mut result = self.core.write_stay(&event.visit, &next, version).await;
-            if let Err(CoreError::Refused(reason)) = &result {
-                let mut by_identifier = next.clone();
-                if reason.contains("matches no resource")
-                    && places_by_identifier(&mut by_identifier)
-                {
-                    tracing::warn!(control_id = %event.control_id, reason = %reason, "a place is not known to the core yet; the stay is stored with the place's identifier");
-                    metrics::counter!("ohjaamo_adapter_unknown_place_total", "source" => "adt")
-                        .increment(1);
-                    result = self
-                        .core
-                        .write_stay(&event.visit, &by_identifier, version)
-                        .await;
-                }
-            }
-            match result {
-                Err(CoreError::Changed) => continue,
-                other => return other,
-            }
-        }
-        Err(CoreError::Transient(
-            "the stay kept changing while it was being written".into(),
-        ))
-    }
-
-    /// Quarantines, the PID segment blanked; `None` when even that failed (then the message must not be ACKed).
-    async fn keep(&self, control_id: &str, reason: &str, raw: &[u8]) -> Option<()> {
-        let kept = without_pid(raw);
+    /// Quarantines what [`for_quarantine`] kept (`partial`: of a message whose end
+    /// was not kept); `None` when even that failed (then the message must not be
+    /// ACKed).
+    async fn keep(&self, control_id: &str, reason: &str, kept: Kept, partial: bool) -> Option<()> {
+        let payload = match (&kept, partial) {
+            (Kept::Message(bytes), false) => Payload::Bytes(bytes),
+            (Kept::Message(bytes), true) => Payload::Prefix(bytes),
+            (Kept::Diagnostic(text), _) => Payload::Diagnostic(text),
+        };
         match self
             .quarantine
-            .put("adt", control_id, reason, Payload::Bytes(&kept))
+            .put("adt", control_id, reason, payload)
             .await
         {
-            Ok(()) => Some(()),
+            Ok(_) => Some(()),
             Err(e) => {
                 tracing::error!(error = %e, control_id, "cannot write the quarantine; the message is not acknowledged");
                 None
@@ -221,6 +148,10 @@ impl PushFeed for AdtAdapter {
     fn quarantine(&self) -> &Quarantine {
         &self.quarantine
     }
+
+    fn max_connections(&self) -> usize {
+        self.limits.max_connections
+    }
 }
 
 async fn connection(
@@ -233,30 +164,45 @@ async fn connection(
         .map(|p| p.to_string())
         .unwrap_or_default();
     let (mut reader, mut writer) = stream.into_split();
-    let mut decoder = MllpDecoder::new(MAX_FRAME);
+    let mut decoder = MllpDecoder::new(adapter.limits.max_message_bytes);
+    let idle = adapter.limits.idle_timeout;
     loop {
         let frame = tokio::select! {
-            frame = read_frame(&mut reader, &mut decoder) => frame,
+            frame = read_frame_within(&mut reader, &mut decoder, idle) => frame,
             _ = shutdown.changed() => return,
         };
-        let frame = match frame {
-            Ok(Some(frame)) => frame,
+        let ack = match frame {
+            Ok(Some(frame)) => {
+                if frame.skipped_before > 0 {
+                    tracing::warn!(%peer, bytes = frame.skipped_before, "bytes outside MLLP frames skipped");
+                }
+                adapter.handle(&frame.payload, &mut shutdown).await
+            }
             Ok(None) => return,
-            Err(e @ (MllpError::FrameTooLarge { .. } | MllpError::IncompleteFrame { .. })) => {
+            Err(MllpError::FrameTooLarge { length, prefix, .. }) => {
+                tracing::warn!(%peer, length, "MLLP frame too large; refused");
+                metrics::counter!("ohjaamo_adapter_bad_frames_total", "source" => "adt")
+                    .increment(1);
+                adapter.refuse_oversized(&prefix, length).await
+            }
+            Err(e @ MllpError::IncompleteFrame { .. }) => {
                 tracing::warn!(%peer, error = %e, "MLLP frame dropped");
                 metrics::counter!("ohjaamo_adapter_bad_frames_total", "source" => "adt")
                     .increment(1);
                 continue;
+            }
+            Err(MllpError::Idle(after)) => {
+                tracing::info!(%peer, ?after, "idle MLLP connection closed");
+                metrics::counter!("ohjaamo_adapter_idle_closed_total", "source" => "adt")
+                    .increment(1);
+                return;
             }
             Err(e) => {
                 tracing::warn!(%peer, error = %e, "MLLP connection closed");
                 return;
             }
         };
-        if frame.skipped_before > 0 {
-            tracing::warn!(%peer, bytes = frame.skipped_before, "bytes outside MLLP frames skipped");
-        }
-        let Some(ack) = adapter.handle(&frame.payload, &mut shutdown).await else {
+        let Some(ack) = ack else {
             return;
         };
         if let Err(e) = write_frame(&mut writer, &ack.to_bytes()).await {

@@ -72,3 +72,86 @@ async fn each_event_is_applied_to_what_the_core_stored() {
         "no identity code stored"
     );
 }
+
+/// An event of visit V-9 in bed K2-1-1 (then K2-1-2 for the transfer), with `pd1`
+/// as its PD1 segment (empty: none).
+fn protected_event(trigger: &str, at: &str, pv1_3: &str, pd1: &str) -> AdtEvent {
+    let text = format!(
+        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|{at}||ADT^{trigger}|M-{trigger}-{at}|P|2.3\r\
+         EVN|{trigger}|{at}\r\
+         PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti\r\
+         {pd1}\
+         PV1|1|I|{pv1_3}||||||||||||||||V-9\r"
+    );
+    let zone = TimeZone::get("Europe/Helsinki").unwrap();
+    AdtEvent::read(&Message::parse(text.as_bytes()).unwrap(), &zone).unwrap()
+}
+
+/// The `meta.security` codes of the stored stay.
+fn security_codes(stay: &serde_json::Value) -> Vec<String> {
+    stay["meta"]["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protection_order_stays_until_a_message_lifts_it() {
+    let core = Core::start().await;
+    seed_beds(&core).await;
+    let ids = SourceIds::new(ROOT);
+    let visit_url = format!("Encounter?identifier=urn:oid:{ROOT}.8|V-9");
+    let steps = [
+        // Admitted with a protection order.
+        (
+            protected_event(
+                "A01",
+                "202603150800",
+                "K2^1^K2-1-1^OYS",
+                "PD1||||||||||||Y\r",
+            ),
+            vec!["R"],
+        ),
+        // A transfer without PD1 says nothing about it: the order stays.
+        (
+            protected_event("A02", "202603160800", "K2^1^K2-1-2^OYS", ""),
+            vec!["R"],
+        ),
+        // An update with an empty PD1-12 says nothing either.
+        (
+            protected_event("A08", "202603160900", "K2^1^K2-1-2^OYS", "PD1|||||||||||\r"),
+            vec!["R"],
+        ),
+        // An update with PD1-12 = N lifts it.
+        (
+            protected_event(
+                "A08",
+                "202603161000",
+                "K2^1^K2-1-2^OYS",
+                "PD1||||||||||||N\r",
+            ),
+            vec![],
+        ),
+        // And a later transfer without PD1 does not bring it back.
+        (
+            protected_event("A02", "202603161100", "K2^1^K2-1-1^OYS", ""),
+            vec![],
+        ),
+    ];
+    for (event, expected) in steps {
+        let current = stay(&core, "V-9").await;
+        let next = apply(current.as_ref(), &event, &ids).unwrap();
+        let (status, body) = core.put(&visit_url, &next).await;
+        assert!(status.is_success(), "{:?}: {status} {body}", event.trigger);
+        let stored = stay(&core, "V-9").await.unwrap();
+        assert_eq!(
+            security_codes(&stored),
+            expected,
+            "after {:?} at {}: {stored}",
+            event.trigger,
+            event.occurred
+        );
+    }
+}

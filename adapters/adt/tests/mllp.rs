@@ -2,108 +2,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::feed::{Sender, adapter, edit, hl7};
 use common::*;
-use jiff::tz::TimeZone;
-use ohjaamo_adapter_adt::core_client::CoreClient;
-use ohjaamo_adapter_adt::{AdtAdapter, Backoff, Quarantine, SourceIds, serve};
-use ohjaamo_adapter_kit::testing::TENANT;
-use ohjaamo_hl7::mllp::{read_frame, write_frame};
-use ohjaamo_hl7::{AckBuilder, MllpDecoder};
-use tokio::net::TcpStream;
-use tokio::sync::watch;
-
-struct Adapter {
-    addr: std::net::SocketAddr,
-    quarantine: std::path::PathBuf,
-    _stop: watch::Sender<bool>,
-}
-
-impl Drop for Adapter {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.quarantine);
-    }
-}
-
-/// An adapter listening on a free port and pushing to `core` (`host:port`).
-async fn adapter(core: std::net::SocketAddr) -> Adapter {
-    let client = CoreClient::new(
-        &format!("http://{core}/fhir"),
-        TENANT,
-        &format!("urn:oid:{ROOT}.8"),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    let quarantine = std::env::temp_dir().join(format!(
-        "ohjaamo-quarantine-{}.jsonl",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let adapter = AdtAdapter::new(
-        client,
-        SourceIds::new(ROOT),
-        TimeZone::get("Europe/Helsinki").unwrap(),
-        AckBuilder::new("OHJAAMO", "PPSHP"),
-        Quarantine::new(quarantine.clone(), "adt"),
-        Backoff {
-            base: Duration::from_millis(50),
-            max: Duration::from_millis(300),
-        },
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = watch::channel(false);
-    tokio::spawn(serve(listener, Arc::new(adapter), stopped));
-    Adapter {
-        addr,
-        quarantine,
-        _stop: stop,
-    }
-}
-
-fn hl7(trigger: &str, control: &str, bed: &str) -> Vec<u8> {
-    format!(
-        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|202603150800||ADT^{trigger}|{control}|P|2.3\r\
-         EVN|{trigger}|202603150800\r\
-         PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti\r\
-         PV1|1|I|K2^1^{bed}^OYS||||||||||||||||V-{control}\r"
-    )
-    .into_bytes()
-}
-
-struct Sender {
-    stream: TcpStream,
-    decoder: MllpDecoder,
-}
-
-impl Sender {
-    async fn connect(addr: std::net::SocketAddr) -> Sender {
-        Sender {
-            stream: TcpStream::connect(addr).await.unwrap(),
-            decoder: MllpDecoder::new(1 << 20),
-        }
-    }
-
-    async fn send(&mut self, payload: &[u8]) {
-        write_frame(&mut self.stream, payload).await.unwrap();
-    }
-
-    /// The next ACK's MSA-1 (AA, AE, AR), or `None` if none came within `wait`.
-    async fn ack(&mut self, wait: Duration) -> Option<String> {
-        let frame = tokio::time::timeout(wait, read_frame(&mut self.stream, &mut self.decoder))
-            .await
-            .ok()?
-            .unwrap()
-            .unwrap();
-        let text = String::from_utf8_lossy(&frame.payload).into_owned();
-        let msa = text.split('\r').find(|s| s.starts_with("MSA"))?;
-        Some(msa.split('|').nth(1)?.to_owned())
-    }
-}
+use ohjaamo_adapter_adt::Quarantine;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledges_after_the_core_stored_the_stay() {
@@ -261,12 +164,4 @@ async fn a_stay_in_a_place_the_core_does_not_know_yet_is_kept_by_identifier() {
             .unwrap()
             .is_empty()
     );
-}
-
-/// The message with `from` replaced by `to`.
-fn edit(message: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
-    String::from_utf8(message)
-        .unwrap()
-        .replace(from, to)
-        .into_bytes()
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{ALL, wire};
-use ohjaamo_hl7::mllp::{MllpDecoder, encode_frame, read_frame, write_frame};
+use ohjaamo_hl7::mllp::{MllpDecoder, encode_frame, read_frame, read_frame_within, write_frame};
 use ohjaamo_hl7::{AckBuilder, Message, MllpError};
 use tokio::io::{AsyncWriteExt, duplex};
 use tokio::net::{TcpListener, TcpStream};
@@ -59,7 +59,7 @@ async fn garbage_split_writes_and_oversized_frames() {
     let too_large = read_frame(&mut server, &mut decoder).await.unwrap_err();
     assert!(matches!(
         too_large,
-        MllpError::FrameTooLarge { limit: 4_096 }
+        MllpError::FrameTooLarge { limit: 4_096, length: 5_000, ref prefix } if prefix.len() == 5_000
     ));
 
     let second = read_frame(&mut server, &mut decoder)
@@ -151,4 +151,36 @@ async fn adt_feed_over_tcp_with_acks() {
         .collect();
     expected.push(("AR".to_owned(), None));
     assert_eq!(answers, expected);
+}
+
+#[tokio::test]
+async fn silence_is_idle_and_a_slow_frame_is_not() {
+    let idle = std::time::Duration::from_millis(300);
+    let (mut client, mut server) = duplex(64);
+    let mut decoder = MllpDecoder::default();
+    let payload = wire(ALL[0].1);
+    let frame = encode_frame(&payload).unwrap();
+    let sender = tokio::spawn(async move {
+        // The whole frame takes longer than `idle`, but no pause is that long.
+        for piece in frame.chunks(frame.len() / 4 + 1) {
+            client.write_all(piece).await.unwrap();
+            tokio::time::sleep(idle / 3).await;
+        }
+        // Then silence, with the connection open.
+        tokio::time::sleep(idle * 4).await;
+        drop(client);
+    });
+    let received = read_frame_within(&mut server, &mut decoder, idle)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.payload, payload);
+    let started = std::time::Instant::now();
+    let silent = read_frame_within(&mut server, &mut decoder, idle).await;
+    assert!(
+        matches!(silent, Err(MllpError::Idle(d)) if d == idle),
+        "{silent:?}"
+    );
+    assert!(started.elapsed() >= idle);
+    sender.abort();
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use crate::health::{Health, Observed};
 use crate::quarantine::Quarantine;
@@ -35,20 +35,45 @@ pub trait PushFeed: Send + Sync + 'static {
 
     /// Where what cannot be applied is kept.
     fn quarantine(&self) -> &Quarantine;
+
+    /// The most connections served at once. Each holds a task and a frame buffer, so
+    /// a sender that opens connections without end must not take the adapter down.
+    fn max_connections(&self) -> usize;
 }
 
-/// Accepts connections until `shutdown` turns true, one task per connection.
+/// Accepts connections until `shutdown` turns true, one task per connection, at
+/// most [`PushFeed::max_connections`] at once: one more is closed as soon as it is
+/// accepted, logged and counted in `ohjaamo_adapter_connections_refused_total`.
+/// `ohjaamo_adapter_connections{source}` is how many are open. `source` names the
+/// adapter in both.
 pub async fn serve<F: PushFeed>(
     listener: TcpListener,
     feed: Arc<F>,
+    source: &'static str,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(Semaphore::new(feed.max_connections()));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    let Ok(slot) = slots.clone().try_acquire_owned() else {
+                        tracing::warn!(%peer, limit = feed.max_connections(),
+                            "{} connection refused: too many open", F::PROTOCOL);
+                        metrics::counter!("ohjaamo_adapter_connections_refused_total", "source" => source)
+                            .increment(1);
+                        drop(stream);
+                        continue;
+                    };
                     tracing::info!(%peer, "{} connection", F::PROTOCOL);
-                    tokio::spawn(feed.clone().connection(stream, shutdown.clone()));
+                    let open = metrics::gauge!("ohjaamo_adapter_connections", "source" => source);
+                    open.increment(1.0);
+                    let connection = feed.clone().connection(stream, shutdown.clone());
+                    tokio::spawn(async move {
+                        connection.await;
+                        open.decrement(1.0);
+                        drop(slot);
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");

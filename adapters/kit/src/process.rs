@@ -91,8 +91,9 @@ pub async fn run_feed<F: PushFeed>(
         feed: feed.clone(),
     });
     let shutdown = process.shutdown.clone();
+    let name = plumbing.name;
     let work = async move {
-        feed::serve(listener, feed, shutdown).await;
+        feed::serve(listener, feed, name, shutdown).await;
         Ok(())
     };
     run_with(plumbing, observed, work, process).await

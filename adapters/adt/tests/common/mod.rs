@@ -5,6 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+pub mod feed;
+
 pub const ROOT: &str = "1.2.246.10.1234567.10";
 
 pub use ohjaamo_adapter_kit::testing::Core;

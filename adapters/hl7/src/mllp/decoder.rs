@@ -14,6 +14,11 @@ use super::frame::{CARRIAGE_RETURN, END_BLOCK, MllpError, START_BLOCK};
 /// this large is a broken sender, not a patient.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 1 << 20;
 
+/// How much of an oversized frame is kept to report it: enough for its MSH (to answer
+/// it with an ACK that names it) and a few segments, and never more, however large
+/// the frame.
+pub const KEPT_PREFIX: usize = 8 * 1024;
+
 /// One received frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
@@ -33,7 +38,8 @@ enum State {
     InFrame,
     /// Just after an end block: a CR here belongs to the frame.
     AfterEnd,
-    /// Dropping the rest of an oversized frame, until the next start block.
+    /// Dropping the rest of an oversized frame until its end block (reported then) or
+    /// a start block (it was abandoned).
     Discarding,
 }
 
@@ -48,6 +54,9 @@ pub struct MllpDecoder {
     max_frame_size: usize,
     skipped_since_frame: usize,
     skipped_total: u64,
+    /// Of the oversized frame being dropped: its first bytes and its length so far.
+    oversized_prefix: Vec<u8>,
+    oversized_length: usize,
     ready: VecDeque<Result<Frame, MllpError>>,
 }
 
@@ -66,6 +75,8 @@ impl MllpDecoder {
             max_frame_size,
             skipped_since_frame: 0,
             skipped_total: 0,
+            oversized_prefix: Vec::new(),
+            oversized_length: 0,
             ready: VecDeque::new(),
         }
     }
@@ -83,7 +94,7 @@ impl MllpDecoder {
     /// Whether a frame has started and not yet ended: at the end of a stream, such bytes
     /// are a message that was cut off.
     pub fn has_partial_frame(&self) -> bool {
-        self.state == State::InFrame
+        matches!(self.state, State::InFrame | State::Discarding)
     }
 
     /// The next frame, or the next report of a dropped frame; `None` when more bytes are
@@ -94,12 +105,18 @@ impl MllpDecoder {
 
     /// Ends the stream: an unfinished frame is dropped and reported.
     pub fn finish(&mut self) -> Option<MllpError> {
-        if self.state != State::InFrame {
-            self.state = State::Between;
-            return None;
-        }
-        let discarded = self.payload.len();
-        self.drop_frame();
+        let discarded = match self.state {
+            State::InFrame => {
+                let discarded = self.payload.len();
+                self.drop_frame();
+                discarded
+            }
+            State::Discarding => self.take_oversized().1,
+            State::Between | State::AfterEnd => {
+                self.state = State::Between;
+                return None;
+            }
+        };
         self.state = State::Between;
         Some(MllpError::UnexpectedEof { discarded })
     }
@@ -114,20 +131,19 @@ impl MllpDecoder {
                     }
                     self.state = State::Between;
                 }
-                State::Between | State::Discarding => {
-                    match input.iter().position(|&b| b == START_BLOCK) {
-                        Some(start) => {
-                            self.skip(start);
-                            input = &input[start + 1..];
-                            self.payload.clear();
-                            self.state = State::InFrame;
-                        }
-                        None => {
-                            self.skip(input.len());
-                            input = &[];
-                        }
+                State::Discarding => input = self.feed_discarding(input),
+                State::Between => match input.iter().position(|&b| b == START_BLOCK) {
+                    Some(start) => {
+                        self.skip(start);
+                        input = &input[start + 1..];
+                        self.payload.clear();
+                        self.state = State::InFrame;
                     }
-                }
+                    None => {
+                        self.skip(input.len());
+                        input = &[];
+                    }
+                },
                 State::InFrame => input = self.feed_in_frame(input),
             }
         }
@@ -135,20 +151,15 @@ impl MllpDecoder {
 
     /// Collects payload up to the next framing byte; returns the input left over.
     fn feed_in_frame<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
-        let end = input
-            .iter()
-            .position(|&b| b == START_BLOCK || b == END_BLOCK)
-            .unwrap_or(input.len());
-        let (chunk, rest) = input.split_at(end);
+        let (chunk, rest) = until_framing_byte(input);
         if self.payload.len() + chunk.len() > self.max_frame_size {
             // Count what is dropped now; `Discarding` counts the rest of the frame.
-            self.skip(chunk.len());
-            self.drop_frame();
-            self.ready.push_back(Err(MllpError::FrameTooLarge {
-                limit: self.max_frame_size,
-            }));
+            self.oversized_length = self.payload.len();
+            self.oversized_prefix = std::mem::take(&mut self.payload);
+            self.oversized_prefix.truncate(KEPT_PREFIX);
+            self.skip(1 + self.oversized_length);
             self.state = State::Discarding;
-            return rest;
+            return self.feed_discarding(input);
         }
         self.payload.extend_from_slice(chunk);
         match rest.first() {
@@ -173,6 +184,49 @@ impl MllpDecoder {
         }
     }
 
+    /// Drops an oversized frame's bytes up to the next framing byte, keeping the first
+    /// [`KEPT_PREFIX`]; at its end block it is reported, at a start block it was
+    /// abandoned. Returns the input left over.
+    fn feed_discarding<'a>(&mut self, input: &'a [u8]) -> &'a [u8] {
+        let (chunk, rest) = until_framing_byte(input);
+        let room = KEPT_PREFIX.saturating_sub(self.oversized_prefix.len());
+        self.oversized_prefix
+            .extend_from_slice(&chunk[..room.min(chunk.len())]);
+        self.oversized_length = self.oversized_length.saturating_add(chunk.len());
+        self.skip(chunk.len());
+        match rest.first() {
+            Some(&END_BLOCK) => {
+                self.skip(1);
+                let (prefix, length) = self.take_oversized();
+                self.ready.push_back(Err(MllpError::FrameTooLarge {
+                    limit: self.max_frame_size,
+                    length,
+                    prefix,
+                }));
+                // Its CR is skipped as garbage between frames.
+                self.state = State::Between;
+                &rest[1..]
+            }
+            Some(_) => {
+                let (_, discarded) = self.take_oversized();
+                self.ready
+                    .push_back(Err(MllpError::IncompleteFrame { discarded }));
+                self.payload.clear();
+                self.state = State::InFrame;
+                &rest[1..]
+            }
+            None => rest,
+        }
+    }
+
+    /// The oversized frame's kept prefix and length, cleared for the next one.
+    fn take_oversized(&mut self) -> (Vec<u8>, usize) {
+        (
+            std::mem::take(&mut self.oversized_prefix),
+            std::mem::take(&mut self.oversized_length),
+        )
+    }
+
     /// Counts the current frame (its start block and payload so far) as skipped.
     fn drop_frame(&mut self) {
         self.skip(1 + self.payload.len());
@@ -183,6 +237,15 @@ impl MllpDecoder {
         self.skipped_since_frame = self.skipped_since_frame.saturating_add(n);
         self.skipped_total = self.skipped_total.saturating_add(n as u64);
     }
+}
+
+/// `input` split before its first start or end block (all of it when it has none).
+fn until_framing_byte(input: &[u8]) -> (&[u8], &[u8]) {
+    let end = input
+        .iter()
+        .position(|&b| b == START_BLOCK || b == END_BLOCK)
+        .unwrap_or(input.len());
+    input.split_at(end)
 }
 
 #[cfg(test)]
@@ -274,6 +337,51 @@ mod tests {
             [Out::Frame(vec![b'x'; 10], 0)],
             "exactly the limit fits"
         );
+    }
+
+    #[test]
+    fn an_oversized_frame_is_reported_at_its_end_with_a_bounded_prefix() {
+        let mut payload = b"MSH|^~\\&|".to_vec();
+        payload.resize(3 * KEPT_PREFIX, b'x');
+        let mut stream = encode_frame(&payload).unwrap();
+        stream.extend(encode_frame(b"ok").unwrap());
+        for chunk in [1, 100, stream.len()] {
+            let mut d = MllpDecoder::new(64);
+            let mut reports = Vec::new();
+            for piece in stream.chunks(chunk) {
+                d.feed(piece);
+                reports.extend(std::iter::from_fn(|| d.next_frame()));
+            }
+            match &reports[..] {
+                [
+                    Err(MllpError::FrameTooLarge {
+                        limit: 64,
+                        length,
+                        prefix,
+                    }),
+                    Ok(frame),
+                ] => {
+                    assert_eq!(*length, payload.len());
+                    assert_eq!(prefix[..], payload[..KEPT_PREFIX], "chunk {chunk}");
+                    assert_eq!(frame.payload, b"ok");
+                }
+                other => panic!("chunk {chunk}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_oversized_frame_abandoned_or_cut_off_is_reported_so() {
+        let (out, _) = decode_in_chunks(b"\x0bxxxxxxxxxxxx\x0bok\x1c\r", 3, 5);
+        assert_eq!(out, [Out::Incomplete(12), Out::Frame(b"ok".to_vec(), 13)]);
+        let mut d = MllpDecoder::new(5);
+        d.feed(b"\x0bxxxxxxxxxxxx");
+        assert!(d.has_partial_frame() && d.next_frame().is_none());
+        assert!(matches!(
+            d.finish(),
+            Some(MllpError::UnexpectedEof { discarded: 12 })
+        ));
+        assert_eq!(d.skipped_bytes(), 13);
     }
 
     #[test]

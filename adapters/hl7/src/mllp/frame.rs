@@ -18,11 +18,17 @@ pub const CARRIAGE_RETURN: u8 = 0x0D;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum MllpError {
-    /// A frame grew beyond the maximum size; it was dropped up to the next start block.
-    #[error("MLLP frame larger than {limit} bytes; dropped it and skipped to the next frame")]
+    /// A frame grew beyond the maximum size. It is reported when it ends (so the
+    /// sender can be answered in turn); only its first bytes were kept, never more
+    /// than [`super::KEPT_PREFIX`].
+    #[error("MLLP frame of {length} bytes is larger than {limit} bytes; dropped it")]
     FrameTooLarge {
         /// The maximum frame size.
         limit: usize,
+        /// The frame's whole payload length.
+        length: usize,
+        /// Its first bytes (at most [`super::KEPT_PREFIX`]): enough to read its MSH.
+        prefix: Vec<u8>,
     },
 
     /// A start block arrived inside a frame: the sender gave up on a frame half way and
@@ -48,6 +54,11 @@ pub enum MllpError {
         /// The byte.
         byte: u8,
     },
+
+    /// Nothing arrived on the stream for this long (see
+    /// [`super::read_frame_within`]).
+    #[error("no bytes for {0:?}: the connection is idle")]
+    Idle(std::time::Duration),
 
     /// Reading or writing the stream failed.
     #[error("MLLP I/O error: {0}")]

@@ -5,6 +5,8 @@
 //! (and can split it into read and write halves for the ACKs) and one decoder per
 //! connection.
 
+use std::time::Duration;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::decoder::{Frame, MllpDecoder};
@@ -28,12 +30,42 @@ pub async fn read_frame<R>(
 where
     R: AsyncRead + Unpin + ?Sized,
 {
+    read(reader, decoder, None).await
+}
+
+/// [`read_frame`] on a stream that may stay silent at most `idle` at a time: when no
+/// byte arrives for that long, [`MllpError::Idle`]. Only silence counts, not a slow
+/// frame: a sender still sending is not idle. Cancel-safe like [`read_frame`].
+pub async fn read_frame_within<R>(
+    reader: &mut R,
+    decoder: &mut MllpDecoder,
+    idle: Duration,
+) -> Result<Option<Frame>, MllpError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
+    read(reader, decoder, Some(idle)).await
+}
+
+async fn read<R>(
+    reader: &mut R,
+    decoder: &mut MllpDecoder,
+    idle: Option<Duration>,
+) -> Result<Option<Frame>, MllpError>
+where
+    R: AsyncRead + Unpin + ?Sized,
+{
     let mut buf = [0u8; READ_CHUNK];
     loop {
         if let Some(result) = decoder.next_frame() {
             return result.map(Some);
         }
-        let n = reader.read(&mut buf).await?;
+        let n = match idle {
+            None => reader.read(&mut buf).await?,
+            Some(idle) => tokio::time::timeout(idle, reader.read(&mut buf))
+                .await
+                .map_err(|_| MllpError::Idle(idle))??,
+        };
         if n == 0 {
             return match decoder.finish() {
                 Some(err) => Err(err),

@@ -13,8 +13,8 @@ mod decoder;
 mod frame;
 mod io;
 
-pub use decoder::{DEFAULT_MAX_FRAME_SIZE, Frame, MllpDecoder};
+pub use decoder::{DEFAULT_MAX_FRAME_SIZE, Frame, KEPT_PREFIX, MllpDecoder};
 pub use frame::{
     CARRIAGE_RETURN, END_BLOCK, MllpError, START_BLOCK, encode_frame, encode_frame_into,
 };
-pub use io::{read_frame, write_frame};
+pub use io::{read_frame, read_frame_within, write_frame};

@@ -6,6 +6,8 @@
 //! the way different feeds do.
 #![allow(dead_code)]
 
+pub mod exercise;
+
 /// Admission to the cardiology ward OS5, room 101, bed 1 at Satakunta central hospital; sent as ISO-8859-1 and declared so in MSH-18.
 pub const A01: &str = concat!(
     r"MSH|^~\&|LIFECARE|SATKS|OHJAAMO|SATAKUNTA|20250314083000||ADT^A01^ADT_A01|LC0000101|P|2.3|||AL|NE||8859/1",

@@ -1,0 +1,91 @@
+//! The adapter's state, shared by every connection and by a replay: the core, the
+//! mapping's settings, the ACK builder, the quarantine, and the limits on senders.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use ohjaamo_adapter_kit::{Backoff, Delivery, Quarantine};
+use ohjaamo_hl7::AckBuilder;
+
+use crate::core_client::CoreClient;
+use crate::encounter::SourceIds;
+
+/// Connections served at once when not configured.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
+/// Seconds a connection may stay silent when not configured.
+pub const DEFAULT_IDLE_TIMEOUT_SECONDS: u64 = 300;
+/// Largest message accepted when not configured; an ADT message is a few kilobytes.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// What one sender may hold of the adapter.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// MLLP connections served at once; one more is closed when accepted.
+    pub max_connections: usize,
+    /// A connection that sends no byte for this long is closed.
+    pub idle_timeout: Duration,
+    /// A message (frame payload) larger than this is refused with `AR`.
+    pub max_message_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECONDS),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        }
+    }
+}
+
+/// Everything a connection needs.
+pub struct AdtAdapter {
+    pub core: CoreClient,
+    pub ids: SourceIds,
+    pub zone: TimeZone,
+    pub acks: AckBuilder,
+    pub quarantine: Quarantine,
+    pub backoff: Backoff,
+    pub limits: Limits,
+    /// The last message the core stored, for the status reports.
+    pub delivery: Delivery,
+    ack_counter: AtomicU64,
+}
+
+impl AdtAdapter {
+    /// An adapter with the default [`Limits`] (see [`AdtAdapter::with_limits`]).
+    pub fn new(
+        core: CoreClient,
+        ids: SourceIds,
+        zone: TimeZone,
+        acks: AckBuilder,
+        quarantine: Quarantine,
+        backoff: Backoff,
+    ) -> AdtAdapter {
+        AdtAdapter {
+            core,
+            ids,
+            zone,
+            acks,
+            quarantine,
+            backoff,
+            limits: Limits::default(),
+            delivery: Default::default(),
+            ack_counter: AtomicU64::new(0),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> AdtAdapter {
+        self.limits = limits;
+        self
+    }
+
+    /// MSH-10 of the next ACK this adapter sends.
+    pub(crate) fn next_ack_id(&self) -> String {
+        format!(
+            "OHJ{}",
+            self.ack_counter.fetch_add(1, Ordering::Relaxed) + 1
+        )
+    }
+}

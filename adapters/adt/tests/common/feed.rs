@@ -1,0 +1,152 @@
+//! An adapter listening on a free port, and a sender to talk MLLP to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use ohjaamo_adapter_adt::core_client::CoreClient;
+use ohjaamo_adapter_adt::{AdtAdapter, Backoff, Limits, Quarantine, SourceIds, serve};
+use ohjaamo_adapter_kit::testing::TENANT;
+use ohjaamo_hl7::mllp::{read_frame, write_frame};
+use ohjaamo_hl7::{AckBuilder, MllpDecoder};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::ROOT;
+
+pub struct Adapter {
+    pub addr: std::net::SocketAddr,
+    pub quarantine: std::path::PathBuf,
+    _stop: watch::Sender<bool>,
+}
+
+impl Drop for Adapter {
+    fn drop(&mut self) {
+        remove_quarantine(&self.quarantine);
+    }
+}
+
+/// A fresh quarantine file name in the temporary folder.
+pub fn quarantine_file() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "ohjaamo-quarantine-{}.jsonl",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ))
+}
+
+/// Removes a quarantine file and its lock files.
+pub fn remove_quarantine(path: &std::path::Path) {
+    for suffix in ["", ".lock", ".replay.lock"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+/// The adapter as the command builds it, pushing to `core` (`host:port`) and
+/// quarantining to `quarantine`.
+pub fn adt_adapter(core: std::net::SocketAddr, quarantine: std::path::PathBuf) -> AdtAdapter {
+    let client = CoreClient::new(
+        &format!("http://{core}/fhir"),
+        TENANT,
+        &format!("urn:oid:{ROOT}.8"),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    AdtAdapter::new(
+        client,
+        SourceIds::new(ROOT),
+        TimeZone::get("Europe/Helsinki").unwrap(),
+        AckBuilder::new("OHJAAMO", "PPSHP"),
+        Quarantine::new(quarantine, "adt"),
+        Backoff {
+            base: Duration::from_millis(50),
+            max: Duration::from_millis(300),
+        },
+    )
+}
+
+/// An adapter listening on a free port and pushing to `core` (`host:port`).
+pub async fn adapter(core: std::net::SocketAddr) -> Adapter {
+    adapter_with(core, Limits::default()).await
+}
+
+/// [`adapter`] within `limits`.
+pub async fn adapter_with(core: std::net::SocketAddr, limits: Limits) -> Adapter {
+    let quarantine = quarantine_file();
+    let adapter = adt_adapter(core, quarantine.clone()).with_limits(limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(serve(listener, Arc::new(adapter), "adt", stopped));
+    Adapter {
+        addr,
+        quarantine,
+        _stop: stop,
+    }
+}
+
+/// An ADT message of visit `V-<control>` in bed `bed` of ward K2.
+pub fn hl7(trigger: &str, control: &str, bed: &str) -> Vec<u8> {
+    format!(
+        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|202603150800||ADT^{trigger}|{control}|P|2.3\r\
+         EVN|{trigger}|202603150800\r\
+         PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti\r\
+         PV1|1|I|K2^1^{bed}^OYS||||||||||||||||V-{control}\r"
+    )
+    .into_bytes()
+}
+
+/// The message with `from` replaced by `to`.
+pub fn edit(message: Vec<u8>, from: &str, to: &str) -> Vec<u8> {
+    String::from_utf8(message)
+        .unwrap()
+        .replace(from, to)
+        .into_bytes()
+}
+
+pub struct Sender {
+    pub stream: TcpStream,
+    decoder: MllpDecoder,
+}
+
+impl Sender {
+    pub async fn connect(addr: std::net::SocketAddr) -> Sender {
+        Sender {
+            stream: TcpStream::connect(addr).await.unwrap(),
+            decoder: MllpDecoder::new(1 << 20),
+        }
+    }
+
+    pub async fn send(&mut self, payload: &[u8]) {
+        write_frame(&mut self.stream, payload).await.unwrap();
+    }
+
+    /// The next ACK's MSA-1 (AA, AE, AR), or `None` if none came within `wait`.
+    pub async fn ack(&mut self, wait: Duration) -> Option<String> {
+        Some(self.ack_segments(wait).await?.0)
+    }
+
+    /// The next ACK's MSA-1 and MSA-2 (the control id it answers).
+    pub async fn ack_segments(&mut self, wait: Duration) -> Option<(String, String)> {
+        let frame = tokio::time::timeout(wait, read_frame(&mut self.stream, &mut self.decoder))
+            .await
+            .ok()?
+            .unwrap()?;
+        let text = String::from_utf8_lossy(&frame.payload).into_owned();
+        let msa = text.split('\r').find(|s| s.starts_with("MSA"))?;
+        let mut fields = msa.split('|').skip(1);
+        Some((fields.next()?.to_owned(), fields.next()?.to_owned()))
+    }
+
+    /// Whether the adapter closed the connection within `wait` (the read ends).
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        let mut buf = [0u8; 64];
+        use tokio::io::AsyncReadExt as _;
+        matches!(
+            tokio::time::timeout(wait, self.stream.read(&mut buf)).await,
+            Ok(Ok(0) | Err(_))
+        )
+    }
+}

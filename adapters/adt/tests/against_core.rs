@@ -124,7 +124,7 @@ async fn a_protection_order_stays_until_a_message_lifts_it() {
             protected_event("A08", "202603160900", "K2^1^K2-1-2^OYS", "PD1|||||||||||\r"),
             vec!["R"],
         ),
-        // An update with PD1-12 = N lifts it.
+        // An update with PD1-12 = N lifts it: normal in its place.
         (
             protected_event(
                 "A08",
@@ -132,12 +132,12 @@ async fn a_protection_order_stays_until_a_message_lifts_it() {
                 "K2^1^K2-1-2^OYS",
                 "PD1||||||||||||N\r",
             ),
-            vec![],
+            vec!["N"],
         ),
         // And a later transfer without PD1 does not bring it back.
         (
             protected_event("A02", "202603161100", "K2^1^K2-1-1^OYS", ""),
-            vec![],
+            vec!["N"],
         ),
     ];
     for (event, expected) in steps {

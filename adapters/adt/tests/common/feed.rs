@@ -128,12 +128,13 @@ impl Sender {
         Some(self.ack_segments(wait).await?.0)
     }
 
-    /// The next ACK's MSA-1 and MSA-2 (the control id it answers).
+    /// The next ACK's MSA-1 and MSA-2 (the control id it answers); `None` also when the
+    /// adapter closed or reset the connection instead of answering.
     pub async fn ack_segments(&mut self, wait: Duration) -> Option<(String, String)> {
         let frame = tokio::time::timeout(wait, read_frame(&mut self.stream, &mut self.decoder))
             .await
             .ok()?
-            .unwrap()?;
+            .ok()??;
         let text = String::from_utf8_lossy(&frame.payload).into_owned();
         let msa = text.split('\r').find(|s| s.starts_with("MSA"))?;
         let mut fields = msa.split('|').skip(1);

@@ -152,6 +152,8 @@ impl Stack {
                 &format!("sqlite:{}", db.display()),
                 "--picture-refresh-seconds",
                 "1",
+                "--auth",
+                "none",
             ]),
             &env,
         )];

@@ -196,6 +196,10 @@ pub async fn start_core(
         "--database-max-connections",
         "8",
     ]);
+    // Without an issuer unless a test gives one: serve refuses to start otherwise.
+    if !extra.contains(&"--auth-issuer") {
+        args.extend(strings(&["--auth", "none"]));
+    }
     args.extend(strings(extra));
     let core = Proc::start(name, dir, args);
     wait_for(&format!("http://127.0.0.1:{port}/readyz"), "the core").await;

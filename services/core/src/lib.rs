@@ -15,6 +15,7 @@
 //! | `write`    | the one write path: validation, references, rules, bed holds, occupancy, the store's transaction |
 //! | `search`   | what is searchable (`registry`), index extraction, FHIR dates, references, the search query |
 //! | `base`     | what every stage shares: the error type, the configuration, `AppState`, the FHIR media type |
+//! | `auth`     | who the caller is: the issuer's keys, bearer-token verification, SMART scopes |
 //! | `ops`      | observability: metrics, trace context, the relay's status |
 //!
 //! **The layering rule:** a file imports only from its own folder or from folders
@@ -27,6 +28,7 @@
 //!
 //! The workspace's `tests/house` reads this table and holds every import to it.
 
+pub mod auth;
 pub mod base;
 pub mod http;
 pub mod log;

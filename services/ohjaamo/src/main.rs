@@ -6,6 +6,7 @@ mod demo;
 mod logging;
 mod process;
 mod serve;
+mod serve_auth;
 mod serve_limits;
 mod simulate;
 mod store_admin;
@@ -38,6 +39,9 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start and matched once: the size of the largest variant costs
+// nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Run the demo: the core on SQLite, the simulator and both adapters, in one process.
     Demo(demo::DemoArgs),

@@ -14,6 +14,7 @@ use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::{AppState, Background, Config};
 use ohjaamo_store::{Store, StoreOptions};
 
+use crate::serve_auth::AuthArgs;
 use crate::serve_limits::LimitArgs;
 
 #[derive(clap::Args, Debug)]
@@ -88,6 +89,8 @@ pub struct ServeArgs {
     pub event_retention_hours: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -96,6 +99,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The core on `clock`: the system clock, or in the demo the simulated hospital's.
 pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
+    // Before the database: a core that would serve everyone to everyone must not
+    // start by accident.
+    let auth = args.auth.mode()?;
     let time_zone = TimeZone::get(&args.time_zone)
         .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
     let store_options = StoreOptions {
@@ -123,11 +129,28 @@ pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
         stream_send_timeout: Duration::from_secs(args.stream_send_timeout_seconds.max(1)),
         event_retention: Duration::from_secs(args.event_retention_hours * 3600),
         clock,
+        auth,
         ..Config::default()
     };
     args.limits
         .apply(&mut config, args.database_max_connections);
     let state = AppState::new(Arc::new(store), config);
+    let warning = match &state.auth {
+        None => Some(tokio::spawn(crate::serve_auth::warn_unauthenticated())),
+        Some(verifier) => {
+            match verifier.discovery().await {
+                Ok(d) => {
+                    tracing::info!(issuer = %d.issuer, "authenticating with the issuer's tokens")
+                }
+                // The issuer may come up after the core: its keys are fetched on the
+                // first token, and every request is refused until then.
+                Err(e) => {
+                    tracing::warn!(error = %e, "the issuer does not answer yet; tokens are refused until it does")
+                }
+            }
+            None
+        }
+    };
     let bus = match args.bus_url {
         Some(url) => Bus::Amqp { url },
         None => Bus::InProcess(LocalBus::default()),
@@ -153,6 +176,9 @@ pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
     )
     .await?;
     drop(background);
+    if let Some(warning) = warning {
+        warning.abort();
+    }
     state.store.close().await;
     tracing::info!("stopped");
     Ok(())

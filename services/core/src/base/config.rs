@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
+use crate::auth::settings::AuthMode;
 use crate::base::admission::AdmissionLimits;
 use crate::base::clock::Clock;
 use crate::base::fanout::FanoutLimits;
@@ -120,6 +121,9 @@ pub struct Config {
     /// What "now" is for the picture, holds and the live stream: the system clock,
     /// except in the demo (see [`Clock`]).
     pub clock: Clock,
+    /// How callers are authenticated: no one by default here (tests, embedded uses);
+    /// `ohjaamo serve` refuses to start without an issuer unless told `--auth none`.
+    pub auth: AuthMode,
 }
 
 impl Default for Config {
@@ -146,6 +150,7 @@ impl Default for Config {
             stream_heartbeat: std::time::Duration::from_secs(15),
             event_retention: std::time::Duration::from_secs(7 * 24 * 3600),
             clock: Clock::system(),
+            auth: AuthMode::None,
         }
     }
 }

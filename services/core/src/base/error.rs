@@ -22,6 +22,14 @@ pub enum ApiError {
     /// 400: malformed JSON, non-conformant resource, bad search parameter.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: no bearer token, or one that was not accepted (`invalid_token`). The
+    /// client learns no more than that: why a token failed is for the server's log.
+    #[error("{}", if *invalid_token { "the bearer token was not accepted" } else { "this request needs a bearer token (Authorization: Bearer …)" })]
+    Unauthorized { invalid_token: bool },
+    /// 403: the token is valid but does not allow this; the message names what it
+    /// would need (a scope or an organisation the caller already knows of).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -64,6 +72,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) | ApiError::BedTaken { .. } => StatusCode::CONFLICT,
@@ -83,6 +93,8 @@ impl ApiError {
     fn issue_code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "invalid",
+            ApiError::Unauthorized { .. } => "login",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed(_) => "not-supported",
             ApiError::Conflict(_) | ApiError::BedTaken { .. } => "conflict",
@@ -103,6 +115,8 @@ impl ApiError {
         let wrap = |m: String| format!("{context}: {m}");
         match self {
             ApiError::BadRequest(m) => ApiError::BadRequest(wrap(m)),
+            ApiError::Unauthorized { invalid_token } => ApiError::Unauthorized { invalid_token },
+            ApiError::Forbidden(m) => ApiError::Forbidden(wrap(m)),
             ApiError::NotFound(m) => ApiError::NotFound(wrap(m)),
             ApiError::MethodNotAllowed(m) => ApiError::MethodNotAllowed(wrap(m)),
             ApiError::Conflict(m) => ApiError::Conflict(wrap(m)),
@@ -169,6 +183,17 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
         if matches!(self, ApiError::Throttled(_)) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if let ApiError::Unauthorized { invalid_token } = self {
+            // RFC 6750 §3: the scheme always, `invalid_token` when one was presented.
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(if invalid_token {
+                    "Bearer realm=\"ohjaamo\", error=\"invalid_token\""
+                } else {
+                    "Bearer realm=\"ohjaamo\""
+                }),
+            );
         }
         response
     }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use ohjaamo_store::Store;
 
+use crate::auth::settings::AuthMode;
+use crate::auth::verify::Verifier;
 use crate::base::admission::Admission;
 use crate::base::config::Config;
 use crate::base::derived::Derived;
@@ -28,11 +30,18 @@ pub struct AppState {
     pub streams: Arc<Fanout<Followed>>,
     /// Occupancy derivations take turns per stay and note what they derived.
     pub derived: Arc<Derived>,
+    /// The bearer-token verifier, or `None` when authentication is off (`--auth none`).
+    pub auth: Option<Arc<Verifier>>,
 }
 
 impl AppState {
     pub fn new(store: Arc<Store>, config: Config) -> AppState {
+        let auth = match &config.auth {
+            AuthMode::None => None,
+            AuthMode::Oidc(settings) => Some(Arc::new(Verifier::new(settings.clone()))),
+        };
         AppState {
+            auth,
             admission: Arc::new(Admission::new(config.admission)),
             streams: Arc::new(Fanout::new(config.streams)),
             store,

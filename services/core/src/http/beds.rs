@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use ohjaamo_picture::{Occupancy, OccupancyKind};
 
+use crate::auth::scopes::Permission;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
@@ -35,6 +36,7 @@ pub async fn handler(
     ctx: Ctx,
     Query(query): Query<BedsQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    ctx.access.require_permission(Permission::PictureRead)?;
     let Some(unit) = query.unit.filter(|u| !u.trim().is_empty()) else {
         return Err(ApiError::BadRequest(
             "unit: the ward's Location id is required, e.g. /picture/beds?unit=ward-5".into(),

@@ -1,5 +1,14 @@
 //! What every FHIR request carries besides its path: the organisation (tenant) it
-//! acts for, the base URL links are built on, and the client's `Prefer` header.
+//! acts for, what it may do there, the base URL links are built on, and the client's
+//! `Prefer` header.
+//!
+//! **The organisation comes from the token.** With authentication on, the token's
+//! organisation claim lists the organisations the caller may act for; the
+//! `X-Ohjaamo-Organization` header only chooses among them (403 for any other). Without
+//! the header a token of one organisation acts for it, and one of several is asked to
+//! choose (400): guessing would act for an organisation the caller did not mean.
+//! Without authentication (`--auth none`) the header (or the configured default) alone
+//! decides.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -10,9 +19,10 @@ use axum::http::request::Parts;
 use crate::base::config::Config;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
+use crate::http::access::Access;
 
-/// The header naming the organisation a request acts for. Authentication (a later
-/// issue) will check that the caller may act for it; today it only scopes data.
+/// The header naming the organisation a request acts for: one of its token's, when
+/// authentication is on.
 pub const TENANT_HEADER: &str = "x-ohjaamo-organization";
 
 /// `Prefer: return=…`.
@@ -32,6 +42,8 @@ pub struct Ctx {
     pub strict: bool,
     /// `Prefer: return=…`, if the client said.
     pub prefer_return: Option<Return>,
+    /// What the request may do.
+    pub access: Access,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -41,23 +53,74 @@ impl FromRequestParts<AppState> for Ctx {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let access = Access::from_request_parts(parts, state).await?;
         let headers = &parts.headers;
-        let tenant = tenant_of(headers, &state.config)?;
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        let base = match &state.config.public_base_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => derived_base(headers, forwarded_is_trusted(peer, &state.config)),
+        let tenant = match access.principal() {
+            None => tenant_of(headers, &state.config)?,
+            Some(principal) => tenant_of_token(headers, &principal.organizations)?,
         };
+        let base = link_base(parts, state);
         let (strict, prefer_return) = parse_prefer(headers);
         Ok(Ctx {
             tenant,
             base,
             strict,
             prefer_return,
+            access,
         })
+    }
+}
+
+/// Just the base URL for links, for a route that acts for no organisation.
+pub struct LinkBase(pub String);
+
+impl FromRequestParts<AppState> for LinkBase {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(LinkBase(link_base(parts, state)))
+    }
+}
+
+/// The base URL links are built on: the configured public URL, or the request's host
+/// (through a trusted proxy's `X-Forwarded-*`).
+pub fn link_base(parts: &Parts, state: &AppState) -> String {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match &state.config.public_base_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => derived_base(&parts.headers, forwarded_is_trusted(peer, &state.config)),
+    }
+}
+
+/// The organisation a request with a token acts for: the header's, when the token
+/// lists it; the token's only one without the header.
+pub fn tenant_of_token(headers: &HeaderMap, organizations: &[String]) -> Result<String, ApiError> {
+    let allowed: Vec<&String> = organizations.iter().filter(|o| is_tenant(o)).collect();
+    match headers.get(TENANT_HEADER) {
+        Some(value) => {
+            let value = value.to_str().unwrap_or("");
+            allowed
+                .iter()
+                .find(|o| o.as_str() == value)
+                .map(|o| (*o).clone())
+                .ok_or_else(|| {
+                    ApiError::Forbidden(format!(
+                        "the token does not allow acting for the organisation named in                          {TENANT_HEADER}"
+                    ))
+                })
+        }
+        None => match allowed.as_slice() {
+            [only] => Ok((*only).clone()),
+            [] => Err(ApiError::Forbidden(
+                "the token names no organisation this server can act for".into(),
+            )),
+            _ => Err(ApiError::BadRequest(format!(
+                "the token allows several organisations: name one in {TENANT_HEADER}"
+            ))),
+        },
     }
 }
 
@@ -181,6 +244,30 @@ mod tests {
 
         h.insert("host", "a/b@c".parse().unwrap());
         assert_eq!(derived_base(&h, false), "http://localhost/fhir");
+    }
+
+    #[test]
+    fn a_token_chooses_among_its_organisations_only() {
+        let orgs = ["1.2.246.10.1".to_owned(), "1.2.246.10.2".to_owned()];
+        let mut h = HeaderMap::new();
+        assert_eq!(tenant_of_token(&h, &orgs[..1]).unwrap(), "1.2.246.10.1");
+        assert_eq!(
+            tenant_of_token(&h, &orgs).unwrap_err().status(),
+            axum::http::StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            tenant_of_token(&h, &[]).unwrap_err().status(),
+            axum::http::StatusCode::FORBIDDEN
+        );
+        h.insert(TENANT_HEADER, "1.2.246.10.2".parse().unwrap());
+        assert_eq!(tenant_of_token(&h, &orgs).unwrap(), "1.2.246.10.2");
+        assert_eq!(
+            tenant_of_token(&h, &orgs[..1]).unwrap_err().status(),
+            axum::http::StatusCode::FORBIDDEN
+        );
+        let bad = ["a b".to_owned()];
+        h.insert(TENANT_HEADER, "a b".parse().unwrap());
+        assert!(tenant_of_token(&h, &bad).is_err(), "not an identifier");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::auth::scopes::Permission;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
@@ -68,6 +69,7 @@ pub async fn handler(
     ctx: Ctx,
     Query(query): Query<PictureQuery>,
 ) -> Result<Response, ApiError> {
+    ctx.access.require_permission(Permission::PictureRead)?;
     let body = match &query.at {
         Some(at) => as_of(&state, &ctx.tenant, &query.filter, at).await?,
         None => snapshot(&state, &ctx.tenant, &query.filter).await?,

@@ -22,8 +22,10 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::scopes::Permission;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
+use crate::http::access::Access;
 
 /// The whole application: `/fhir`, `/livez`, `/readyz`, `/metrics`.
 pub fn app(state: AppState) -> Router {
@@ -31,6 +33,10 @@ pub fn app(state: AppState) -> Router {
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
+        .route(
+            "/.well-known/smart-configuration",
+            get(crate::http::smart::configuration),
+        )
         .route("/picture", get(crate::http::picture::handler))
         .route("/picture/beds", get(crate::http::beds::handler))
         .route("/stream", get(crate::http::stream::handler))
@@ -49,6 +55,12 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::http::admission::admit,
         ))
+        // Before admission: a request without a valid token costs no organisation's
+        // share of the server.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::access::authenticate,
+        ))
         .layer(axum::middleware::from_fn(
             crate::ops::observe::track_requests,
         ))
@@ -65,7 +77,12 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// `/metrics`, with the gauges that are a matter of the clock brought up to now.
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Needs `system/ohjaamo.metrics.read` when authentication is on: the figures tell
+/// who writes how much, and when.
+async fn metrics(State(state): State<AppState>, access: Access) -> Response {
+    if let Err(refused) = access.require_permission(Permission::MetricsRead) {
+        return refused.into_response();
+    }
     metrics::gauge!("ohjaamo_outbox_oldest_event_age_seconds")
         .set(state.relay.oldest_waiting_seconds());
     crate::ops::observe::render().await

@@ -17,6 +17,7 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use crate::auth::scopes::Permission;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
@@ -59,6 +60,7 @@ pub async fn put(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
+    ctx.access.require_permission(Permission::SourcesWrite)?;
     check_name(&name)?;
     if body.len() > MAX_REPORT_BYTES {
         return Err(ApiError::PayloadTooLarge(format!(
@@ -112,6 +114,7 @@ pub async fn put(
 
 /// `GET /sources`: every source of the organisation, and whether it is stale.
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>, ApiError> {
+    ctx.access.require_permission(Permission::SourcesRead)?;
     let now = Timestamp::now();
     let rows = state.store.source_statuses(&ctx.tenant).await?;
     let sources: Vec<Value> = rows

@@ -33,6 +33,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use crate::auth::scopes::Permission;
 use crate::base::error::ApiError;
 use crate::base::fanout::{Followed, Full};
 use crate::base::state::AppState;
@@ -92,6 +93,7 @@ pub async fn handler(
     headers: HeaderMap,
     Query(query): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
+    ctx.access.require_permission(Permission::PictureRead)?;
     query.filter.check()?;
     let resume = headers
         .get("last-event-id")

@@ -103,6 +103,9 @@ fn start(binary: &str, args: &[&str], log: &str) -> anyhow::Result<Proc> {
     let child = Command::new(binary)
         .args(args)
         .env("RUST_LOG", "warn")
+        // The benchmarks measure the core without authentication (a variable, not a
+        // flag, so that a binary from before `--auth` starts too).
+        .env("OHJAAMO_AUTH", "none")
         .stdout(Stdio::from(file.try_clone()?))
         .stderr(Stdio::from(file))
         .spawn()

@@ -12,6 +12,10 @@
 //! must parse and what they read must exist); one that still fails after the writes
 //! committed answers in its entry, because failing the request would tell the client
 //! that writes which did commit did not.
+//!
+//! Every entry is checked against the token's scopes on its own, before anything
+//! runs: in a batch a refused entry answers 403 in its place and the others go on; a
+//! transaction with one refused entry is refused whole (403) and writes nothing.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -25,6 +29,7 @@ use super::bundle_out::{BundleOut, EntryOut, ResponseOut, raw};
 use super::respond::{etag, json_response};
 use super::search::{query_pairs, search_bundle};
 use super::type_level::conditional_kind;
+use crate::auth::scopes::Interaction;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::{Ctx, Return};
@@ -102,7 +107,8 @@ pub async fn process(
     let mut write_positions = Vec::new();
     let mut reads = Vec::new();
     for (i, entry) in entries.into_iter().enumerate() {
-        match parse_entry(entry) {
+        let parsed = parse_entry(entry).and_then(|p| permit(&ctx, &p).map(|()| p));
+        match parsed {
             Ok(Parsed::Write(w)) => {
                 write_positions.push(i);
                 writes.push(w);
@@ -328,6 +334,26 @@ fn parse_entry(mut entry: Value) -> Result<Parsed, ApiError> {
         (m, _, _) => Err(ApiError::MethodNotAllowed(format!(
             "entry.request.method {m:?} is not supported (GET, POST, PUT, DELETE)"
         ))),
+    }
+}
+
+/// 403 unless the token may do what the entry asks.
+fn permit(ctx: &Ctx, parsed: &Parsed) -> Result<(), ApiError> {
+    match parsed {
+        Parsed::Write(w) => match w.kind {
+            WriteKind::Create => ctx.access.require(w.rtype, Interaction::Create),
+            WriteKind::Update { .. } => ctx.access.require(w.rtype, Interaction::Update),
+            WriteKind::ConditionalUpdate { .. } => {
+                super::type_level::require_conditional_update(ctx, w.rtype)
+            }
+            WriteKind::Delete { .. } => ctx.access.require(w.rtype, Interaction::Delete),
+        },
+        Parsed::Get(GetRequest::Read { rtype, .. }) => {
+            ctx.access.require(*rtype, Interaction::Read)
+        }
+        Parsed::Get(GetRequest::Search { rtype, .. }) => {
+            ctx.access.require(*rtype, Interaction::Search)
+        }
     }
 }
 

@@ -8,14 +8,20 @@ use ohjaamo_fhir::ResourceType;
 use serde_json::{Value, json};
 
 use crate::base::state::AppState;
-use crate::http::context::Ctx;
+use crate::http::context::LinkBase;
 use crate::search::registry::{self, INCLUDES};
 
 /// When this statement's content last changed (R4 requires a date).
 const STATEMENT_DATE: &str = "2026-11-23";
 
-pub async fn handler(State(_state): State<AppState>, ctx: Ctx) -> Response {
-    let body = capability_statement(&ctx.base).to_string();
+/// Open without a token (a client reads it to learn how to get one), so it takes no
+/// organisation: only the base URL for its links.
+pub async fn handler(State(state): State<AppState>, LinkBase(base): LinkBase) -> Response {
+    let mut statement = capability_statement(&base);
+    if let Some(security) = crate::http::smart::capability_security(&state).await {
+        statement["rest"][0]["security"] = security;
+    }
+    let body = statement.to_string();
     super::respond::json_response(StatusCode::OK, body)
 }
 
@@ -39,7 +45,7 @@ pub fn capability_statement(base: &str) -> Value {
         "format": ["application/fhir+json", "json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Every request acts for one organisation, named in the X-Ohjaamo-Organization header. Unknown search parameters are ignored (and reported) unless Prefer: handling=strict. Conditional references Type?identifier=system|value are resolved on write.",
+            "documentation": "Every request acts for one organisation: with authentication on, one the bearer token's organisation claim lists (the X-Ohjaamo-Organization header chooses among several); without it, the one the header names. Unknown search parameters are ignored (and reported) unless Prefer: handling=strict. Conditional references Type?identifier=system|value are resolved on write.",
             "resource": resources,
             "interaction": [{ "code": "batch" }, { "code": "transaction" }]
         }]

@@ -8,6 +8,7 @@ use ohjaamo_store::HistoryScope;
 use super::bundle_out::{BundleOut, EntryOut, Link, RequestOut, ResponseOut, raw};
 use super::respond::{etag, json_response, path_type};
 use super::search::query_pairs;
+use crate::auth::scopes::Interaction;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
@@ -20,6 +21,7 @@ pub async fn instance_history(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Read)?;
     let scope = HistoryScope::Instance {
         rtype: rtype.as_str(),
         id: &id,
@@ -35,6 +37,7 @@ pub async fn type_history(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Search)?;
     let scope = HistoryScope::Type {
         rtype: rtype.as_str(),
     };

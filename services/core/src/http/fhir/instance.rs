@@ -8,6 +8,7 @@ use ohjaamo_store::WriteStatus;
 use super::body::FhirJson;
 use super::respond::{VersionResponse, if_match, path_type};
 use super::type_level::write_one;
+use crate::auth::scopes::Interaction;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::{Ctx, Return};
@@ -32,6 +33,7 @@ pub async fn read(
     Path((rtype, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Read)?;
     checked_id(&id)?;
     let v = state
         .store
@@ -63,6 +65,7 @@ pub async fn vread(
     Path((rtype, id, vid)): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Read)?;
     checked_id(&id)?;
     let version: i64 = vid
         .parse()
@@ -99,6 +102,7 @@ pub async fn update(
     FhirJson(body): FhirJson,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Update)?;
     checked_id(&id)?;
     write_one(
         &state,
@@ -120,6 +124,7 @@ pub async fn delete(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Delete)?;
     checked_id(&id)?;
     let entry = WriteEntry {
         rtype,

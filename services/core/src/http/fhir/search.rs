@@ -12,6 +12,7 @@ use url::form_urlencoded;
 
 use super::bundle_out::{BundleOut, EntryOut, Link, SearchOut, raw};
 use super::respond::{json_response, path_type};
+use crate::auth::scopes::Interaction;
 use crate::base::error::{ApiError, operation_outcome};
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
@@ -45,19 +46,29 @@ pub async fn search_post(
     Ok(json_response(StatusCode::OK, body))
 }
 
+/// Whether resources of `target_type` may be returned as `_include`s: when the token
+/// may read or search that type (either would show it the same resources).
+fn may_include(ctx: &Ctx, target_type: &str) -> bool {
+    target_type.parse::<ResourceType>().is_ok_and(|rt| {
+        ctx.access.allows(rt, Interaction::Read) || ctx.access.allows(rt, Interaction::Search)
+    })
+}
+
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect()
 }
 
-/// Runs a search and returns the searchset Bundle's JSON text.
+/// Runs a search and returns the searchset Bundle's JSON text. `_include`d
+/// resources of a type the token may not read are left out (a warning says so).
 pub async fn search_bundle(
     state: &AppState,
     ctx: &Ctx,
     rtype: ResourceType,
     params: &[(String, String)],
 ) -> Result<String, ApiError> {
+    ctx.access.require(rtype, Interaction::Search)?;
     let parsed = parse(
         rtype,
         params,
@@ -114,6 +125,7 @@ pub async fn search_bundle(
         }
     }
 
+    let mut withheld: Vec<String> = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
     let ids: Vec<String> = page.matches.iter().map(|m| m.id.clone()).collect();
     for m in page.matches {
@@ -134,6 +146,12 @@ pub async fn search_bundle(
         let mut by_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (_, target_type, target_id) in refs {
             let wanted = include.target.is_none_or(|t| t.as_str() == target_type);
+            if wanted && !may_include(ctx, &target_type) {
+                if !withheld.contains(&target_type) {
+                    withheld.push(target_type);
+                }
+                continue;
+            }
             if wanted && seen.insert((target_type.clone(), target_id.clone())) {
                 by_type.entry(target_type).or_default().push(target_id);
             }
@@ -155,6 +173,22 @@ pub async fn search_bundle(
     }
 
     drop(slot);
+
+    if !withheld.is_empty() {
+        let warning = operation_outcome(
+            "warning",
+            "suppressed",
+            &format!(
+                "_include: resources of {} were left out; the token may not read them",
+                withheld.join(", ")
+            ),
+        );
+        bundle.entry.push(EntryOut {
+            resource: Some(raw(warning.to_string())?),
+            search: Some(SearchOut { mode: "outcome" }),
+            ..EntryOut::default()
+        });
+    }
 
     if !parsed.ignored.is_empty() {
         let warning = operation_outcome(

@@ -9,6 +9,7 @@ use ohjaamo_store::WriteStatus;
 
 use super::body::FhirJson;
 use super::respond::{VersionResponse, if_match, path_type};
+use crate::auth::scopes::Interaction;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::{Ctx, Return};
@@ -25,6 +26,7 @@ pub async fn create(
     FhirJson(body): FhirJson,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    ctx.access.require(rtype, Interaction::Create)?;
     if headers.contains_key("if-none-exist") {
         return Err(no_conditional_create());
     }
@@ -52,12 +54,20 @@ pub async fn conditional_update(
     FhirJson(body): FhirJson,
 ) -> Result<Response, ApiError> {
     let rtype = path_type(&rtype)?;
+    require_conditional_update(&ctx, rtype)?;
     let params: Vec<(String, String)> =
         url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
     let kind = conditional_kind(&params)?;
     write_one(&state, &ctx, rtype, kind, body, if_match(&headers)?).await
+}
+
+/// A conditional update needs `u`, and `s` too: it finds its target by searching,
+/// and its answer (created or updated) tells whether a match exists.
+pub(super) fn require_conditional_update(ctx: &Ctx, rtype: ResourceType) -> Result<(), ApiError> {
+    ctx.access.require(rtype, Interaction::Update)?;
+    ctx.access.require(rtype, Interaction::Search)
 }
 
 /// The target of a conditional update: exactly one `identifier` parameter.

@@ -58,6 +58,9 @@ pub fn start_server(
         .args(["serve", "--listen", listen, "--database-url", db_url])
         .args(extra)
         .env("RUST_LOG", "warn")
+        // The benchmarks measure the core without authentication (a variable, not a
+        // flag, so that a binary from before `--auth` starts too).
+        .env("OHJAAMO_AUTH", "none")
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| {

@@ -76,11 +76,13 @@ pub enum Permission {
     SourcesWrite,
     /// `GET /metrics`.
     MetricsRead,
+    /// Resources labelled restricted (`R`, `V`): a stay under a protection order.
+    RestrictedRead,
 }
 
 /// Each permission, the scope resource and permission word that grant it, and what it
 /// lets a token do (the table in `docs/security.md`).
-pub const PERMISSIONS: [(Permission, &str, &str, &str); 4] = [
+pub const PERMISSIONS: [(Permission, &str, &str, &str); 5] = [
     (
         Permission::PictureRead,
         "ohjaamo.picture",
@@ -104,6 +106,14 @@ pub const PERMISSIONS: [(Permission, &str, &str, &str); 4] = [
         "ohjaamo.metrics",
         "read",
         "GET /metrics",
+    ),
+    (
+        Permission::RestrictedRead,
+        "ohjaamo.restricted",
+        "read",
+        "see resources labelled restricted (meta.security R or V in v3-Confidentiality: \
+         a stay under a protection order) in reads, searches, _includes, history and \
+         Bundle entries; without it they are not there (404, left out of results)",
     ),
 ];
 

@@ -129,6 +129,19 @@ impl Access {
         }
     }
 
+    /// Whether the request may see `content` (a stored resource's JSON): anything
+    /// when no authentication is configured or the token carries
+    /// `ohjaamo.restricted.read`; otherwise not a resource labelled restricted. Without
+    /// the permission a restricted resource is simply not there — a 404 on read, left
+    /// out of searches — so that even its existence is not told.
+    pub fn sees(&self, content: &str) -> bool {
+        match self {
+            Access::Open => true,
+            Access::Token(p) if p.grants.has(Permission::RestrictedRead) => true,
+            Access::Token(_) => !is_restricted_text(content),
+        }
+    }
+
     /// Who the request speaks for, if a token said.
     pub fn principal(&self) -> Option<&Principal> {
         match self {
@@ -136,6 +149,13 @@ impl Access {
             Access::Token(p) => Some(p),
         }
     }
+}
+
+/// Whether stored JSON is labelled restricted; parsed only when it has labels at all.
+fn is_restricted_text(content: &str) -> bool {
+    content.contains("\"security\"")
+        && serde_json::from_str::<serde_json::Value>(content)
+            .is_ok_and(|resource| ohjaamo_store::labels::is_restricted(&resource))
 }
 
 fn interaction_scope(rtype: ResourceType, interaction: Interaction) -> String {

@@ -486,6 +486,7 @@ async fn read_entry(
         .store
         .read(&ctx.tenant, rtype.as_str(), id)
         .await?
+        .filter(|v| ctx.access.sees(&v.content))
         .ok_or_else(|| ApiError::NotFound(format!("{rtype}/{id} does not exist")))?;
     if v.deleted {
         return Err(ApiError::Gone(format!("{rtype}/{id} was deleted")));

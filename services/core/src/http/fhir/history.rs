@@ -108,6 +108,9 @@ async fn history(
         });
     }
     for v in versions {
+        if !v.deleted && !ctx.access.sees(&v.content) {
+            continue; // restricted, and the token may not see it
+        }
         let (method, url, status) = if v.deleted {
             ("DELETE", format!("{}/{}", v.rtype, v.id), "204 No Content")
         } else if v.version == 1 {

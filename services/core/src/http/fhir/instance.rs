@@ -39,6 +39,7 @@ pub async fn read(
         .store
         .read(&ctx.tenant, rtype.as_str(), &id)
         .await?
+        .filter(|v| ctx.access.sees(&v.content))
         .ok_or_else(|| ApiError::NotFound(format!("{rtype}/{id} does not exist")))?;
     if v.deleted {
         return Err(ApiError::Gone(format!(
@@ -74,6 +75,7 @@ pub async fn vread(
         .store
         .read_version(&ctx.tenant, rtype.as_str(), &id, version)
         .await?
+        .filter(|v| ctx.access.sees(&v.content))
         .ok_or_else(|| ApiError::NotFound(format!("{rtype}/{id} has no version {version}")))?;
     if v.deleted {
         return Err(ApiError::Gone(format!(

@@ -127,6 +127,8 @@ pub async fn search_bundle(
 
     let mut withheld: Vec<String> = Vec::new();
     let mut seen: HashSet<(String, String)> = HashSet::new();
+    // Restricted matches the token may not see are not there — nor what they include.
+    page.matches.retain(|m| ctx.access.sees(&m.content));
     let ids: Vec<String> = page.matches.iter().map(|m| m.id.clone()).collect();
     for m in page.matches {
         seen.insert((m.rtype.clone(), m.id.clone()));
@@ -161,6 +163,8 @@ pub async fn search_bundle(
                 .store
                 .read_many(&ctx.tenant, &target_type, &target_ids)
                 .await?
+                .into_iter()
+                .filter(|v| ctx.access.sees(&v.content))
             {
                 bundle.entry.push(EntryOut {
                     full_url: Some(format!("{}/{}/{}", ctx.base, v.rtype, v.id)),

@@ -35,8 +35,18 @@ async fn seeded(issuer: &Issuer, h: &Harness) {
         location("bed-1", "Vuode 1", "bd", Some("ward")),
         stay("open-stay", false),
         stay("protected", true),
+        json!({"resourceType": "Schedule", "id": "sch-protected",
+               "meta": {"security": [{"system": CONFIDENTIALITY, "code": "R"}]},
+               "actor": [{"reference": "Location/bed-1"}]}),
+        json!({"resourceType": "Slot", "id": "slot-1", "status": "busy",
+               "schedule": {"reference": "Schedule/sch-protected"},
+               "start": "2026-12-01T08:00:00Z", "end": "2026-12-01T09:00:00Z"}),
     ] {
-        let path = format!("/fhir/{}/{}", resource["resourceType"].as_str().unwrap(), resource["id"].as_str().unwrap());
+        let path = format!(
+            "/fhir/{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
         let r = call(h, Method::PUT, &path, Some(&admin), None, Some(&resource)).await;
         assert!(r.status.is_success(), "{path}: {}", r.text);
     }
@@ -44,12 +54,17 @@ async fn seeded(issuer: &Issuer, h: &Harness) {
 
 /// The Encounter ids a searchset or history Bundle holds.
 fn encounters(body: &str) -> Vec<String> {
+    of_type(body, "Encounter")
+}
+
+/// The ids of the resources of `rtype` a Bundle holds.
+fn of_type(body: &str, rtype: &str) -> Vec<String> {
     let bundle: Value = serde_json::from_str(body).unwrap();
     let mut ids: Vec<String> = bundle["entry"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|e| e["resource"]["resourceType"] == "Encounter")
+        .filter(|e| e["resource"]["resourceType"] == rtype)
         .filter_map(|e| e["resource"]["id"].as_str().map(str::to_owned))
         .collect();
     ids.sort();
@@ -81,7 +96,10 @@ async fn a_restricted_stay_is_not_there_without_the_permission() {
         }
         let r = get("/fhir/Encounter/protected/_history/1").await;
         assert_eq!(r.status == StatusCode::OK, sees, "vread: {}", r.text);
-        assert_eq!(get("/fhir/Encounter/open-stay").await.status, StatusCode::OK);
+        assert_eq!(
+            get("/fhir/Encounter/open-stay").await.status,
+            StatusCode::OK
+        );
 
         let expected: Vec<String> = if sees {
             vec!["open-stay".into(), "protected".into()]
@@ -93,11 +111,30 @@ async fn a_restricted_stay_is_not_there_without_the_permission() {
         let history = get("/fhir/Encounter/_history").await;
         assert_eq!(encounters(&history.text), expected, "type history");
         let instance = get("/fhir/Encounter/protected/_history").await;
-        assert_eq!(encounters(&instance.text).is_empty(), !sees, "instance history");
+        assert_eq!(
+            encounters(&instance.text).is_empty(),
+            !sees,
+            "instance history"
+        );
 
-        // Through a Location search including the stays that name the bed.
-        let included = get("/fhir/Encounter?location=Location/bed-1&_include=Encounter:location").await;
-        assert_eq!(encounters(&included.text), expected, "with _include");
+        // An `_include`d resource that is restricted: left out too.
+        let included =
+            get("/fhir/Slot?schedule=Schedule/sch-protected&_include=Slot:schedule").await;
+        assert_eq!(
+            of_type(&included.text, "Schedule"),
+            if sees {
+                vec!["sch-protected".to_owned()]
+            } else {
+                Vec::new()
+            },
+            "_include: {}",
+            included.text
+        );
+        assert_eq!(
+            of_type(&included.text, "Slot"),
+            ["slot-1"],
+            "the match stays"
+        );
 
         // Bundle GET entries answer the same.
         let bundle = batch(vec![
@@ -107,7 +144,9 @@ async fn a_restricted_stay_is_not_there_without_the_permission() {
         let r = call(&h, Method::POST, "/fhir", Some(token), None, Some(&bundle)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let out: Value = serde_json::from_str(&r.text).unwrap();
-        let status = out["entry"][0]["response"]["status"].as_str().unwrap_or_default();
+        let status = out["entry"][0]["response"]["status"]
+            .as_str()
+            .unwrap_or_default();
         assert_eq!(status.starts_with("200"), sees, "Bundle read: {status}");
         assert_eq!(
             encounters(&out["entry"][1]["resource"].to_string()),

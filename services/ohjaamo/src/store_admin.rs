@@ -30,6 +30,11 @@ enum StoreCommand {
 }
 
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
+    if let Some(path) = missing_sqlite_file(&args.database_url) {
+        // Opening would create an empty database: a mistyped path must not look like
+        // success after a restore.
+        anyhow::bail!("no database at {path}: nothing to begin an epoch in (check the URL)");
+    }
     let store = Store::connect(&args.database_url, 1).await?;
     match args.command {
         StoreCommand::NewEpoch => {
@@ -41,4 +46,38 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
         StoreCommand::Epoch => println!("{}", store.log_epoch().await?),
     }
     Ok(())
+}
+
+/// The file of a `sqlite:` URL when it does not exist (`None` for other URLs and for
+/// in-memory databases).
+fn missing_sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || std::path::Path::new(path).exists() {
+        return None;
+    }
+    Some(path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_sqlite_file;
+
+    #[test]
+    fn a_sqlite_url_to_no_file_is_refused_before_it_creates_one() {
+        assert_eq!(
+            missing_sqlite_file("sqlite:/no/such/dir/ohjaamo.db?mode=rwc").as_deref(),
+            Some("/no/such/dir/ohjaamo.db")
+        );
+        assert_eq!(missing_sqlite_file("sqlite::memory:"), None);
+        assert_eq!(missing_sqlite_file("postgres://db/ohjaamo"), None);
+        let here = std::env::temp_dir().join("ohjaamo-store-admin-test.db");
+        std::fs::write(&here, b"").unwrap();
+        assert_eq!(
+            missing_sqlite_file(&format!("sqlite://{}", here.display())),
+            None
+        );
+        let _ = std::fs::remove_file(here);
+    }
 }

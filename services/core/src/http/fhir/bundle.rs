@@ -138,6 +138,8 @@ pub async fn process(
     // every resource in it helps no adapter.
     let representation = ctx.prefer_return == Some(Return::Representation);
     let committed = !writes.is_empty();
+    let mut writes = writes;
+    super::hold_author::stamp(&mut writes, &ctx.access);
     let results = pipeline::run(&state, &ctx.tenant, writes, atomic).await?;
     for (i, result) in write_positions.into_iter().zip(results) {
         answers[i] = Some(result.and_then(|w| written_entry(&ctx, w, representation)));

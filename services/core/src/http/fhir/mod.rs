@@ -5,6 +5,7 @@ mod bundle;
 mod bundle_out;
 mod capability;
 mod history;
+mod hold_author;
 mod instance;
 mod respond;
 mod search;

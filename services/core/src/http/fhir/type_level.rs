@@ -99,14 +99,15 @@ pub(super) async fn write_one(
     body: serde_json::Value,
     if_match: Option<i64>,
 ) -> Result<Response, ApiError> {
-    let entry = WriteEntry {
+    let mut entries = vec![WriteEntry {
         rtype,
         kind,
         resource: Some(body),
         if_match,
         full_url: None,
-    };
-    let mut results = pipeline::run(state, &ctx.tenant, vec![entry], true).await?;
+    }];
+    super::hold_author::stamp(&mut entries, &ctx.access);
+    let mut results = pipeline::run(state, &ctx.tenant, entries, true).await?;
     let written = results
         .pop()
         .ok_or_else(|| ApiError::Internal("the write produced no result".into()))??;

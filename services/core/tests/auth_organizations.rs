@@ -40,7 +40,11 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>)> {
         (Method::GET, "/picture/beds?unit=ward", None),
         (Method::GET, "/stream", None),
         (Method::GET, "/sources", None),
-        (Method::PUT, "/sources/pull", Some(oidc::source_report())),
+        (
+            Method::PUT,
+            "/sources/test-client",
+            Some(oidc::source_report()),
+        ),
     ]
 }
 

@@ -310,7 +310,7 @@ async fn the_servers_own_routes_need_their_own_scopes() {
         (Method::GET, "/sources", None, "system/ohjaamo.sources.read"),
         (
             Method::PUT,
-            "/sources/pull",
+            "/sources/test-client",
             Some(&report),
             "system/ohjaamo.sources.write",
         ),
@@ -321,5 +321,26 @@ async fn the_servers_own_routes_need_their_own_scopes() {
         let token = issuer.token_for(ORG_A, scope);
         let status = oidc::status_of(&h, method, path, Some(&token), None, body).await;
         assert!(status.is_success(), "{path} with {scope}: {status}");
+    }
+
+    // A token reports only its own source (its client id): the ADT adapter's token
+    // cannot file a "healthy" report for the pull adapter.
+    let adt = issuer.token(json!({
+        "organization": ORG_A, "scope": "system/ohjaamo.sources.write", "client_id": "adt",
+    }));
+    for (path, expected) in [
+        ("/sources/adt", StatusCode::NO_CONTENT),
+        ("/sources/pull", StatusCode::FORBIDDEN),
+    ] {
+        let r = call(&h, Method::PUT, path, Some(&adt), None, Some(&report)).await;
+        assert_eq!(
+            r.status.is_success(),
+            expected.is_success(),
+            "{path}: {}",
+            r.text
+        );
+        if !expected.is_success() {
+            r.assert_outcome(StatusCode::FORBIDDEN);
+        }
     }
 }

@@ -53,6 +53,21 @@ fn source_label(name: &str) -> String {
 /// adapters (`ohjaamo-adapter-contract`) so that both sides read the same fields.
 pub use ohjaamo_adapter_contract::SourceReport;
 
+/// With authentication on, a token reports only its own source: the one named as its
+/// OAuth client id. A forged "healthy" report for another adapter would hide that it
+/// has stopped; the scope alone cannot tell one adapter's token from another's.
+fn own_source_only(ctx: &Ctx, name: &str) -> Result<(), ApiError> {
+    let Some(principal) = ctx.access.principal() else {
+        return Ok(());
+    };
+    match principal.client_id.as_deref() {
+        Some(client) if client == name => Ok(()),
+        _ => Err(ApiError::Forbidden(format!(
+            "a token reports only its own source (the one named as its client id), not {name:?}"
+        ))),
+    }
+}
+
 /// `PUT /sources/{name}`: an adapter's report.
 pub async fn put(
     State(state): State<AppState>,
@@ -62,6 +77,7 @@ pub async fn put(
 ) -> Result<StatusCode, ApiError> {
     ctx.access.require_permission(Permission::SourcesWrite)?;
     check_name(&name)?;
+    own_source_only(&ctx, &name)?;
     if body.len() > MAX_REPORT_BYTES {
         return Err(ApiError::PayloadTooLarge(format!(
             "the report of source {name:?} is {} bytes; at most {MAX_REPORT_BYTES} are taken",

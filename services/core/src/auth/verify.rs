@@ -25,6 +25,22 @@ pub struct Principal {
     pub organizations: Vec<String>,
     /// What its scopes grant.
     pub grants: Grants,
+    /// The units whose picture it may read (the [`UNITS_CLAIM`] claim).
+    pub units: UnitScope,
+}
+
+/// The claim that confines a token to some units' pictures: a wall screen's
+/// credential names its recovery unit or ward, and reads that picture and nothing else.
+pub const UNITS_CLAIM: &str = "ohjaamo_units";
+
+/// Which units' pictures a token may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitScope {
+    /// No [`UNITS_CLAIM`]: every unit of its organisations.
+    Any,
+    /// These units only. A claim of the wrong shape is an empty list: no unit (fail
+    /// closed).
+    Only(Vec<String>),
 }
 
 /// Why a token was not accepted. The reason is for the server's log only: the client
@@ -115,6 +131,10 @@ impl Verifier {
                 .map(str::to_owned)
                 .collect(),
             grants: Grants::parse(scopes),
+            units: match claims.get(UNITS_CLAIM) {
+                None => UnitScope::Any,
+                Some(claim) => UnitScope::Only(strings(Some(claim)).map(str::to_owned).collect()),
+            },
         }
     }
 }

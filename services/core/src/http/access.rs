@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use ohjaamo_fhir::ResourceType;
 
 use crate::auth::scopes::{Interaction, Permission};
-use crate::auth::verify::{Principal, Rejected};
+use crate::auth::verify::{Principal, Rejected, UnitScope};
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 
@@ -139,6 +139,26 @@ impl Access {
             Access::Open => true,
             Access::Token(p) if p.grants.has(Permission::RestrictedRead) => true,
             Access::Token(_) => !is_restricted_text(content),
+        }
+    }
+
+    /// 403 unless the token may read the picture of `unit`: a token confined to some
+    /// units (a wall screen's) must name one of them; others may ask for any or none.
+    pub fn require_unit(&self, unit: Option<&str>) -> Result<(), ApiError> {
+        let Access::Token(principal) = self else {
+            return Ok(());
+        };
+        match (&principal.units, unit) {
+            (UnitScope::Any, _) => Ok(()),
+            (UnitScope::Only(units), Some(unit)) if units.iter().any(|u| u == unit) => Ok(()),
+            (UnitScope::Only(units), _) => Err(ApiError::Forbidden(format!(
+                "this token reads the picture of {} only; name it with ?unit=",
+                if units.is_empty() {
+                    "no unit".to_owned()
+                } else {
+                    units.join(", ")
+                }
+            ))),
         }
     }
 

@@ -258,7 +258,15 @@ impl Original {
             control_id: field(10),
             processing_id: first(11, 1),
             version: first(12, 1),
-            msh18: first(18, 1),
+            // Trimmed as the parser reads it: a name with stray whitespace around it
+            // (line feeds of a sender that splits segments oddly) is still the name, and
+            // echoed with the whitespace escaped it would make our own ACK unreadable.
+            msh18: copy(
+                msh.field(18)
+                    .and_then(|f| f.component(1))
+                    .map_or("", |c| c.raw())
+                    .trim(),
+            ),
         }
     }
 

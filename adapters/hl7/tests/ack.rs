@@ -231,3 +231,26 @@ fn control_characters_never_reach_the_wire_raw() {
     assert_eq!(parsed.get("MSA-2").as_deref(), Some("C\x1c1"));
     assert_eq!(parsed.get("MSA-3").as_deref(), Some("rivi\x1c\r\nrivi"));
 }
+
+/// Found by the fuzz target: a sender whose MSH-18 is followed by line feeds (segments
+/// split oddly) got an ACK echoing `UNICODE UTF-8\X0A\\X0A\` — a character set nobody
+/// knows, so the ACK itself did not parse. MSH-18 is echoed as the parser reads it.
+#[test]
+fn an_msh18_with_stray_whitespace_is_echoed_as_its_name() {
+    let raw = "MSH|^~\\&|LIFECARE|SATKS|OHJAAMO|SATAKUNTA|20250319101500||ADT^A03^ADT_A01|\
+               LC0000103|P|2.3|||AL|NE||UNICODE UTF-8\n\n~x\rEVN|A03|20250319101500\r";
+    let ack = match Message::parse(raw.as_bytes()) {
+        Ok(msg) => builder().accept(&msg, "R1"),
+        Err(err) => builder().reject_unparseable(raw.as_bytes(), "R1", &err),
+    };
+    assert!(
+        Message::parse(&ack.to_bytes()).is_ok(),
+        "{:?}",
+        ack.as_str()
+    );
+    assert!(
+        ack.as_str().contains("|UNICODE UTF-8\r"),
+        "{:?}",
+        ack.as_str()
+    );
+}

@@ -242,11 +242,16 @@ impl Original {
         let d = msh.delimiters();
         let copy = |raw: &str| escape_controls(raw, &d).into_owned();
         let field = |n| copy(msh.field(n).map_or("", |f| f.raw()));
+        // Trimmed as the parser reads them: a version of " " is no version (the
+        // fallback is used), and a name with stray line feeds around it is still the
+        // name — echoed with the whitespace escaped, either would make our own ACK
+        // unreadable.
         let first = |n, c| {
             copy(
                 msh.field(n)
                     .and_then(|f| f.component(c))
-                    .map_or("", |c| c.raw()),
+                    .map_or("", |c| c.raw())
+                    .trim(),
             )
         };
         Original {
@@ -258,15 +263,7 @@ impl Original {
             control_id: field(10),
             processing_id: first(11, 1),
             version: first(12, 1),
-            // Trimmed as the parser reads it: a name with stray whitespace around it
-            // (line feeds of a sender that splits segments oddly) is still the name, and
-            // echoed with the whitespace escaped it would make our own ACK unreadable.
-            msh18: copy(
-                msh.field(18)
-                    .and_then(|f| f.component(1))
-                    .map_or("", |c| c.raw())
-                    .trim(),
-            ),
+            msh18: first(18, 1),
         }
     }
 

@@ -254,3 +254,18 @@ fn an_msh18_with_stray_whitespace_is_echoed_as_its_name() {
         ack.as_str()
     );
 }
+
+/// Found by the fuzz target too: a version of only whitespace (fields shifted by a
+/// mutated MSH-11) was echoed as it came, and our ACK then had no version.
+#[test]
+fn a_blank_version_gets_the_fallback() {
+    let raw = "MSH|^~\\&|LIFECARE|SATKS|OHJAAMO|SATAKUNTA|20250319101500||ADT^A01^ADT_A01|\
+               LC0000101|P| |||AL|NE||8859/1\rEVN|A01|20250319101500\r";
+    let ack = match Message::parse(raw.as_bytes()) {
+        Ok(msg) => builder().accept(&msg, "R1"),
+        Err(err) => builder().reject_unparseable(raw.as_bytes(), "R1", &err),
+    };
+    let parsed = Message::parse(&ack.to_bytes());
+    assert!(parsed.is_ok(), "{:?}", ack.as_str());
+    assert_eq!(parsed.unwrap().get("MSH-12").as_deref(), Some("2.3"));
+}

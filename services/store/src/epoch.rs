@@ -21,7 +21,7 @@
 //! snapshot. Consumers compare epochs for equality only; the text has no meaning.
 
 use crate::StoreError;
-use crate::backend::Db;
+use crate::backend::{Db, on_pool};
 
 impl crate::Store {
     /// The log's current epoch (see the module documentation).
@@ -68,28 +68,21 @@ impl crate::Store {
     /// backup. Returns the new epoch.
     pub async fn new_log_epoch(&self) -> Result<String, StoreError> {
         let now = crate::stamp::now_micros();
-        match &self.db {
-            Db::Postgres(pool) => {
-                sqlx::query(
-                    "UPDATE log_epoch SET began_at = $1, \
-                     token = substr(md5(random()::text || clock_timestamp()::text), 1, 16) \
-                     WHERE id = 1",
-                )
+        // A new random token, in each backend's SQL.
+        let token = if self.is_postgres() {
+            "substr(md5(random()::text || clock_timestamp()::text), 1, 16)"
+        } else {
+            "lower(hex(randomblob(8)))"
+        };
+        let sql = format!("UPDATE log_epoch SET began_at = $1, token = {token} WHERE id = 1");
+        let turn = self.writer_turn().await;
+        on_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now)
                 .execute(pool)
                 .await?;
-            }
-            Db::Sqlite(pool) => {
-                let _turn = self.sqlite_writer.lock().await;
-                sqlx::query(
-                    "UPDATE log_epoch SET began_at = $1, token = lower(hex(randomblob(8))) \
-                     WHERE id = 1",
-                )
-                .bind(now)
-                .execute(pool)
-                .await?;
-            }
-        }
+        });
+        drop(turn); // the turn ends with the write, before the read below
         self.log_epoch().await
     }
 }

@@ -39,6 +39,22 @@ pub fn is_restricted(resource: &Value) -> bool {
     })
 }
 
+/// Stored JSON text as its resource when it is restricted ([`is_restricted`]); the
+/// text is parsed only when it has labels at all, as most resources do not.
+pub fn restricted_resource(json: &str) -> Option<Value> {
+    if !json.contains("\"security\"") {
+        return None;
+    }
+    serde_json::from_str::<Value>(json)
+        .ok()
+        .filter(is_restricted)
+}
+
+/// Whether stored JSON text is a restricted resource.
+pub fn is_restricted_text(json: &str) -> bool {
+    restricted_resource(json).is_some()
+}
+
 /// SHA-256 of a resource's JSON as serialised (the core serialises it with its
 /// elements in specification order, so the same content always hashes the same).
 pub fn content_hash(json: &Value) -> String {

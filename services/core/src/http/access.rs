@@ -138,7 +138,7 @@ impl Access {
         match self {
             Access::Open => true,
             Access::Token(p) if p.grants.has(Permission::RestrictedRead) => true,
-            Access::Token(_) => !is_restricted_text(content),
+            Access::Token(_) => !ohjaamo_store::labels::is_restricted_text(content),
         }
     }
 
@@ -169,13 +169,6 @@ impl Access {
             Access::Token(p) => Some(p),
         }
     }
-}
-
-/// Whether stored JSON is labelled restricted; parsed only when it has labels at all.
-fn is_restricted_text(content: &str) -> bool {
-    content.contains("\"security\"")
-        && serde_json::from_str::<serde_json::Value>(content)
-            .is_ok_and(|resource| ohjaamo_store::labels::is_restricted(&resource))
 }
 
 fn interaction_scope(rtype: ResourceType, interaction: Interaction) -> String {

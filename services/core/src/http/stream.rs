@@ -129,7 +129,7 @@ pub async fn handler(
         state.clone(),
         ctx.tenant.clone(),
         query.filter,
-        resume,
+        (resume, epoch),
         tx,
         joined.receiver,
     ));
@@ -179,12 +179,12 @@ async fn produce(
     state: AppState,
     tenant: String,
     filter: PictureFilter,
-    resume: Option<Resume>,
+    start: (Option<Resume>, String),
     tx: mpsc::Sender<Event>,
     live: broadcast::Receiver<Followed>,
 ) {
     let mut stopping = state.stopping.subscribe();
-    let events = stream_events(&state, &tenant, &filter, resume, &tx, live);
+    let events = stream_events(&state, &tenant, &filter, start, &tx, live);
     let result = tokio::select! {
         result = events => result,
         // The server is stopping: end the stream; the client resumes with
@@ -204,16 +204,18 @@ async fn produce(
     }
 }
 
+/// One client's stream: its snapshot or catch-up from `resume`, then the live events.
+/// `current` is the log's epoch as read when the client joined (with the position its
+/// organisation's follower starts from).
 async fn stream_events(
     state: &AppState,
     tenant: &str,
     filter: &PictureFilter,
-    resume: Option<Resume>,
+    (resume, current): (Option<Resume>, String),
     tx: &mpsc::Sender<Event>,
     mut live: broadcast::Receiver<Followed>,
 ) -> Result<(), Stop> {
     let failed = |e: &dyn std::fmt::Display| Stop::Failed(e.to_string());
-    let current = state.store.log_epoch().await.map_err(|e| failed(&e))?;
     let resumable = match &resume {
         Some(Resume {
             epoch: Some(epoch), ..

@@ -82,14 +82,15 @@ impl LogReader for Follower {
     }
 }
 
-/// The (type, id) of the changes among `events` whose occupancy is still to derive:
+/// The (type, id) of the changes among `events` whose occupancy is still to derive
+/// (their content is read when derived: it may have moved on since the event):
 /// Encounters, Schedules and Locations, each once, less those the writing request
 /// already derived from that version or a later one.
 fn changes_to_derive<'a>(
     state: &AppState,
     tenant: &str,
     events: &'a [ohjaamo_store::StoredEvent],
-) -> Vec<(&'a str, String)> {
+) -> Vec<(&'a str, String, Option<serde_json::Value>)> {
     let mut changes: Vec<(&str, String)> = Vec::new();
     for event in events {
         let EventBody::Resource {
@@ -109,4 +110,7 @@ fn changes_to_derive<'a>(
     changes.sort();
     changes.dedup();
     changes
+        .into_iter()
+        .map(|(rtype, id)| (rtype, id, None))
+        .collect()
 }

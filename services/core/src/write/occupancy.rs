@@ -22,7 +22,7 @@
 
 use jiff::{Timestamp, ToSpan as _};
 use ohjaamo_fhir::ResourceType;
-use ohjaamo_store::Written;
+use ohjaamo_store::{WriteStatus, Written};
 use serde_json::{Value, json};
 
 use crate::base::error::ApiError;
@@ -67,7 +67,10 @@ pub async fn derive_after(state: &AppState, tenant: &str, results: &[Result<Writ
 }
 
 async fn derive_written(state: &AppState, tenant: &str, written: &[Written]) {
-    let changes: Vec<(&str, String)> = written.iter().map(|w| (w.rtype, w.id.clone())).collect();
+    let changes: Vec<(&str, String, Option<Value>)> = written
+        .iter()
+        .map(|w| (w.rtype, w.id.clone(), written_content(w)))
+        .collect();
     let failures = derive_changes(state, tenant, &changes).await;
     let derived = failures.is_empty();
     for (what, e) in failures {
@@ -81,35 +84,55 @@ async fn derive_written(state: &AppState, tenant: &str, written: &[Written]) {
     }
 }
 
-/// Derives the occupancy that the current versions of `changes` (type, id) call for:
-/// an Encounter's own, and the stays in the places a Schedule or Location made
-/// bookable. Goes on past a failure; answers each (what failed, why), each already
-/// counted. Each stay derived is noted with the version it was derived from.
+/// What a write left, when the write itself says: the content it wrote, `Null` for a
+/// delete; `None` when it changed nothing (the stored version is read then).
+fn written_content(w: &Written) -> Option<Value> {
+    match (&w.status, &w.content) {
+        (WriteStatus::Created | WriteStatus::Updated, Some(text)) => {
+            serde_json::from_str(text).ok()
+        }
+        (WriteStatus::Deleted, _) => Some(Value::Null),
+        _ => None,
+    }
+}
+
+/// Derives the occupancy that `changes` (type, id, and the content when the caller
+/// has it) call for: an Encounter's own, from its current version in its turn, and the
+/// stays in the places a Schedule or Location made bookable. Goes on past a failure;
+/// answers each (what failed, why), each already counted. Each stay derived is noted
+/// with the version it was derived from.
 pub async fn derive_changes(
     state: &AppState,
     tenant: &str,
-    changes: &[(&str, String)],
+    changes: &[(&str, String, Option<Value>)],
 ) -> Vec<(String, ApiError)> {
     let mut failures = Vec::new();
     let mut stays: Vec<String> = Vec::new();
     let mut places: Vec<String> = Vec::new();
-    for (rtype, id) in changes {
-        match *rtype {
-            "Encounter" => stays.push(id.clone()),
-            "Schedule" | "Location" => match current(state, tenant, rtype, id).await {
-                Ok((_, content)) if *rtype == "Schedule" => places.extend(
-                    content["actor"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|a| a["reference"].as_str()?.strip_prefix("Location/"))
-                        .map(str::to_owned),
-                ),
-                Ok((_, content)) if !content.is_null() => places.push(id.clone()),
-                Ok(_) => {}
-                Err(e) => failures.push((format!("{rtype}/{id}"), e)),
-            },
-            _ => {}
+    for (rtype, id, known) in changes {
+        if *rtype == "Encounter" {
+            stays.push(id.clone());
+            continue;
+        }
+        if !matches!(*rtype, "Schedule" | "Location") {
+            continue;
+        }
+        let content = match known {
+            Some(content) => Ok(content.clone()),
+            None => current(state, tenant, rtype, id).await.map(|(_, c)| c),
+        };
+        match content {
+            Ok(content) if *rtype == "Schedule" => places.extend(
+                content["actor"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a["reference"].as_str()?.strip_prefix("Location/"))
+                    .map(str::to_owned),
+            ),
+            Ok(content) if *rtype == "Location" && !content.is_null() => places.push(id.clone()),
+            Ok(_) => {}
+            Err(e) => failures.push((format!("{rtype}/{id}"), e)),
         }
     }
     places.sort();

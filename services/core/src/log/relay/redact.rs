@@ -32,16 +32,10 @@ const PLANNED_END: &str =
 
 /// `json` as the bus may carry it: unchanged unless the resource is restricted.
 pub fn for_the_bus(json: String) -> String {
-    if !json.contains("\"security\"") {
-        return json; // no labels at all: the common case, not parsed
+    match ohjaamo_store::labels::restricted_resource(&json) {
+        Some(resource) => redacted(&resource).to_string(),
+        None => json,
     }
-    let Ok(resource) = serde_json::from_str::<Value>(&json) else {
-        return json;
-    };
-    if !ohjaamo_store::labels::is_restricted(&resource) {
-        return json;
-    }
-    redacted(&resource).to_string()
 }
 
 fn redacted(resource: &Value) -> Value {

@@ -223,17 +223,6 @@ fn wards_of_consumer(body: &Value) -> Vec<(String, String, u64, Value)> {
         .collect()
 }
 
-async fn get_json(http: &reqwest::Client, url: &str, organization: &str) -> Option<Value> {
-    let r = http
-        .get(url)
-        .header("X-Ohjaamo-Organization", organization)
-        .send()
-        .await
-        .ok()?;
-    r.status().is_success().then_some(())?;
-    r.json().await.ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart() {
     let Some(db) = Database::create().await else {

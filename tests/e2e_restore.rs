@@ -46,15 +46,11 @@ async fn add_beds(http: &reqwest::Client, core: &str, organization: &str, beds: 
     }
 }
 
-async fn get_json(http: &reqwest::Client, url: &str, organization: &str) -> Value {
-    let r = http
-        .get(url)
-        .header("X-Ohjaamo-Organization", organization)
-        .send()
+/// `GET url` as JSON; the test fails when it does not answer.
+async fn get_ok(http: &reqwest::Client, url: &str, organization: &str) -> Value {
+    get_json(http, url, organization)
         .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    assert!(r.status().is_success(), "GET {url}: {}", r.status());
-    r.json().await.unwrap()
+        .unwrap_or_else(|| panic!("GET {url} did not answer 2xx with JSON"))
 }
 
 /// Waits until the consumer holds ward `w1` with `beds` beds and the core's picture
@@ -69,11 +65,11 @@ async fn wait_for_beds(
     let deadline = Instant::now() + Duration::from_secs(60);
     let (mut picture, mut wards) = (Value::Null, Value::Null);
     while Instant::now() < deadline {
-        picture = get_json(http, &format!("{core}/picture?kind=ward"), organization).await;
-        wards = get_json(http, &format!("{consumer}/wards"), organization).await;
+        picture = get_ok(http, &format!("{core}/picture?kind=ward"), organization).await;
+        wards = get_ok(http, &format!("{consumer}/wards"), organization).await;
         let of = |body: &Value| body["units"][0]["figures"]["bedsTotal"].as_u64();
         if of(&picture) == Some(beds) && of(&wards) == Some(beds) {
-            return get_json(http, &format!("{consumer}/status"), organization).await;
+            return get_ok(http, &format!("{consumer}/status"), organization).await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -192,7 +188,7 @@ async fn after_a_restore_and_new_epoch_the_consumer_resyncs_instead_of_dropping_
     )
     .await;
     let status = wait_for_beds(&http, roots, &organization, 3, &[&core, &consumer]).await;
-    let picture = get_json(
+    let picture = get_ok(
         &http,
         &format!("{core_root}/picture?kind=ward"),
         &organization,

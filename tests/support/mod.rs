@@ -275,3 +275,19 @@ pub fn location(
     }
     l
 }
+
+/// `GET url` for `organization` as JSON; `None` when it does not answer 2xx with JSON.
+pub async fn get_json(
+    http: &reqwest::Client,
+    url: &str,
+    organization: &str,
+) -> Option<serde_json::Value> {
+    let r = http
+        .get(url)
+        .header("X-Ohjaamo-Organization", organization)
+        .send()
+        .await
+        .ok()?;
+    r.status().is_success().then_some(())?;
+    r.json().await.ok()
+}

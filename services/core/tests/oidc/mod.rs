@@ -135,6 +135,31 @@ pub async fn start() -> Option<(Issuer, Harness)> {
     Some((issuer, h))
 }
 
+/// The request to `path` under the core's root (`/fhir/...` or `/picture`), with
+/// `token` if any, the organisation header if any, and `body` as `content_type`.
+fn request(
+    h: &Harness,
+    (method, path): (Method, &str),
+    token: Option<&str>,
+    organization: Option<&str>,
+    body: Option<(&Value, &str)>,
+) -> reqwest::RequestBuilder {
+    let root = h.base.trim_end_matches("/fhir");
+    let mut request = h.client.request(method, format!("{root}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(org) = organization {
+        request = request.header(TENANT, org);
+    }
+    if let Some((body, content_type)) = body {
+        request = request
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.to_string());
+    }
+    request
+}
+
 /// A request to `path` under the core's root (`/fhir/...` or `/picture`), with
 /// `token` if any and the organisation header if any.
 pub async fn call(
@@ -145,20 +170,9 @@ pub async fn call(
     organization: Option<&str>,
     body: Option<&Value>,
 ) -> Resp {
-    let root = h.base.trim_end_matches("/fhir");
-    let mut request = h.client.request(method, format!("{root}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(org) = organization {
-        request = request.header(TENANT, org);
-    }
-    if let Some(body) = body {
-        request = request
-            .header(reqwest::header::CONTENT_TYPE, FHIR_JSON)
-            .body(body.to_string());
-    }
-    h.send(request).await
+    let body = body.map(|b| (b, FHIR_JSON));
+    h.send(request(h, (method, path), token, organization, body))
+        .await
 }
 
 /// Only the status of a request like [`call`]'s, without reading the body (a live
@@ -171,20 +185,8 @@ pub async fn status_of(
     organization: Option<&str>,
     body: Option<&Value>,
 ) -> StatusCode {
-    let root = h.base.trim_end_matches("/fhir");
-    let mut request = h.client.request(method, format!("{root}{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(org) = organization {
-        request = request.header(TENANT, org);
-    }
-    if let Some(body) = body {
-        request = request
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_string());
-    }
-    request
+    let body = body.map(|b| (b, "application/json"));
+    request(h, (method, path), token, organization, body)
         .send()
         .await
         .expect("the request completes")

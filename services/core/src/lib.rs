@@ -15,6 +15,7 @@
 //! | `write`    | the one write path: validation, references, rules, bed holds, occupancy, the store's transaction |
 //! | `search`   | what is searchable (`registry`), index extraction, FHIR dates, references, the search query |
 //! | `base`     | what every stage shares: the error type, the configuration, `AppState`, the FHIR media type |
+//! | `audit`    | the access log: the request's record as it runs, the group commit, AuditEvents |
 //! | `auth`     | who the caller is: the issuer's keys, bearer-token verification, SMART scopes |
 //! | `ops`      | observability: metrics, trace context, the relay's status |
 //!
@@ -28,6 +29,7 @@
 //!
 //! The workspace's `tests/house` reads this table and holds every import to it.
 
+pub mod audit;
 pub mod auth;
 pub mod base;
 pub mod http;
@@ -67,6 +69,7 @@ impl Background {
                 tokio::spawn(picture::deriver::run(state.clone(), deriver)),
                 tokio::spawn(relay::run(state.clone(), bus)),
                 tokio::spawn(retention::run(state.clone())),
+                tokio::spawn(log::access_retention::run(state.clone())),
             ],
         }
     }

@@ -84,6 +84,18 @@ pub fn validate_resource(value: Value) -> Result<(ResourceType, Value), FhirErro
     Ok((resource_type, normalised))
 }
 
+/// Checks any R4 resource — also of a type this server does not store, such as the
+/// AuditEvents it renders from its access log — against the R4 structure, strictly:
+/// unknown elements and values of the wrong type are errors.
+pub fn check_r4_structure(value: Value) -> Result<(), String> {
+    let strict = DeserializationConfig {
+        mode: DeserializationMode::Strict,
+    };
+    fhirbolt::json::from_json_value::<Resource>(value, Some(strict))
+        .map(|_| ())
+        .map_err(|e| shorten(e.to_string()))
+}
+
 /// Like [`validate_resource`], but insists on one resource type (an instance or type
 /// endpoint such as `PUT /fhir/Slot/1` only takes Slots).
 pub fn validate_resource_of(expected: ResourceType, value: Value) -> Result<Value, FhirError> {

@@ -8,6 +8,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -37,7 +38,7 @@ pub const DEFAULT_FILTER: &str = "info";
 
 /// Installs the global subscriber, filtering by `RUST_LOG` or else by
 /// `default_filter`. Call once, before the runtime starts.
-pub fn init(format: Format, default_filter: &str) -> Telemetry {
+pub fn init(format: Format, default_filter: &str, to_stderr: bool) -> Telemetry {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     // W3C Trace Context is read from requests whether or not this process exports.
@@ -53,10 +54,22 @@ pub fn init(format: Format, default_filter: &str) -> Telemetry {
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(env!("CARGO_PKG_NAME"))));
     let registry = tracing_subscriber::registry().with(filter).with(otel);
+    // A command whose standard output is its data (an export) logs to stderr.
+    let writer = match to_stderr {
+        true => BoxMakeWriter::new(std::io::stderr),
+        false => BoxMakeWriter::new(std::io::stdout),
+    };
     match format {
-        Format::Text => registry.with(tracing_subscriber::fmt::layer()).init(),
+        Format::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(writer))
+            .init(),
         Format::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(writer),
+            )
             .init(),
     }
     if let Some(problem) = otlp_problem {

@@ -1,6 +1,7 @@
 //! `ohjaamo`: the one binary of the project. Subcommands start the core and, as they
 //! arrive, the adapters, the simulator and the tools around them.
 
+mod access_log_export;
 mod adapters;
 mod demo;
 mod logging;
@@ -54,7 +55,8 @@ enum Command {
     /// Run the reference bus consumer: a ward bed-reservation replica of the ward
     /// picture from a snapshot and RabbitMQ events, served at /wards.
     BedReservations(ohjaamo_bed_reservations::Settings),
-    /// Operator commands on the core's database (the event log's epoch).
+    /// Operator commands on the core's database (the event log's epoch, the access
+    /// log's export).
     Store(store_admin::StoreArgs),
 }
 
@@ -64,7 +66,9 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(_) => demo::LOG_FILTER,
         _ => logging::DEFAULT_FILTER,
     };
-    let _telemetry = logging::init(cli.log_format, default_filter);
+    // `store` commands print their answers (an epoch, an export) on stdout.
+    let logs_to_stderr = matches!(cli.command, Command::Store(_));
+    let _telemetry = logging::init(cli.log_format, default_filter, logs_to_stderr);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
 use ohjaamo_core::base::clock::Clock;
-use ohjaamo_core::base::config::Paging;
+use ohjaamo_core::base::config::{AccessLogSettings, Paging};
 use ohjaamo_core::log::relay::{Bus, LocalBus};
 use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::{AppState, Background, Config};
@@ -91,6 +91,14 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// The access log (käyttöloki) of every request that reads or changes data: `on`,
+    /// or `off` only where no patient data is served (benchmarks); off warns hourly.
+    #[arg(long, env = "OHJAAMO_ACCESS_LOG", default_value = "on", value_parser = ["on", "off"])]
+    pub access_log: String,
+    /// Days access records are kept; older ones are deleted hourly, and the deletion is
+    /// logged. Unset: kept forever (the hospital's retention policy decides).
+    #[arg(long, env = "OHJAAMO_ACCESS_LOG_RETENTION_DAYS")]
+    pub access_log_retention_days: Option<u64>,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -130,11 +138,21 @@ pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
         event_retention: Duration::from_secs(args.event_retention_hours * 3600),
         clock,
         auth,
+        access_log: AccessLogSettings {
+            enabled: args.access_log == "on",
+            retention: args
+                .access_log_retention_days
+                .map(|days| Duration::from_secs(days.max(1) * 86_400)),
+        },
         ..Config::default()
     };
     args.limits
         .apply(&mut config, args.database_max_connections);
     let state = AppState::new(Arc::new(store), config);
+    let unlogged = state
+        .access_log
+        .is_none()
+        .then(|| tokio::spawn(crate::serve_auth::warn_unlogged()));
     let warning = match &state.auth {
         None => Some(tokio::spawn(crate::serve_auth::warn_unauthenticated())),
         Some(verifier) => {
@@ -176,7 +194,7 @@ pub async fn run_on(args: ServeArgs, clock: Clock) -> anyhow::Result<()> {
     )
     .await?;
     drop(background);
-    if let Some(warning) = warning {
+    for warning in [warning, unlogged].into_iter().flatten() {
         warning.abort();
     }
     state.store.close().await;

@@ -109,6 +109,18 @@ pub async fn warn_unauthenticated() {
     }
 }
 
+/// Says, at start and every hour, that the access log is off (`--access-log off`).
+pub async fn warn_unlogged() {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        tracing::warn!(
+            "THE ACCESS LOG IS OFF (--access-log off): reads and changes of patient data \
+             leave no record; the law requires one wherever patient data is served"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,13 +27,17 @@ enum StoreCommand {
     NewEpoch,
     /// Print the event log's current epoch.
     Epoch,
+    /// Write the access log as NDJSON AuditEvents to stdout, oldest first (for a SIEM
+    /// or an archive); the last record's number goes to stderr for the next run's
+    /// `--after-record`.
+    ExportAccessLog(crate::access_log_export::ExportArgs),
 }
 
 pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
     if let Some(path) = missing_sqlite_file(&args.database_url) {
         // Opening would create an empty database: a mistyped path must not look like
         // success after a restore.
-        anyhow::bail!("no database at {path}: nothing to begin an epoch in (check the URL)");
+        anyhow::bail!("no database at {path} (check the URL)");
     }
     let store = Store::connect(&args.database_url, 1).await?;
     match args.command {
@@ -44,6 +48,10 @@ pub async fn run(args: StoreArgs) -> anyhow::Result<()> {
             println!("{after}");
         }
         StoreCommand::Epoch => println!("{}", store.log_epoch().await?),
+        StoreCommand::ExportAccessLog(export) => {
+            let events = crate::access_log_export::export(&store, export).await?;
+            tracing::info!(events, "access log exported");
+        }
     }
     Ok(())
 }

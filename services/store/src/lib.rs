@@ -8,6 +8,7 @@
 //! It speaks in the terms of [`model`], never FHIR: the core decides what a resource
 //! is indexed by and what a search means; the store makes it durable and fast.
 
+pub mod access_log;
 mod backend;
 mod bounded;
 mod cursor;
@@ -29,6 +30,7 @@ mod statistics;
 mod write;
 mod write_bulk;
 
+pub use access_log::{AccessEntity, AccessFilter, AccessRecord, StoredAccess};
 pub use backend::{Store, StoreOptions};
 pub use cursor::{CursorLease, StoredPicture};
 pub use error::StoreError;
@@ -39,4 +41,4 @@ pub use picture_finish::PictureUpdate;
 pub use read::HistoryScope;
 pub use source_status::SourceStatusRow;
 pub use stamp::format_instant;
-pub use write::{IdentKey, WriteResult};
+pub use write::{IdentKey, WriteResult, visit_identifier};

@@ -6,6 +6,10 @@
 pub(crate) enum Bind {
     Text(String),
     Int(i64),
+    /// A text that may be SQL NULL.
+    MaybeText(Option<String>),
+    MaybeInt(Option<i64>),
+    Bool(bool),
 }
 
 /// SQL text under construction and the values for its placeholders.
@@ -39,6 +43,22 @@ impl Sql {
         self.placeholder()
     }
 
+    /// Appends a placeholder for a text that may be NULL.
+    pub fn maybe_text(&mut self, value: Option<&str>) -> &mut Self {
+        self.binds.push(Bind::MaybeText(value.map(str::to_owned)));
+        self.placeholder()
+    }
+
+    pub fn maybe_int(&mut self, value: Option<i64>) -> &mut Self {
+        self.binds.push(Bind::MaybeInt(value));
+        self.placeholder()
+    }
+
+    pub fn boolean(&mut self, value: bool) -> &mut Self {
+        self.binds.push(Bind::Bool(value));
+        self.placeholder()
+    }
+
     /// Appends `(…, …)` with one placeholder per value.
     pub fn text_list<'a>(&mut self, values: impl IntoIterator<Item = &'a String>) -> &mut Self {
         self.push("(");
@@ -67,6 +87,9 @@ macro_rules! bind_all {
             query = match bind {
                 $crate::sql::Bind::Text(s) => query.bind(s.as_str()),
                 $crate::sql::Bind::Int(i) => query.bind(*i),
+                $crate::sql::Bind::MaybeText(s) => query.bind(s.as_deref()),
+                $crate::sql::Bind::MaybeInt(i) => query.bind(*i),
+                $crate::sql::Bind::Bool(b) => query.bind(*b),
             };
         }
         query

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row as _};
 
+use crate::access_log::{AccessEntity, AccessRecord, insert_records};
 use crate::backend::on_pool;
 use crate::error::Attempts;
 use crate::events::EventTrace;
@@ -47,16 +48,21 @@ impl Store {
     /// to the outbox in the same transaction. With `atomic`, any refusal rolls
     /// everything back (and the refusals are returned); without it, refused writes
     /// are skipped and the rest committed.
+    ///
+    /// `access` is the request's access record: when given, it is inserted in the same
+    /// transaction, with what was written as its entities, whenever the transaction
+    /// commits — a committed change cannot lose its record.
     pub async fn apply(
         &self,
         tenant: &str,
         ops: &[WriteOp],
         atomic: bool,
         trace: &EventTrace,
+        access: Option<&AccessRecord>,
     ) -> Result<Vec<WriteResult>, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.apply_once(tenant, ops, atomic, trace).await {
+            match self.apply_once(tenant, ops, atomic, trace, access).await {
                 Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => {
                     tracing::debug!(attempt, error = %e, "write collided with a concurrent one; retrying");
                     tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
@@ -80,6 +86,7 @@ impl Store {
         ops: &[WriteOp],
         atomic: bool,
         trace: &EventTrace,
+        access: Option<&AccessRecord>,
     ) -> Result<Vec<WriteResult>, StoreError> {
         let _turn = self.writer_turn().await;
         let postgres = self.is_postgres();
@@ -182,6 +189,10 @@ impl Store {
                     .append_events(&mut tx, tenant, rows.occurred_at(), trace)
                     .await?;
             }
+            if let Some(access) = access {
+                let record = with_written(access, ops, &results);
+                insert_records!(tx, std::slice::from_ref(&record));
+            }
             tx.commit().await?;
             if !rows.is_empty() {
                 self.signal_events();
@@ -189,6 +200,38 @@ impl Store {
             Ok(results)
         })
     }
+}
+
+/// `access` with what `results` wrote as its changed entities (the stay's visit
+/// identifier for an Encounter).
+fn with_written(access: &AccessRecord, ops: &[WriteOp], results: &[WriteResult]) -> AccessRecord {
+    let mut record = access.clone();
+    for (op, result) in ops.iter().zip(results) {
+        let Ok(written) = result else { continue };
+        let content = match &op.action {
+            Action::Put(content) => Some(&content.resource),
+            Action::Delete => None,
+        };
+        record.entities.push(AccessEntity {
+            reference: format!("{}/{}", written.rtype, written.id),
+            version: Some(written.version),
+            visit: content.and_then(|c| visit_identifier(written.rtype, c)),
+            changed: true,
+        });
+    }
+    record
+}
+
+/// The patient-visit identifier of an Encounter (`system|value` of its first
+/// identifier with a value).
+pub fn visit_identifier(rtype: &str, resource: &Value) -> Option<String> {
+    if rtype != "Encounter" {
+        return None;
+    }
+    resource["identifier"].as_array()?.iter().find_map(|i| {
+        let value = i["value"].as_str()?;
+        Some(format!("{}|{value}", i["system"].as_str().unwrap_or("")))
+    })
 }
 
 /// The types that a put without `meta.security` of its own writes.

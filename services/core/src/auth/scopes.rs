@@ -78,11 +78,13 @@ pub enum Permission {
     MetricsRead,
     /// Resources labelled restricted (`R`, `V`): a stay under a protection order.
     RestrictedRead,
+    /// `GET /fhir/AuditEvent`: the access log, for auditors.
+    AuditRead,
 }
 
 /// Each permission, the scope resource and permission word that grant it, and what it
 /// lets a token do (the table in `docs/security.md`).
-pub const PERMISSIONS: [(Permission, &str, &str, &str); 5] = [
+pub const PERMISSIONS: [(Permission, &str, &str, &str); 6] = [
     (
         Permission::PictureRead,
         "ohjaamo.picture",
@@ -114,6 +116,13 @@ pub const PERMISSIONS: [(Permission, &str, &str, &str); 5] = [
         "see resources labelled restricted (meta.security R or V in v3-Confidentiality: \
          a stay under a protection order) in reads, searches, _includes, history and \
          Bundle entries; without it they are not there (404, left out of results)",
+    ),
+    (
+        Permission::AuditRead,
+        "ohjaamo.audit",
+        "read",
+        "GET /fhir/AuditEvent: read and search the access log of the token's organisations \
+         (auditors); no resource type's scope, not even system/*.*, grants it",
     ),
 ];
 

@@ -21,6 +21,11 @@ pub struct Principal {
     pub subject: Option<String>,
     /// `client_id` (RFC 9068) or `azp`.
     pub client_id: Option<String>,
+    /// `name`: who the subject is, in words (the access log and the bed board show it).
+    pub name: Option<String>,
+    /// The scopes as the token listed them (its role, in the access log); at most
+    /// [`MAX_SCOPES_KEPT`].
+    pub scopes: Vec<String>,
     /// The organisations the token may act for, from the configured claim.
     pub organizations: Vec<String>,
     /// What its scopes grant.
@@ -32,6 +37,10 @@ pub struct Principal {
 /// The claim that confines a token to some units' pictures: a wall screen's
 /// credential names its recovery unit or ward, and reads that picture and nothing else.
 pub const UNITS_CLAIM: &str = "ohjaamo_units";
+
+/// How many of a token's scope strings a [`Principal`] keeps for the record: a token
+/// of thousands of scopes must not make every access record as large.
+pub const MAX_SCOPES_KEPT: usize = 64;
 
 /// Which units' pictures a token may read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,10 +136,16 @@ impl Verifier {
         Principal {
             subject: text("sub"),
             client_id: text("client_id").or_else(|| text("azp")),
+            name: text("name"),
+            scopes: scopes
+                .iter()
+                .take(MAX_SCOPES_KEPT)
+                .map(|s| (*s).to_owned())
+                .collect(),
             organizations: strings(claims.get(&self.settings.organization_claim))
                 .map(str::to_owned)
                 .collect(),
-            grants: Grants::parse(scopes),
+            grants: Grants::parse(scopes.iter().copied()),
             units: match claims.get(UNITS_CLAIM) {
                 None => UnitScope::Any,
                 Some(claim) => UnitScope::Only(strings(Some(claim)).map(str::to_owned).collect()),

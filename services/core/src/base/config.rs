@@ -124,6 +124,28 @@ pub struct Config {
     /// How callers are authenticated: no one by default here (tests, embedded uses);
     /// `ohjaamo serve` refuses to start without an issuer unless told `--auth none`.
     pub auth: AuthMode,
+    /// The access log (käyttöloki): on unless switched off.
+    pub access_log: AccessLogSettings,
+}
+
+/// What the access log keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLogSettings {
+    /// Whether requests are logged at all. Off only where no patient data is served
+    /// (benchmarks of the log's own cost); `serve` warns when it is.
+    pub enabled: bool,
+    /// Records older than this are deleted (the deletion is itself logged); `None`
+    /// keeps them forever.
+    pub retention: Option<std::time::Duration>,
+}
+
+impl Default for AccessLogSettings {
+    fn default() -> Self {
+        AccessLogSettings {
+            enabled: true,
+            retention: None,
+        }
+    }
 }
 
 impl Default for Config {
@@ -151,6 +173,7 @@ impl Default for Config {
             event_retention: std::time::Duration::from_secs(7 * 24 * 3600),
             clock: Clock::system(),
             auth: AuthMode::None,
+            access_log: AccessLogSettings::default(),
         }
     }
 }

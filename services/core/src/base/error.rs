@@ -169,6 +169,10 @@ pub fn operation_outcome(severity: &str, code: &str, diagnostics: &str) -> Value
     })
 }
 
+/// What an error answer told the client, left on the response for the access log.
+#[derive(Debug, Clone)]
+pub struct ErrorText(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -179,6 +183,9 @@ impl IntoResponse for ApiError {
             tracing::info!(status = status.as_u16(), error = %self, "request refused");
         }
         let mut response = (status, self.outcome().to_string()).into_response();
+        response
+            .extensions_mut()
+            .insert(ErrorText(self.to_string()));
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
         if matches!(self, ApiError::Throttled(_)) {

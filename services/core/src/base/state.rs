@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use ohjaamo_store::Store;
 
+use crate::audit::group_commit::AccessLog;
 use crate::auth::settings::AuthMode;
 use crate::auth::verify::Verifier;
 use crate::base::admission::Admission;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub derived: Arc<Derived>,
     /// The bearer-token verifier, or `None` when authentication is off (`--auth none`).
     pub auth: Option<Arc<Verifier>>,
+    /// The access log's writer, or `None` when it is off (`--access-log off`).
+    pub access_log: Option<AccessLog>,
 }
 
 impl AppState {
@@ -42,6 +45,10 @@ impl AppState {
         };
         AppState {
             auth,
+            access_log: config
+                .access_log
+                .enabled
+                .then(|| AccessLog::new(store.clone())),
             admission: Arc::new(Admission::new(config.admission)),
             streams: Arc::new(Fanout::new(config.streams)),
             store,

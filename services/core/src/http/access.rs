@@ -57,6 +57,7 @@ pub async fn authenticate(
     };
     match verifier.verify(token).await {
         Ok(principal) => {
+            crate::audit::note::caller(&principal);
             request.extensions_mut().insert(Arc::new(principal));
             next.run(request).await
         }

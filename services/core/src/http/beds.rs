@@ -38,6 +38,7 @@ pub async fn handler(
 ) -> Result<Json<Value>, ApiError> {
     ctx.access.require_permission(Permission::PictureRead)?;
     ctx.access.require_unit(query.unit.as_deref())?;
+    crate::audit::note::unit(query.unit.as_deref());
     let Some(unit) = query.unit.filter(|u| !u.trim().is_empty()) else {
         return Err(ApiError::BadRequest(
             "unit: the ward's Location id is required, e.g. /picture/beds?unit=ward-5".into(),

@@ -59,6 +59,7 @@ impl FromRequestParts<AppState> for Ctx {
             None => tenant_of(headers, &state.config)?,
             Some(principal) => tenant_of_token(headers, &principal.organizations)?,
         };
+        crate::audit::note::acting_for(&tenant);
         let base = link_base(parts, state);
         let (strict, prefer_return) = parse_prefer(headers);
         Ok(Ctx {
@@ -139,6 +140,25 @@ pub fn tenant_of(headers: &HeaderMap, config: &Config) -> Result<String, ApiErro
             Ok(value.to_owned())
         }
     }
+}
+
+/// The client's address: `peer`, or — through a trusted proxy — the first address of
+/// its `X-Forwarded-For`.
+pub fn client_address(
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    config: &Config,
+) -> Option<String> {
+    if forwarded_is_trusted(peer, config)
+        && let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+    {
+        return Some(first.to_string());
+    }
+    peer.map(|p| p.to_string())
 }
 
 /// Whether `X-Forwarded-*` from `peer` may be believed: only from a configured

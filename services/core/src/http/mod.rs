@@ -4,6 +4,7 @@
 //! stream the displays read, the sources' reports, and the web pages.
 
 pub mod access;
+pub mod access_log;
 pub mod admission;
 pub mod beds;
 pub mod context;

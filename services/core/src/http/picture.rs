@@ -71,6 +71,7 @@ pub async fn handler(
 ) -> Result<Response, ApiError> {
     ctx.access.require_permission(Permission::PictureRead)?;
     ctx.access.require_unit(query.filter.unit.as_deref())?;
+    crate::audit::note::unit(query.filter.unit.as_deref());
     let body = match &query.at {
         Some(at) => as_of(&state, &ctx.tenant, &query.filter, at).await?,
         None => snapshot(&state, &ctx.tenant, &query.filter).await?,

@@ -61,6 +61,11 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             crate::http::access::authenticate,
         ))
+        // Outside authentication: a refused token is recorded too.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::access_log::record,
+        ))
         .layer(axum::middleware::from_fn(
             crate::ops::observe::track_requests,
         ))

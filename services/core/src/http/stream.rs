@@ -95,6 +95,7 @@ pub async fn handler(
 ) -> Result<Response, ApiError> {
     ctx.access.require_permission(Permission::PictureRead)?;
     ctx.access.require_unit(query.filter.unit.as_deref())?;
+    crate::audit::note::unit(query.filter.unit.as_deref());
     query.filter.check()?;
     let resume = headers
         .get("last-event-id")

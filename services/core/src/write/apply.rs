@@ -112,10 +112,19 @@ async fn run_once(
     }
     let (positions, ops): (Vec<usize>, Vec<WriteOp>) = ops.into_iter().unzip();
     let trace = trace_context::current_event_trace();
-    let written = match store.apply(tenant, &ops, atomic, &trace).await {
+    // The request's access record commits with the write, or not at all.
+    let access = crate::audit::note::for_write();
+    let written = match store
+        .apply(tenant, &ops, atomic, &trace, access.as_ref())
+        .await
+    {
         Err(e) if e.is_stale() => return Err(RunError::Stale(e)),
         other => other?,
     };
+    let committed = !atomic || written.iter().all(Result::is_ok);
+    if access.is_some() && committed {
+        crate::audit::note::written();
+    }
     let n = entries.len();
     for (i, outcome) in positions.into_iter().zip(written) {
         results[i] = Some(outcome.map_err(refusal_error));

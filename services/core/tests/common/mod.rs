@@ -359,6 +359,19 @@ impl Harness {
     }
 
     /// How many `rtype` resources a search without filters finds.
+    /// Access records written after record `after` (0 for all), oldest first.
+    pub async fn access_records_after(&self, after: i64) -> Vec<ohjaamo_store::StoredAccess> {
+        self.store
+            .access_records(&ohjaamo_store::AccessFilter {
+                after_id: Some(after),
+                oldest_first: true,
+                limit: 1_000,
+                ..ohjaamo_store::AccessFilter::default()
+            })
+            .await
+            .expect("the access log reads")
+    }
+
     pub async fn count(&self, rtype: &str) -> u64 {
         let b = self.search(rtype, &[("_summary", "count")]).await;
         b["total"].as_u64().expect("a total")

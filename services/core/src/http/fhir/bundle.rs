@@ -74,6 +74,7 @@ pub async fn process(
             )));
         }
     };
+    crate::audit::note::interaction(kind);
     let atomic = kind == "transaction";
     // Taken, not copied: a 1,000-entry Bundle is megabytes of JSON.
     let entries = match body.get_mut("entry").map(Value::take) {
@@ -493,6 +494,7 @@ async fn read_entry(
     if v.deleted {
         return Err(ApiError::Gone(format!("{rtype}/{id} was deleted")));
     }
+    crate::audit::note::read(rtype.as_str(), id, Some(v.version), &v.content);
     Ok(EntryOut {
         full_url: Some(format!("{}/{rtype}/{id}", ctx.base)),
         resource: Some(raw(v.content)?),

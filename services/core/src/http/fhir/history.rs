@@ -8,6 +8,7 @@ use ohjaamo_store::HistoryScope;
 use super::bundle_out::{BundleOut, EntryOut, Link, RequestOut, ResponseOut, raw};
 use super::respond::{etag, json_response, path_type};
 use super::search::query_pairs;
+use crate::audit::note;
 use crate::auth::scopes::Interaction;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
@@ -111,6 +112,7 @@ async fn history(
         if !v.deleted && !ctx.access.sees(&v.content) {
             continue; // restricted, and the token may not see it
         }
+        note::read(&v.rtype, &v.id, Some(v.version), &v.content);
         let (method, url, status) = if v.deleted {
             ("DELETE", format!("{}/{}", v.rtype, v.id), "204 No Content")
         } else if v.version == 1 {

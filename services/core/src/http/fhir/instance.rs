@@ -8,6 +8,7 @@ use ohjaamo_store::WriteStatus;
 use super::body::FhirJson;
 use super::respond::{VersionResponse, if_match, path_type};
 use super::type_level::write_one;
+use crate::audit::note;
 use crate::auth::scopes::Interaction;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
@@ -47,6 +48,7 @@ pub async fn read(
             v.version
         )));
     }
+    note::read(rtype.as_str(), &id, Some(v.version), &v.content);
     Ok(VersionResponse {
         status: StatusCode::OK,
         rtype,
@@ -82,6 +84,7 @@ pub async fn vread(
             "version {version} of {rtype}/{id} is its deletion"
         )));
     }
+    note::read(rtype.as_str(), &id, Some(v.version), &v.content);
     Ok(VersionResponse {
         status: StatusCode::OK,
         rtype,

@@ -1,5 +1,6 @@
 //! The FHIR REST API under `/fhir`, one module per kind of interaction.
 
+mod audit;
 mod body;
 mod bundle;
 mod bundle_out;
@@ -23,6 +24,9 @@ pub fn router(state: AppState) -> Router {
     let fhir = Router::new()
         .route("/", post(bundle::process))
         .route("/metadata", get(capability::handler))
+        // The access log: read and search only, for auditors.
+        .route("/AuditEvent", get(audit::search))
+        .route("/AuditEvent/{id}", get(audit::read))
         .route(
             "/{rtype}",
             get(search::search_get)

@@ -12,6 +12,7 @@ use url::form_urlencoded;
 
 use super::bundle_out::{BundleOut, EntryOut, Link, SearchOut, raw};
 use super::respond::{json_response, path_type};
+use crate::audit::note;
 use crate::auth::scopes::Interaction;
 use crate::base::error::{ApiError, operation_outcome};
 use crate::base::state::AppState;
@@ -131,6 +132,7 @@ pub async fn search_bundle(
     page.matches.retain(|m| ctx.access.sees(&m.content));
     let ids: Vec<String> = page.matches.iter().map(|m| m.id.clone()).collect();
     for m in page.matches {
+        note::read(&m.rtype, &m.id, Some(m.version), &m.content);
         seen.insert((m.rtype.clone(), m.id.clone()));
         bundle.entry.push(EntryOut {
             full_url: Some(format!("{}/{}/{}", ctx.base, m.rtype, m.id)),
@@ -166,6 +168,7 @@ pub async fn search_bundle(
                 .into_iter()
                 .filter(|v| ctx.access.sees(&v.content))
             {
+                note::read(&v.rtype, &v.id, Some(v.version), &v.content);
                 bundle.entry.push(EntryOut {
                     full_url: Some(format!("{}/{}/{}", ctx.base, v.rtype, v.id)),
                     resource: Some(raw(v.content)?),

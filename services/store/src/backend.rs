@@ -40,7 +40,10 @@ pub struct Store {
     /// PostgreSQL only: keeps the planner statistics up with the writes.
     pub(crate) statistics: Option<Arc<Statistics>>,
     /// Bumped after every commit that appended events (see `events`).
-    pub(crate) events_committed: tokio::sync::watch::Sender<u64>,
+    pub(crate) events_committed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// PostgreSQL only: the listener that turns other replicas' commits into the same
+    /// signal (`notify`); stopped with the store.
+    pub(crate) listener: Option<tokio::task::JoinHandle<()>>,
     /// SQLite only: which outbox readers hold which tenant's log.
     pub(crate) local_leases: LocalLeases,
     /// How long a statement may run (see [`StoreOptions::statement_timeout`]).
@@ -86,6 +89,8 @@ impl Store {
             statement_timeout,
         } = options;
         let mut statistics = None;
+        let events_committed = Arc::new(tokio::sync::watch::Sender::new(0));
+        let mut listener = None;
         let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url)?;
             // Migrations may build indexes for longer than any request should run:
@@ -105,6 +110,7 @@ impl Store {
                 .connect_with(connect.options([("statement_timeout", timeout_ms.as_str())]))
                 .await?;
             statistics = Some(Statistics::start(&pool).await);
+            listener = Some(crate::notify::listen(&pool, events_committed.clone()));
             Db::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -131,7 +137,8 @@ impl Store {
             db,
             sqlite_writer: tokio::sync::Mutex::new(()),
             statistics,
-            events_committed: tokio::sync::watch::Sender::new(0),
+            events_committed,
+            listener,
             local_leases: Default::default(),
             statement_timeout,
         })
@@ -159,6 +166,9 @@ impl Store {
 
     /// Closes the pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
         on_pool!(self, pool => pool.close().await)
     }
 
@@ -174,6 +184,14 @@ impl Store {
         match self.db {
             Db::Sqlite(_) => Some(self.sqlite_writer.lock().await),
             Db::Postgres(_) => None,
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
         }
     }
 }

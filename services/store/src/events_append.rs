@@ -83,6 +83,12 @@ impl AppendEvents<Transaction<'_, Postgres>> for [NewEvent] {
         .bind(self.iter().map(|e| e.body.as_str()).collect::<Vec<_>>())
         .execute(&mut **tx)
         .await?;
+        // Delivered at commit to every replica's listener (`notify`).
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::notify::CHANNEL)
+            .bind(format!("{tenant}:{last}"))
+            .execute(&mut **tx)
+            .await?;
         Ok(last)
     }
 }

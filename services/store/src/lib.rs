@@ -20,6 +20,7 @@ mod exclusive;
 pub mod labels;
 mod local_leases;
 pub mod model;
+mod notify;
 mod picture_finish;
 mod read;
 mod search;

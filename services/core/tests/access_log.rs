@@ -113,6 +113,15 @@ async fn every_interaction_leaves_exactly_its_record(h: &Harness) {
         .get_absolute(&root(h, "/picture?unit=w1"))
         .await
         .status));
+    let report = json!({
+        "kind": "pull", "quarantined": 0,
+        "staleAfterSeconds": 600.0, "reportIntervalSeconds": 10.0
+    });
+    let r = h
+        .send(h.client.put(root(h, "/sources/pull")).json(&report))
+        .await;
+    assert!(ok(r.status), "{}", r.text);
+    assert!(ok(h.get_absolute(&root(h, "/sources")).await.status));
 
     let records = records_after(h, start).await;
     let got = summary(&records);
@@ -129,6 +138,9 @@ async fn every_interaction_leaves_exactly_its_record(h: &Harness) {
         ("batch", 200, vec!["Location/w1"]),
         ("delete", 200, vec!["Schedule/s1*"]),
         ("picture", 200, vec!["Location/w1"]),
+        // A source's report is a write: its record commits with it.
+        ("sources-write", 200, vec!["source/pull*"]),
+        ("sources-read", 200, vec![]),
     ];
     let want: Vec<(String, u16, Vec<String>)> = want
         .into_iter()

@@ -5,6 +5,7 @@
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::StoreError;
+use crate::access_log::{AccessEntity, AccessRecord, insert_records};
 use crate::backend::{Store, on_pool};
 
 /// A source's latest report.
@@ -17,25 +18,40 @@ pub struct SourceStatusRow {
 }
 
 impl Store {
-    /// Replaces the report of source `name`.
+    /// Replaces the report of source `name`; `access`, the request's access record,
+    /// commits in the same transaction (with the source as what was changed).
     pub async fn put_source_status(
         &self,
         tenant: &str,
         name: &str,
         body: &str,
         reported_at: i64,
+        access: Option<&AccessRecord>,
     ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO source_status (tenant, name, body, reported_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (tenant, name) \
              DO UPDATE SET body = excluded.body, reported_at = excluded.reported_at";
+        let _turn = self.writer_turn().await;
         on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
             sqlx::query(AssertSqlSafe(SQL))
                 .bind(tenant)
                 .bind(name)
                 .bind(body)
                 .bind(reported_at)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?;
+            if let Some(access) = access {
+                let mut record = access.clone();
+                record.entities.push(AccessEntity {
+                    reference: format!("source/{name}"),
+                    version: None,
+                    visit: None,
+                    changed: true,
+                });
+                insert_records!(tx, std::slice::from_ref(&record));
+            }
+            tx.commit().await?;
         });
         Ok(())
     }

@@ -121,10 +121,20 @@ pub async fn put(
     }
     let text = serde_json::to_string(&report)
         .map_err(|e| ApiError::Internal(format!("a source report did not serialise: {e}")))?;
+    let access = crate::audit::note::for_write();
     state
         .store
-        .put_source_status(&ctx.tenant, &name, &text, Timestamp::now().as_microsecond())
+        .put_source_status(
+            &ctx.tenant,
+            &name,
+            &text,
+            Timestamp::now().as_microsecond(),
+            access.as_ref(),
+        )
         .await?;
+    if access.is_some() {
+        crate::audit::note::written();
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

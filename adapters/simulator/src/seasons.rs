@@ -103,8 +103,8 @@ const DAILY: [f64; 7] = [1.15, 1.05, 1.0, 1.0, 1.0, 0.85, 0.95];
 /// Elective admissions by weekday against an ordinary weekday: the Monday peak.
 const ELECTIVE_DAYS: [f64; 7] = [1.6, 1.0, 1.0, 1.0, 0.5, 0.0, 0.0];
 
-/// `count` wards of `beds` beds (±4 from ward to ward), four to a site, sized to be
-/// about 90 % full on average.
+/// `count` wards of `beds` − 4, `beds` − 1 and `beds` + 2 beds in turn (at least 6),
+/// four to a site, their admissions sized to keep them about 90 % full on average.
 pub fn wards(count: usize, beds: u32) -> Vec<SeasonWard> {
     (0..count)
         .map(|i| {

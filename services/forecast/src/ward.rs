@@ -105,18 +105,21 @@ pub struct Forecast {
 }
 
 /// The patients of the operating list as arrivals on their destination wards:
-/// `(ward, arrival)`, at the operation's end plus the recovery time.
+/// `(ward, arrival)`, at the operation's end plus the recovery time (the learned
+/// median when the case has none, or none that is a time).
 pub fn post_operative(cases: &[OperatingCase], baseline: &Baseline) -> Vec<(String, Incoming)> {
     let learned = baseline.recovery.median().unwrap_or(DEFAULT_RECOVERY_HOURS);
     cases
         .iter()
         .filter_map(|case| {
             let ward = case.destination.clone()?;
-            let hours = case.recovery_hours.unwrap_or(learned);
-            let at = case
-                .ends
-                .checked_add(jiff::SignedDuration::from_secs_f64(hours * 3600.0))
-                .ok()?;
+            // A recovery time that is not a time (negative, not a number) is unknown.
+            let hours = case
+                .recovery_hours
+                .filter(|h| h.is_finite() && *h >= 0.0)
+                .unwrap_or(learned);
+            let recovery = jiff::SignedDuration::try_from_secs_f64(hours * 3600.0).ok()?;
+            let at = case.ends.checked_add(recovery).ok()?;
             Some((
                 ward,
                 Incoming {

@@ -125,12 +125,18 @@ fn the_operating_list_sends_patients_after_recovery() {
             probability: 1.0,
         },
     ];
+    let mut cases = cases;
+    let mut odd = cases[0].clone();
+    odd.recovery_hours = Some(f64::NAN);
+    cases.push(odd);
     let arrivals = post_operative(&cases, &baseline());
     // The home case sends nobody; the other arrives after the learned median, 2 h.
-    assert_eq!(arrivals.len(), 1);
+    assert_eq!(arrivals.len(), 2);
     assert_eq!(arrivals[0].0, "W1");
     assert_eq!(arrivals[0].1.at, t("2026-11-30T12:00:00Z"));
     assert_eq!(arrivals[0].1.probability, 0.95);
+    // A recovery time that is not a number is taken as unknown, not a panic.
+    assert_eq!(arrivals[1].1.at, t("2026-11-30T12:00:00Z"));
 }
 
 /// Emergency arrivals only at local Sunday 03:xx, one an hour on average, and they

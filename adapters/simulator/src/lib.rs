@@ -8,7 +8,9 @@
 //! deterministically for a seed.
 //! [`feed`] sends the ADT messages ([`hl7_out`]) over MLLP and [`api`] serves the
 //! exports and `GET /truth`, both with the faults of [`faults::Faults`] when asked.
-//! [`run::Simulator`] ties them to a [`clock::SimClock`].
+//! [`run::Simulator`] ties them to a [`clock::SimClock`]. [`seasons`] lives months of the
+//! wards' stays hour by hour, with weekly cycles, elective Monday peaks, a winter season
+//! and slipping discharges, for forecasts and their backtest.
 
 pub mod api;
 pub mod build;
@@ -20,6 +22,7 @@ pub mod hl7_out;
 pub mod life;
 pub mod records;
 pub mod run;
+pub mod seasons;
 #[cfg(feature = "verify")]
 pub mod verify;
 pub mod world;

@@ -4,6 +4,7 @@
 mod access_log_export;
 mod adapters;
 mod demo;
+mod forecast_backtest;
 mod logging;
 mod process;
 mod serve;
@@ -58,6 +59,9 @@ enum Command {
     /// Operator commands on the core's database (the event log's epoch, the access
     /// log's export).
     Store(store_admin::StoreArgs),
+    /// Replay the ward occupancy forecast over a simulated month and score it: MAE,
+    /// bias and 80 % interval coverage per horizon against two naive forecasts.
+    ForecastBacktest(forecast_backtest::ForecastBacktestArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -78,6 +82,7 @@ fn main() -> anyhow::Result<()> {
         Command::Adapter(adapter) => runtime.block_on(adapter.run()),
         Command::Simulate(args) => runtime.block_on(simulate::run(args)),
         Command::Store(args) => runtime.block_on(store_admin::run(args)),
+        Command::ForecastBacktest(args) => forecast_backtest::run(args),
         Command::BedReservations(settings) => runtime.block_on(async {
             ohjaamo_bed_reservations::run(settings, ohjaamo_core::http::server::shutdown_signal())
                 .await

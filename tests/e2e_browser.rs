@@ -10,6 +10,11 @@
 //! `tests/browser/node_modules` (`npm ci --prefix tests/browser`); without them the
 //! test is skipped loudly, or fails when `CI=true`.
 //!
+//! A second stack is `ohjaamo demo` itself — the core with authentication on and the
+//! demo's development issuer — for the sign-in (`tests/browser/signin.mjs`): a
+//! coordinator through the real redirect with PKCE, their name on the board and on
+//! the bed they hold, signing out; the wall screen with its own credential.
+//!
 //! `OHJAAMO_SCREENSHOTS=1` also writes `docs/screenshots/recovery.png`,
 //! `docs/screenshots/beds.png` (1920×1080) and `beds-laptop.png` (1280×800) after the
 //! simulator has lived a busy morning:
@@ -115,6 +120,8 @@ struct Stack {
     core: String,
     sim: String,
     processes: Vec<Process>,
+    /// More environment for the browser tests (the demo's issuer and screen address).
+    env: Vec<(String, String)>,
 }
 
 impl Stack {
@@ -216,6 +223,7 @@ impl Stack {
             core,
             sim,
             processes,
+            env: Vec::new(),
         };
         stack.settle("the core to have the hospital").await;
         stack
@@ -313,6 +321,7 @@ impl Stack {
             .current_dir(root())
             .env("OHJAAMO_URL", &self.core)
             .env("OHJAAMO_SIM_URL", &self.sim)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
             .spawn()
@@ -379,6 +388,90 @@ async fn the_displays_in_a_real_browser() {
         .node(&["--test", "tests/browser/"], Duration::from_secs(600))
         .await;
     assert!(passed, "the browser tests failed (their output is above)");
+}
+
+impl Stack {
+    /// `ohjaamo demo` on free ports as people run it (a simulated minute a second: the
+    /// demo's core follows the simulator's clock minute by minute, so a hold made
+    /// "now" by the page shows within a second; with the clock stopped it would start
+    /// in the core's future for good), once its adapters have delivered and its wall
+    /// screen's credential names the recovery unit.
+    async fn demo() -> Stack {
+        let dir = std::env::temp_dir().join(format!(
+            "ohjaamo-e2e-browser-demo-{}-{}",
+            std::process::id(),
+            Timestamp::now().as_millisecond()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ports = [free_port(), free_port(), free_port(), free_port()];
+        let [core, sim, mllp, issuer] = ports.map(|p| format!("127.0.0.1:{p}"));
+        let demo = Process::start(
+            "demo",
+            &dir,
+            &strings(&[
+                "demo",
+                "--no-open",
+                "--dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                &core,
+                "--simulator-listen",
+                &sim,
+                "--mllp-listen",
+                &mllp,
+                "--issuer-listen",
+                &issuer,
+            ]),
+            &[],
+        );
+        let mut stack = Stack {
+            dir,
+            core: format!("http://{core}"),
+            sim: format!("http://{sim}"),
+            processes: vec![demo],
+            env: vec![("OHJAAMO_ISSUER_URL".into(), format!("http://{issuer}"))],
+        };
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let log = stack.processes[0].log.clone();
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            let screen = text
+                .split_whitespace()
+                .find(|w| w.contains("/displays/recovery#screen_client="));
+            let ready = text.contains("the wall screen's credential names the recovery unit")
+                && text.contains("source fed")
+                && text.matches("source fed").count() >= 2;
+            if let (Some(screen), true) = (screen, ready) {
+                stack
+                    .env
+                    .push(("OHJAAMO_SCREEN_URL".into(), screen.to_owned()));
+                return stack;
+            }
+            if Instant::now() > deadline {
+                stack.dump();
+                panic!("the demo did not come up with its adapters fed and its screen provisioned");
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_at_the_demo() {
+    if browser_tools().is_none() {
+        return;
+    }
+    let stack = Stack::demo().await;
+    let passed = stack
+        .node(
+            &["--test", "tests/browser/signin.mjs"],
+            Duration::from_secs(300),
+        )
+        .await;
+    assert!(
+        passed,
+        "the sign-in browser tests failed (their output is above)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -291,3 +291,79 @@ pub async fn get_json(
     r.status().is_success().then_some(())?;
     r.json().await.ok()
 }
+
+/// Signs a demo coordinator (`person`, e.g. `coordinator-hospital`) in at the demo's
+/// development issuer as the bed board would — authorization code with PKCE S256
+/// through the sign-in form — and returns the access token for the core at
+/// `core_root`.
+pub async fn demo_sign_in(issuer: &str, core_root: &str, person: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let verifier = b64.encode(rand::random::<[u8; 32]>());
+    let challenge = b64.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let redirect_uri = format!("{core_root}/displays/beds");
+    let request = [
+        ("response_type", "code"),
+        ("client_id", "ohjaamo-displays"),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("scope", "openid user/ohjaamo.picture.read user/Location.rs"),
+        ("state", "test-state"),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+    ];
+    let form = |pairs: &[(&str, &str)]| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish()
+    };
+    let page = http
+        .get(format!("{issuer}/authorize?{}", form(&request)))
+        .send()
+        .await
+        .expect("the demo issuer answers");
+    assert!(
+        page.status().is_success(),
+        "the sign-in page: {}",
+        page.status()
+    );
+    let mut chosen: Vec<(&str, &str)> = request.to_vec();
+    chosen.push(("person", person));
+    let urlencoded = "application/x-www-form-urlencoded";
+    let back = http
+        .post(format!("{issuer}/authorize"))
+        .header("content-type", urlencoded)
+        .body(form(&chosen))
+        .send()
+        .await
+        .unwrap();
+    let location = back.headers()["location"].to_str().unwrap().to_owned();
+    let location = url::Url::parse(&location).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no code in {location}"));
+    let answer = http
+        .post(format!("{issuer}/token"))
+        .header("content-type", urlencoded)
+        .body(form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("client_id", "ohjaamo-displays"),
+            ("code_verifier", verifier.as_str()),
+        ]))
+        .send()
+        .await
+        .expect("the demo issuer's token endpoint answers");
+    let tokens: serde_json::Value = answer.json().await.expect("a JSON token answer");
+    tokens["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access token: {tokens}"))
+        .to_owned()
+}

@@ -1,5 +1,6 @@
 //! A bed hold records who made it: the token's subject, written by the server over
-//! whatever the client put in the extension — by a single write and in a Bundle.
+//! whatever the client put in the extension — by a single write and in a Bundle — and
+//! the token's `name` beside it, which `/picture/beds` gives the bed board to show.
 
 mod common;
 mod oidc;
@@ -13,6 +14,7 @@ use oidc::{ORG_A, call};
 
 const HOLD: &str = "https://ohjaamo.fi/fhir/NamingSystem/bed-hold";
 const HELD_BY: &str = "https://ohjaamo.fi/fhir/StructureDefinition/bed-hold-held-by";
+const HELD_BY_NAME: &str = "https://ohjaamo.fi/fhir/StructureDefinition/bed-hold-held-by-name";
 
 fn hold(id: &str, bed: &str) -> Value {
     let now = Timestamp::now();
@@ -38,11 +40,8 @@ fn held_by(slot: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn a_hold_names_the_coordinator_who_made_it() {
-    let Some((issuer, h)) = oidc::start().await else {
-        return;
-    };
+/// A ward with beds b1 and b2 and their Schedules; the admin token that made them.
+async fn ward_with_two_beds(issuer: &oidc::Issuer, h: &common::Harness) -> String {
     let admin = issuer.token_for(ORG_A, "system/*.cruds");
     for resource in [
         location("ward", "Osasto", "wa", None),
@@ -56,9 +55,18 @@ async fn a_hold_names_the_coordinator_who_made_it() {
             resource["resourceType"].as_str().unwrap(),
             resource["id"].as_str().unwrap()
         );
-        let r = call(&h, Method::PUT, &path, Some(&admin), None, Some(&resource)).await;
+        let r = call(h, Method::PUT, &path, Some(&admin), None, Some(&resource)).await;
         assert!(r.status.is_success(), "{path}: {}", r.text);
     }
+    admin
+}
+
+#[tokio::test]
+async fn a_hold_names_the_coordinator_who_made_it() {
+    let Some((issuer, h)) = oidc::start().await else {
+        return;
+    };
+    let admin = ward_with_two_beds(&issuer, &h).await;
     let coordinator = issuer.token(json!({
         "organization": ORG_A, "scope": "user/Slot.crus", "sub": "coordinator-a",
     }));
@@ -98,4 +106,54 @@ async fn a_hold_names_the_coordinator_who_made_it() {
         let slot: Value = serde_json::from_str(&r.text).unwrap();
         assert_eq!(held_by(&slot), ["coordinator-a"], "{id}: {slot}");
     }
+}
+
+#[tokio::test]
+async fn a_hold_shows_its_holders_name() {
+    let Some((issuer, h)) = oidc::start().await else {
+        return;
+    };
+    ward_with_two_beds(&issuer, &h).await;
+    let scope = "user/Slot.cruds user/ohjaamo.picture.read";
+    let named = issuer.token(json!({
+        "organization": ORG_A, "scope": scope, "sub": "coordinator-a", "name": "Aino Virtanen",
+    }));
+    let nameless = issuer.token(json!({
+        "organization": ORG_A, "scope": scope, "sub": "coordinator-b",
+    }));
+    for (id, bed, token) in [("h1", "b1", &named), ("h2", "b2", &nameless)] {
+        let mut slot = hold(id, bed);
+        // Another name sent by the client is not kept.
+        slot["extension"] = json!([{"url": HELD_BY_NAME, "valueString": "Someone Else"}]);
+        let path = format!("/fhir/Slot/{id}");
+        let r = call(&h, Method::PUT, &path, Some(token), None, Some(&slot)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    let r = call(
+        &h,
+        Method::GET,
+        "/picture/beds?unit=ward",
+        Some(&named),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let hold_of = |bed: &str| -> Value {
+        r.body["beds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["id"] == bed)
+            .unwrap()["hold"]
+            .clone()
+    };
+    assert_eq!(hold_of("b1")["heldBy"], "coordinator-a");
+    assert_eq!(hold_of("b1")["heldByName"], "Aino Virtanen");
+    assert_eq!(hold_of("b2")["heldBy"], "coordinator-b");
+    assert_eq!(
+        hold_of("b2")["heldByName"],
+        Value::Null,
+        "no name in the token, none kept from the client"
+    );
 }

@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use ohjaamo_core::auth::settings::{AuthMode, OidcSettings, parse_algorithms};
+use ohjaamo_core::auth::settings::{
+    AuthMode, DISPLAYS_CLIENT_ID, DISPLAYS_SCOPES, OidcSettings, parse_algorithms,
+};
 
 #[derive(clap::Args, Debug)]
 pub struct AuthArgs {
@@ -45,6 +47,13 @@ pub struct AuthArgs {
         value_parser = clap::value_parser!(u64).range(0..=300)
     )]
     pub auth_leeway_seconds: u64,
+    /// The bed board's OAuth client id at the issuer (a public client: authorization
+    /// code with PKCE, redirect URI `<core>/displays/beds`).
+    #[arg(long, env = "OHJAAMO_DISPLAYS_CLIENT_ID", default_value = DISPLAYS_CLIENT_ID)]
+    pub displays_client_id: String,
+    /// The scopes the bed board asks the issuer for, space-separated.
+    #[arg(long, env = "OHJAAMO_DISPLAYS_SCOPES", default_value = DISPLAYS_SCOPES)]
+    pub displays_scopes: String,
 }
 
 impl AuthArgs {
@@ -74,6 +83,8 @@ impl AuthArgs {
                     .map_err(anyhow::Error::msg)
                     .context("--auth-algorithms")?;
                 settings.leeway = Duration::from_secs(self.auth_leeway_seconds);
+                settings.displays_client_id = self.displays_client_id.clone();
+                settings.displays_scopes = self.displays_scopes.clone();
                 Ok(AuthMode::Oidc(settings))
             }
         }

@@ -22,6 +22,9 @@ pub struct Discovery {
     pub token_endpoint: Option<String>,
     #[serde(default)]
     pub authorization_endpoint: Option<String>,
+    /// Where a page signs a person out (OIDC RP-Initiated Logout).
+    #[serde(default)]
+    pub end_session_endpoint: Option<String>,
 }
 
 /// One issuer, discovered once (on first use, retried until it succeeds).

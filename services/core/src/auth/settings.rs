@@ -36,6 +36,11 @@ pub struct OidcSettings {
     pub jwks_min_refresh: Duration,
     /// Keys older than this are fetched again (a removed key stops being accepted).
     pub jwks_max_age: Duration,
+    /// The bed board's OAuth client at the issuer (a public client: authorization
+    /// code with PKCE), told to the page by `/displays/signin`.
+    pub displays_client_id: String,
+    /// The scopes the bed board asks for, space-separated.
+    pub displays_scopes: String,
 }
 
 impl OidcSettings {
@@ -49,9 +54,18 @@ impl OidcSettings {
             leeway: Duration::from_secs(30),
             jwks_min_refresh: Duration::from_secs(30),
             jwks_max_age: Duration::from_secs(3600),
+            displays_client_id: DISPLAYS_CLIENT_ID.into(),
+            displays_scopes: DISPLAYS_SCOPES.into(),
         }
     }
 }
+
+/// The bed board's client id unless configured.
+pub const DISPLAYS_CLIENT_ID: &str = "ohjaamo-displays";
+/// What the bed board asks for unless configured: who signed in (`openid profile`)
+/// and a coordinator's scopes (docs/security.md).
+pub const DISPLAYS_SCOPES: &str = "openid profile user/ohjaamo.picture.read user/Slot.cruds \
+     user/Location.rs user/Schedule.rs";
 
 /// RS256 (what most issuers sign with), PS256 and ES256.
 pub const DEFAULT_ALGORITHMS: [Algorithm; 3] =

@@ -19,6 +19,7 @@ use crate::auth::scopes::Permission;
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 use crate::http::context::Ctx;
+use crate::http::fhir::{HELD_BY_NAME_URL, HELD_BY_URL};
 use crate::picture::place_cache::{place_of, slot_occupancy};
 use crate::picture::read::locations;
 use crate::picture::source::Resources;
@@ -166,6 +167,19 @@ fn bed_now(
             "expires": h["end"],
             "note": h["comment"],
             "versionId": h["meta"]["versionId"],
+            // Who holds it (the token's sub or client id, stamped by the server) and
+            // their display name when their token had one.
+            "heldBy": extension_text(h, HELD_BY_URL),
+            "heldByName": extension_text(h, HELD_BY_NAME_URL),
         })),
     })
+}
+
+/// The `valueString` of `resource`'s extension `url`.
+fn extension_text<'a>(resource: &'a Value, url: &str) -> Option<&'a str> {
+    resource["extension"]
+        .as_array()?
+        .iter()
+        .find(|e| e["url"].as_str() == Some(url))?["valueString"]
+        .as_str()
 }

@@ -40,6 +40,7 @@ pub fn app(state: AppState) -> Router {
         .route("/picture", get(crate::http::picture::handler))
         .route("/picture/beds", get(crate::http::beds::handler))
         .route("/stream", get(crate::http::stream::handler))
+        .route("/displays/signin", get(crate::http::signin::configuration))
         .route("/sources", get(crate::http::sources::list))
         .route(
             "/sources/{name}",
@@ -47,7 +48,10 @@ pub fn app(state: AppState) -> Router {
         )
         .with_state(state.clone())
         .merge(crate::http::fhir::router(state.clone()))
-        .merge(crate::http::web::router())
+        .merge(crate::http::signin::allow_issuer(
+            crate::http::web::router(),
+            &state,
+        ))
         .layer(RequestBodyTimeoutLayer::new(
             state.config.server.body_read_timeout,
         ))

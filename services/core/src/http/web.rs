@@ -5,7 +5,8 @@
 //! screen must come back by itself after a power cut. Everything a display needs is
 //! served by the core it reads from — no CDN, no external fonts — and a deployment is
 //! one binary. The pages are plain HTML and ES modules (no build step); they read
-//! `/picture`, `/stream`, `/picture/beds`, `/sources` and write holds over `/fhir`.
+//! `/picture`, `/stream`, `/picture/beds`, `/sources` and write holds over `/fhir`,
+//! with a token when the server asks for one (`/displays/signin`, http::signin).
 
 use axum::Router;
 use axum::extract::Path;
@@ -47,6 +48,8 @@ const ASSETS: &[Asset] = &[
     asset!("assets/recovery.js", JS),
     asset!("assets/beds.js", JS),
     asset!("assets/index.js", JS),
+    asset!("assets/auth.js", JS),
+    asset!("assets/sse.js", JS),
 ];
 
 /// Pages run only this server's scripts and styles, talk only to it, and are framed by

@@ -5,6 +5,7 @@
 // See docs/displays.md.
 
 import { t } from './i18n.js';
+import * as auth from './auth.js';
 import {
   LivePicture,
   Sources,
@@ -434,6 +435,9 @@ function bedTile(bed, zoneName) {
     const key = expired ? 'beds.hold.expired' : hold.status === 'busy' ? 'beds.hold.confirmed' : 'beds.hold.tentative';
     info.push(h('div', { class: 'info', dataset: { fig: 'hold' } }, h('strong', {}, t(key, { time: fmtWhen(hold.expires, zoneName) }))));
     if (hold.note) info.push(h('div', { class: 'info' }, t('beds.hold.note', { note: hold.note })));
+    // Who holds it: the server stamps the signed-in holder (docs/security.md).
+    const holder = hold.heldByName ?? hold.heldBy;
+    if (holder) info.push(h('div', { class: 'info', dataset: { fig: 'held-by' } }, t('beds.hold.by', { who: holder })));
   }
   const actions = [];
   if (state === 'free' && !bed.closed) {
@@ -656,14 +660,71 @@ function tick() {
   renderStatus({ live, sources, timeZone: () => zone(unit), banners: el('banners'), status: el('status'), extra: extraBanners() });
 }
 
-function start() {
+/** Who is signed in, and the way out (nothing without authentication). */
+function renderWho() {
+  const me = auth.who();
+  if (!me) return fill(el('who'));
+  fill(
+    el('who'),
+    h('span', { class: 'who-name', id: 'who-name', title: t('auth.signedInAs', { name: me.name }) }, me.name),
+    h('button', { type: 'button', class: 'btn secondary', id: 'sign-out', onclick: () => auth.signOut() }, t('auth.signOut')),
+  );
+}
+
+/** The board before anyone has signed in: why, and the way in. */
+function showSignIn(reason) {
   applyStaticText();
+  document.body.dataset.view = 'signin';
+  fill(el('who'));
+  const problem = reason ? h('p', { class: 'error', role: 'alert', id: 'signin-error' }, t(`auth.error.${reason}`)) : null;
+  fill(
+    el('view'),
+    h(
+      'section',
+      { class: 'signin', id: 'signin' },
+      h('h2', {}, t('auth.title')),
+      h('p', {}, t('auth.lead')),
+      problem,
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'btn primary',
+          id: 'sign-in',
+          onclick: () => auth.signIn().catch(() => showSignIn('insecure')),
+        },
+        t('auth.signIn'),
+      ),
+    ),
+  );
+}
+
+/** Signs in first when the server asks for tokens, then starts the board. */
+async function boot() {
+  let signedIn = { error: null };
   languageSwitch(el('lang'), () => {
     applyStaticText();
     el('view').dataset.options = '';
-    render();
-    tick();
+    if (document.body.dataset.view === 'signin') showSignIn(signedIn.error);
+    else {
+      renderWho();
+      render();
+      tick();
+    }
   });
+  // A session that ends by itself (its refresh token expired or was revoked) brings
+  // the sign-in back.
+  signedIn = await auth.start('person', { onEnded: () => location.assign(`${location.pathname}${location.search}`) });
+  if (!signedIn.signedIn) {
+    showSignIn(signedIn.error);
+    return;
+  }
+  renderWho();
+  start();
+}
+
+function start() {
+  applyStaticText();
   el('hold-form').addEventListener('submit', submitHold);
   el('hold-cancel').addEventListener('click', closeDialog);
   el('hold-dialog').addEventListener('close', () => {
@@ -690,4 +751,4 @@ function start() {
   }, BEDS_EVERY_MS);
 }
 
-start();
+boot();

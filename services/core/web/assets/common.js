@@ -9,6 +9,8 @@
 // grey (`body.stale`) and a banner says plainly what is wrong and since when.
 
 import { t, locale, language, setLanguage, initialLanguage, LANGUAGES } from './i18n.js';
+import * as auth from './auth.js';
+import { FetchEventSource } from './sse.js';
 
 /** Nothing (event or heartbeat) for this long: the connection is stale. */
 export const STALE_AFTER_MS = 40_000;
@@ -265,13 +267,20 @@ export function applyStaticText(root = document) {
 // Fetch helpers.
 
 async function withTimeout(url, init = {}, timeoutMs = 10_000) {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  try {
-    return await fetch(url, { cache: 'no-store', ...init, signal: abort.signal });
-  } finally {
-    clearTimeout(timer);
-  }
+  const once = async () => {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      const headers = { ...(init.headers ?? {}), ...auth.headers() };
+      return await fetch(url, { cache: 'no-store', ...init, headers, signal: abort.signal });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const r = await once();
+  // A token refused (expired while the tab slept, or revoked): renew once and retry.
+  if (r.status === 401 && auth.enabled() && (await auth.renew())) return once();
+  return r;
 }
 
 /** GET `url` as JSON: `{ok, status, body}`; `status` 0 when the server was not reached. */
@@ -401,7 +410,9 @@ export class LivePicture {
     this.needFresh = false;
     this.errors = 0;
     this.notOpenSince = this.notOpenSince ?? Date.now();
-    const es = new EventSource(this.url(fresh));
+    // With a token the stream goes over fetch (EventSource cannot send headers); a
+    // refused token is renewed before the next attempt.
+    const es = auth.enabled() ? new FetchEventSource(this.url(fresh), auth.headers) : new EventSource(this.url(fresh));
     this.es = es;
     es.addEventListener('open', () => {
       if (es !== this.es) return;
@@ -410,8 +421,9 @@ export class LivePicture {
       this.lastEventAt = Date.now();
       this.tick();
     });
-    es.addEventListener('error', () => {
+    es.addEventListener('error', (e) => {
       if (es !== this.es) return;
+      if (e?.status === 401) auth.renew();
       if (this.notOpenSince == null) this.notOpenSince = Date.now();
       this.errors += 1;
       if (this.needFresh || es.readyState === EventSource.CLOSED || this.errors >= ERRORS_BEFORE_REOPEN) {
@@ -582,6 +594,12 @@ export class Sources {
   }
 
   start() {
+    // A credential without the sources' scope (a coordinator, a wall screen:
+    // docs/security.md) is not shown them; asking would only be refused.
+    if (!auth.grants('ohjaamo.sources.read')) {
+      this.available = false;
+      return;
+    }
     this.poll();
     this.timer = setInterval(() => this.poll(), SOURCES_EVERY_MS);
   }
@@ -589,7 +607,9 @@ export class Sources {
   async poll() {
     if (!this.available) return;
     const r = await getJSON('/sources');
-    if (r.status === 404) {
+    // 403: this credential may not read the sources (a coordinator or a wall screen:
+    // docs/security.md); the stream's own staleness still shows a lost feed.
+    if (r.status === 404 || r.status === 403) {
       this.available = false;
       clearInterval(this.timer);
       // The route may come with an upgrade; the version check reloads the page then.

@@ -4,6 +4,7 @@
 // sends to. Everything comes from the live picture (`/stream`); see docs/displays.md.
 
 import { t } from './i18n.js';
+import * as auth from './auth.js';
 import {
   LivePicture,
   Sources,
@@ -28,14 +29,19 @@ import {
 } from './common.js';
 
 const params = new URLSearchParams(location.search);
-const wantedUnit = params.get('unit');
+// A wall screen runs unattended: with authentication on it gets tokens of its own
+// OAuth client (auth.js), whose credential may confine it to its unit(s).
+const signedIn = await auth.start('screen');
+const confined = auth.units();
+const wantedUnit = params.get('unit') ?? confined[0] ?? null;
 /** A case this much behind or ahead of its planned end is called late or early. */
 const ON_TIME_MINUTES = 5;
 
 startLanguage();
 
 const el = (id) => document.getElementById(id);
-const live = new LivePicture({ onChange: () => schedule() });
+// A confined credential reads its own unit's picture only, and must name it.
+const live = new LivePicture({ query: confined.length ? { unit: wantedUnit } : {}, onChange: () => schedule() });
 const sources = new Sources({ onChange: () => schedule() });
 let reloading = false;
 const schedule = coalesce(render);
@@ -464,6 +470,7 @@ function renderWards(unit) {
 function extraBanners(unit) {
   const extra = [];
   if (reloading) extra.push(['reload', 'info', t('banner.reloading')]);
+  if (signedIn.error) extra.push(['credential', 'alarm', t(`auth.error.${signedIn.error}`)]);
   if (live.hasData && !unit) {
     extra.push(['no-unit', 'warn', wantedUnit ? t('banner.noUnitId', { id: wantedUnit }) : t('banner.noUnit')]);
   }

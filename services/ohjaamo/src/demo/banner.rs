@@ -13,6 +13,8 @@ pub struct Banner<'a> {
     /// The recovery display (heräämö) and the bed board (paikanvaraus).
     pub displays: &'a [String; 2],
     pub sources: &'a str,
+    /// The development OIDC issuer the core takes tokens from.
+    pub issuer: &'a str,
 }
 
 impl fmt::Display for Banner<'_> {
@@ -38,6 +40,14 @@ impl fmt::Display for Banner<'_> {
         for (name, what) in &self.adapters {
             row(f, &format!("adapter-{name}"), what)?;
         }
+        row(
+            f,
+            "issuer",
+            &format!(
+                "{}  DEVELOPMENT sign-in (pick a name, no password): never use in production",
+                self.issuer
+            ),
+        )?;
         row(f, "displays", &format!("{}  (heräämö)", self.displays[0]))?;
         row(f, "", &format!("{}  (paikanvaraus)", self.displays[1]))?;
         row(
@@ -70,6 +80,7 @@ mod tests {
             adapters: vec![("adt", "ADT feed: MLLP on h:2575")],
             displays: &displays,
             sources: "http://h:8080/sources",
+            issuer: "http://h:8091",
         }
         .to_string();
         for part in [
@@ -79,6 +90,8 @@ mod tests {
             "http://h:8080/displays/recovery",
             "http://h:8080/displays/beds",
             "at 60x",
+            "http://h:8091  DEVELOPMENT sign-in",
+            "never use in production",
         ] {
             assert!(text.contains(part), "{part} in\n{text}");
         }

@@ -2,16 +2,24 @@
 //! default — the core on a SQLite file, the source simulator living a busy day
 //! faster than real time, and both adapters feeding the core from it.
 //!
+//! The core runs with authentication on, against the demo's own development OIDC
+//! issuer ([`issuer`], on its own port): the bed board signs a coordinator in through
+//! it, the wall screen and the demo's own parts get client-credentials tokens.
+//!
 //! The demo tells rather than scrolls: it prints what runs where ([`banner`]), then
 //! logs only warnings and changes of state — a source becoming fed or stale, a
 //! component stopping ([`watch`]). `RUST_LOG` brings back the rest (`info`, or `debug`
 //! for every request).
 
+mod adapter_gate;
 mod banner;
+pub mod issuer;
+mod service_token;
 mod watch;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::Parser as _;
@@ -25,6 +33,9 @@ use ohjaamo_core::base::clock::Clock;
 use ohjaamo_simulator::Simulator;
 
 use crate::{serve, simulate};
+use issuer::DevIssuer;
+use issuer::clients::{AUDIENCE, DISPLAYS_CLIENT, SCREEN_CLIENT, ScreenUnits, WATCH_CLIENT};
+use service_token::ServiceToken;
 
 /// What the demo logs when `RUST_LOG` is unset: warnings, and the demo's own news.
 pub const LOG_FILTER: &str = "warn,ohjaamo::demo=info";
@@ -48,10 +59,23 @@ pub struct DemoArgs {
     /// Where the ADT adapter listens for the simulator's MLLP feed.
     #[arg(long, default_value = "127.0.0.1:2575")]
     pub mllp_listen: SocketAddr,
+    /// Where the demo's development OIDC issuer listens (sign-in, tokens, keys);
+    /// the loopback only: it signs anyone in who picks a name.
+    #[arg(long, default_value = "127.0.0.1:8091", value_parser = loopback)]
+    pub issuer_listen: SocketAddr,
     /// Do not open the two displays in a browser (they are opened when this machine
     /// has a desktop: a `DISPLAY` or `WAYLAND_DISPLAY`, or macOS).
     #[arg(long)]
     pub no_open: bool,
+}
+
+/// The development issuer is for this machine only.
+fn loopback(text: &str) -> Result<SocketAddr, String> {
+    let address: SocketAddr = text.parse().map_err(|e| format!("{e}"))?;
+    if !address.ip().is_loopback() {
+        return Err("the demo's development issuer listens on the loopback only".into());
+    }
+    Ok(address)
 }
 
 /// Builds a subcommand's arguments as its own command line would.
@@ -71,8 +95,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let file = |name: &str| args.dir.join(name).display().to_string();
-    let core = format!("http://{}/fhir", args.listen);
+    let root = format!("http://{}", args.listen);
+    let core = format!("{root}/fhir");
     let simulator = format!("http://{}", args.simulator_listen);
+    // The issuer first: the core fetches its keys on the first token.
+    let issuer_listener = tokio::net::TcpListener::bind(args.issuer_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (--issuer-listen)", args.issuer_listen))?;
+    let issuer_url = format!("http://{}", args.issuer_listen);
+    let screen_units = ScreenUnits::default();
+    let issuer = Arc::new(DevIssuer::new(&issuer_url, &root, &screen_units)?);
+    let service = |id: &str| -> anyhow::Result<ServiceToken> {
+        let secret = issuer
+            .secret_of(id)
+            .with_context(|| format!("the demo issuer has no client {id}"))?;
+        Ok(ServiceToken::new(&issuer_url, id, secret))
+    };
     let serve_args: serve::ServeArgs = parse(
         "serve",
         &[
@@ -83,10 +121,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             // Every few seconds, since a real second is a simulated minute.
             "--picture-refresh-seconds".into(),
             "5".into(),
-            // The demo's own issuer and the displays' sign-in are a later step
-            // (issue 18); until then the demo runs without authentication, and says so.
-            "--auth".into(),
-            "none".into(),
+            // Authentication as in production, with the demo's issuer.
+            "--auth-issuer".into(),
+            issuer_url.clone(),
+            "--auth-audience".into(),
+            AUDIENCE.into(),
+            "--displays-client-id".into(),
+            DISPLAYS_CLIENT.into(),
         ],
     )?;
     let simulate_args: simulate::SimulateArgs = parse(
@@ -107,6 +148,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let simulator_world = Simulator::new(simulate_args.config()?);
     let clock = Clock::following(simulator_world.time());
     let process = crate::process::adapter_process();
+    // Each adapter reaches the core through a gate adding its own token (until the
+    // adapters get tokens themselves: adapter_gate).
+    let mut gates = Vec::new();
+    let mut gate_for = |source: &str| -> anyhow::Result<String> {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let address = listener.local_addr()?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        gates.push(stopping(
+            format!("the token gate of adapter-{source}"),
+            Box::pin(adapter_gate::serve(
+                listener,
+                root.clone(),
+                service(source)?,
+            )),
+        ));
+        Ok(format!("http://{address}/fhir"))
+    };
+    let (pull_core, adt_core) = (gate_for("pull")?, gate_for("adt")?);
     // The adapters the demo runs, one entry each: the flags its command line would
     // have. They start in this order, each once the one before delivers.
     let adapters = [
@@ -115,7 +175,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "--export",
                 &simulator,
                 "--core",
-                &core,
+                &pull_core,
                 "--poll-interval",
                 "2",
                 "--cursor-file",
@@ -132,7 +192,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "--listen",
                 &args.mllp_listen.to_string(),
                 "--core",
-                &core,
+                &adt_core,
                 "--quarantine-file",
                 &file("adt-quarantine.jsonl"),
                 "--retry-max",
@@ -141,9 +201,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             &process,
         )?,
     ];
-    let root = format!("http://{}", args.listen);
+    let screen_secret = issuer
+        .secret_of(SCREEN_CLIENT)
+        .context("the demo issuer has no wall screen client")?;
+    // The wall screen's credential rides in the address's fragment, which the browser
+    // never sends to a server (docs/security.md, "Provisioning a wall screen").
     let displays = [
-        format!("{root}/displays/recovery"),
+        format!(
+            "{root}/displays/recovery#screen_client={SCREEN_CLIENT}&screen_secret={screen_secret}"
+        ),
         format!("{root}/displays/beds"),
     ];
     println!(
@@ -159,15 +225,29 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 .collect(),
             displays: &displays,
             sources: &format!("{root}/sources"),
+            issuer: &issuer_url,
         }
     );
-    let components = in_order(
+    let watcher = Arc::new(service(WATCH_CLIENT)?);
+    let mut components = in_order(
         &root,
+        &watcher,
         Box::pin(serve::run_on(serve_args, clock)),
         Box::pin(async move { simulate::serve(simulator_world, &simulate_args).await }),
         adapters,
     );
-    tokio::spawn(displays_ready(root, displays, !args.no_open));
+    components.push(stopping(
+        "the demo's development issuer".into(),
+        Box::pin(issuer::serve(issuer, issuer_listener)),
+    ));
+    components.extend(gates);
+    tokio::spawn(displays_ready(
+        root,
+        displays,
+        !args.no_open,
+        watcher,
+        screen_units,
+    ));
     futures_util::future::try_join_all(components).await?;
     Ok(())
 }
@@ -178,6 +258,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 /// noise of refused writes and retries.
 fn in_order(
     root: &str,
+    watcher: &Arc<ServiceToken>,
     core: BoxFuture<'static, anyhow::Result<()>>,
     simulator: BoxFuture<'static, anyhow::Result<()>>,
     adapters: impl IntoIterator<Item = DemoAdapter>,
@@ -196,12 +277,13 @@ fn in_order(
     let mut before: Option<&'static str> = None;
     for adapter in adapters {
         let (root, after) = (root.to_owned(), before.replace(adapter.name));
+        let watcher = watcher.clone();
         components.push(stopping(
             format!("adapter-{}", adapter.name),
             Box::pin(async move {
                 watch::core_answers(&root).await;
                 if let Some(name) = after {
-                    watch::source_delivers(&root, name).await;
+                    watch::source_delivers(&root, name, &watcher).await;
                 }
                 adapter.run.await
             }),
@@ -244,13 +326,23 @@ fn stopping(
     })
 }
 
-/// Once the core answers: says so, watches the sources, and opens the displays when
-/// asked to.
-async fn displays_ready(root: String, displays: [String; 2], open: bool) {
+/// Once the core answers: says so, provisions the wall screen's credential once the
+/// recovery unit is there, watches the sources, and opens the displays when asked to.
+async fn displays_ready(
+    root: String,
+    displays: [String; 2],
+    open: bool,
+    watcher: Arc<ServiceToken>,
+    screen_units: ScreenUnits,
+) {
     watch::core_answers(&root).await;
     tracing::info!("the core answers: the displays are live");
     if open {
         watch::open_displays(&displays);
     }
-    watch::watch_sources(root).await;
+    let provisioned = {
+        let (root, watcher) = (root.clone(), watcher.clone());
+        async move { watch::provision_screen(&root, &watcher, &screen_units).await }
+    };
+    tokio::join!(provisioned, watch::watch_sources(root, &watcher));
 }

@@ -15,6 +15,8 @@ mod type_level;
 use axum::Router;
 use axum::routing::{get, post};
 
+pub use hold_author::{HELD_BY_NAME_URL, HELD_BY_URL};
+
 use crate::base::error::ApiError;
 use crate::base::state::AppState;
 

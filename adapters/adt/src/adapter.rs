@@ -1,5 +1,6 @@
 //! The adapter's state, shared by every connection and by a replay: the core, the
-//! mapping's settings, the ACK builder, the quarantine, and the limits on senders.
+//! mapping's settings (the visit-key rule, what to answer to messages not used),
+//! the ACK builder, the quarantine, and the limits on senders.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -10,6 +11,18 @@ use ohjaamo_hl7::AckBuilder;
 
 use crate::core_client::CoreClient;
 use crate::encounter::SourceIds;
+use crate::visit_key::Reading;
+
+/// What a message of a type the adapter does not use is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum NotUsed {
+    /// `AA` with a note ("not used"): an interface engine goes on to the next
+    /// message.
+    #[default]
+    Accept,
+    /// `AR`, and the message is quarantined (as before issue 20).
+    Reject,
+}
 
 /// Connections served at once when not configured.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -50,7 +63,12 @@ pub struct AdtAdapter {
     pub limits: Limits,
     /// The last message the core stored, for the status reports.
     pub delivery: Delivery,
+    /// How stays are keyed (`--visit-key`).
+    pub reading: Reading,
+    /// What messages not used are answered (`--unsupported`).
+    pub not_used: NotUsed,
     ack_counter: AtomicU64,
+    marks: AtomicU64,
 }
 
 impl AdtAdapter {
@@ -72,8 +90,32 @@ impl AdtAdapter {
             backoff,
             limits: Limits::default(),
             delivery: Default::default(),
+            reading: Reading::default(),
+            not_used: NotUsed::default(),
             ack_counter: AtomicU64::new(0),
+            marks: AtomicU64::new(0),
         }
+    }
+
+    /// Stays keyed by `reading`'s rule instead of PV1-19 alone.
+    pub fn with_reading(mut self, reading: Reading) -> AdtAdapter {
+        self.reading = reading;
+        self
+    }
+
+    /// Messages not used answered as `not_used` says.
+    pub fn with_not_used(mut self, not_used: NotUsed) -> AdtAdapter {
+        self.not_used = not_used;
+        self
+    }
+
+    /// Data-quality marks left on stays since the adapter started.
+    pub fn marks(&self) -> u64 {
+        self.marks.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_mark(&self) {
+        self.marks.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn with_limits(mut self, limits: Limits) -> AdtAdapter {

@@ -14,10 +14,11 @@ use ohjaamo_hl7::AckBuilder;
 
 use crate::adapter::{
     AdtAdapter, DEFAULT_IDLE_TIMEOUT_SECONDS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_MESSAGE_BYTES,
-    Limits,
+    Limits, NotUsed,
 };
 use crate::core_client::CoreClient;
 use crate::replay::ReplayArgs;
+use crate::visit_key::{Reading, VisitRule};
 
 /// Without a setting, the core calls the feed stale after 15 minutes without a
 /// delivered message: a hospital's admissions rarely pause longer.
@@ -61,6 +62,17 @@ pub struct AdtArgs {
     #[arg(long, env = "OHJAAMO_ADT_MAX_MESSAGE_BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES,
         value_parser = clap::value_parser!(u32).range(1..).map(|n| n as usize))]
     pub max_message_bytes: usize,
+    /// Which fields identify a stay, in order: pv1-19, pid-18, pid-3+pv1-44
+    /// (comma-separated; a message is keyed by the first it has, and found by any).
+    #[arg(long, env = "OHJAAMO_ADT_VISIT_KEY", default_value = "pv1-19")]
+    pub visit_key: VisitRule,
+    /// The key of the pseudonym PID-3 is turned into (needed by pid-3+pv1-44).
+    #[arg(long, env = "OHJAAMO_ADT_VISIT_KEY_SECRET", hide_env_values = true)]
+    pub visit_key_secret: Option<String>,
+    /// What a message type the adapter does not use is answered: accept (AA with a
+    /// note) or reject (AR, and quarantined).
+    #[arg(long, env = "OHJAAMO_ADT_UNSUPPORTED", value_enum, default_value_t = NotUsed::Accept)]
+    pub unsupported: NotUsed,
     #[command(subcommand)]
     pub action: Option<AdtAction>,
 }
@@ -90,6 +102,8 @@ impl Adapter for Adt {
     async fn run(args: AdtArgs, process: Process) -> anyhow::Result<()> {
         let zone = TimeZone::get(&args.time_zone)
             .with_context(|| format!("unknown time zone {:?}", args.time_zone))?;
+        let reading = Reading::new(args.visit_key.clone(), args.visit_key_secret.clone())
+            .map_err(anyhow::Error::msg)?;
         let ids = args.target.source_ids();
         let core = CoreClient::new(
             &args.target.core,
@@ -109,7 +123,9 @@ impl Adapter for Adt {
             max_connections: args.max_connections,
             idle_timeout: Duration::from_secs(args.idle_timeout),
             max_message_bytes: args.max_message_bytes,
-        });
+        })
+        .with_reading(reading)
+        .with_not_used(args.unsupported);
         if let Some(AdtAction::ReplayQuarantine(which)) = args.action {
             return crate::replay::run(&adapter, which, process.shutdown).await;
         }
@@ -153,9 +169,26 @@ mod tests {
             (16, 300, 1024 * 1024)
         );
         assert!(args.action.is_none());
+        assert_eq!(args.visit_key, VisitRule::default());
+        assert_eq!(args.unsupported, NotUsed::Accept);
         for zero in ["--max-connections", "--idle-timeout", "--max-message-bytes"] {
             assert!(parse(&[zero, "0"]).is_err(), "{zero} 0");
         }
+    }
+
+    #[test]
+    fn the_visit_key_and_the_answer_to_unused_types_are_read() {
+        let args = parse(&[
+            "--visit-key",
+            "pv1-19,pid-18,pid-3+pv1-44",
+            "--unsupported",
+            "reject",
+        ])
+        .unwrap();
+        assert_eq!(args.visit_key.to_string(), "pv1-19,pid-18,pid-3+pv1-44");
+        assert_eq!(args.unsupported, NotUsed::Reject);
+        assert!(parse(&["--visit-key", "pv1-99"]).is_err());
+        assert!(parse(&["--unsupported", "maybe"]).is_err());
     }
 
     #[test]

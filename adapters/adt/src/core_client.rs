@@ -34,10 +34,10 @@ pub struct StoredStay {
 }
 
 pub struct CoreClient {
-    http: reqwest::Client,
-    fhir_base: String,
-    organization: String,
-    visit_system: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) fhir_base: String,
+    pub(crate) organization: String,
+    pub(crate) visit_system: String,
 }
 
 impl CoreClient {
@@ -127,7 +127,7 @@ impl CoreClient {
     }
 }
 
-fn classify(status: StatusCode, body: &Value) -> CoreError {
+pub(crate) fn classify(status: StatusCode, body: &Value) -> CoreError {
     let diagnostics = body["issue"][0]["diagnostics"]
         .as_str()
         .map_or_else(|| status.to_string(), |d| format!("{status}: {d}"));

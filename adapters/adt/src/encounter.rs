@@ -5,14 +5,19 @@
 //! function of (current Encounter, event), and replaying a message gives the same
 //! Encounter again — which the core then stores as a no-op.
 //!
-//! The Encounter's `location[]` is the stay's location history: one entry per place,
-//! `active` for where the patient is, `completed` with a period end for where they were.
+//! The Encounter's `location[]` is the stay's location history (`history`); what the
+//! stay remembers of its messages, for order and repeats, is its `ledger`. An event
+//! that contradicts the stay is applied as far as it is consistent and the rest is
+//! left with a data-quality mark (see `ledger`), never refused: an interface engine
+//! stops its whole queue on an error.
 
 use serde_json::{Map, Value, json};
 
 use ohjaamo_adapter_kit::Kind;
 
 use crate::event::{AdtEvent, MappingError, PointOfCare, Trigger};
+use crate::history::{self, Entry, Place, identity_of, period_of, status_of};
+use crate::ledger::{Ledger, later};
 use crate::protection;
 
 /// R5's `Encounter.plannedEndDate` as an R4 cross-version extension.
@@ -39,12 +44,12 @@ pub fn place_key(place: &PointOfCare) -> Option<(Kind, &str)> {
 /// A Reference to that place (see [`SourceIds::reference`]: the core resolves it and
 /// keeps the identifier, so a later event recognises the place in the stored
 /// Encounter without knowing Location ids), and the place's `system|key`.
-fn place_reference(ids: &SourceIds, place: &PointOfCare) -> Result<(Value, String), MappingError> {
+fn place_reference(ids: &SourceIds, place: &PointOfCare) -> Result<Place, MappingError> {
     let (kind, key) = place_key(place).ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
-    Ok((
-        ids.reference(kind, key),
-        format!("{}|{key}", ids.system(kind)),
-    ))
+    Ok(Place {
+        reference: ids.reference(kind, key),
+        identity: format!("{}|{key}", ids.system(kind)),
+    })
 }
 
 /// Turns the conditional references of the stay's places into identifier-only
@@ -70,6 +75,20 @@ pub fn places_by_identifier(encounter: &mut Value) -> bool {
     changed
 }
 
+/// An event applied to a stay.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// The Encounter to write.
+    pub encounter: Value,
+    /// The stay had this message already (same control id and trigger): nothing
+    /// changed, nothing needs writing.
+    pub repeat: bool,
+    /// Older than a message the stay had: merged into its history by time.
+    pub late: bool,
+    /// The data-quality marks this message left on the stay (see `ledger`).
+    pub marks: Vec<String>,
+}
+
 /// Applies `event` to the stay's current Encounter (`None` when the core has none yet)
 /// and returns the Encounter to write.
 pub fn apply(
@@ -77,6 +96,16 @@ pub fn apply(
     event: &AdtEvent,
     ids: &SourceIds,
 ) -> Result<Value, MappingError> {
+    apply_event(current, event, ids).map(|a| a.encounter)
+}
+
+/// [`apply`], telling also whether the message was a repeat, late, or contradicted
+/// the stay.
+pub fn apply_event(
+    current: Option<&Value>,
+    event: &AdtEvent,
+    ids: &SourceIds,
+) -> Result<Applied, MappingError> {
     let mut encounter = match current {
         Some(Value::Object(map)) => map.clone(),
         Some(_) => {
@@ -90,79 +119,395 @@ pub fn apply(
     // are, changed only as PD1-12 says (see `protection`).
     let labels = protection::labels_of(&encounter);
     encounter.remove("meta");
-    let mut locations = take_locations(&mut encounter);
+    let mut ledger = Ledger::take(&mut encounter);
+    let repeat = ledger.has(event);
+    let late = ledger.is_late(event);
+    let marks_before = ledger.marks.len();
+    let mut labels = Some(labels);
+    if !repeat {
+        add_keys(&mut encounter, event, ids);
+        let mut locations = take_locations(&mut encounter);
+        let place = change(
+            &mut encounter,
+            &mut locations,
+            &mut ledger,
+            event,
+            ids,
+            late,
+        )?;
+        if !late {
+            update(&mut encounter, event);
+        }
+        labels = labels.map(|l| protection::apply_order(l, event.protection));
+        if !locations.is_empty() {
+            encounter.insert(
+                "location".into(),
+                Value::Array(locations.into_iter().map(Value::Object).collect()),
+            );
+        }
+        // The place matters to the ledger only to tell which transfer a cancel undid.
+        ledger.record(
+            event,
+            place.filter(|_| matches!(event.trigger, Trigger::A02 | Trigger::A12)),
+        );
+    }
+    let marks = ledger.marks[marks_before.min(ledger.marks.len())..].to_vec();
+    ledger.put(&mut encounter);
+    if let Some(labels) = labels.filter(|l| !l.is_empty()) {
+        encounter.insert("meta".into(), json!({ "security": labels }));
+    }
+    Ok(Applied {
+        encounter: Value::Object(encounter),
+        repeat,
+        late,
+        marks,
+    })
+}
+
+/// What a message says of the visit beside its moves: the class (PV1-2; A06 and
+/// A07 say it by their trigger when PV1-2 is empty) and the planned discharge
+/// (PV2-9, when the message has one). Only the newest message says these: a late
+/// one does not override them.
+fn update(encounter: &mut Map<String, Value>, event: &AdtEvent) {
+    let class = match (event.trigger, event.patient_class.as_str()) {
+        (_, c) if !c.is_empty() => Some(c),
+        (Trigger::A06, _) => Some("I"),
+        (Trigger::A07, _) => Some("O"),
+        _ => None,
+    };
+    if let Some(class) = class {
+        encounter.insert("class".into(), class_coding(class));
+    }
+    if event.trigger != Trigger::A16
+        && let Some(planned) = &event.planned_discharge
+    {
+        set_planned_end(encounter, Some(planned));
+    }
+}
+
+/// The stay's change for `event`; answers the place the ledger records with it (the
+/// place moved to, or the cancelled move's).
+fn change(
+    encounter: &mut Map<String, Value>,
+    locations: &mut Vec<Entry>,
+    ledger: &mut Ledger,
+    event: &AdtEvent,
+    ids: &SourceIds,
+    late: bool,
+) -> Result<Option<String>, MappingError> {
+    let status = encounter
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("planned")
+        .to_owned();
+    let stay_end = (status == "finished")
+        .then(|| end_of_stay(encounter))
+        .flatten();
+    let place = match (&event.location, event.trigger) {
+        (Some(p), _) => Some(place_reference(ids, p)?),
+        (None, _) => None,
+    };
+    let place_identity = place.as_ref().map(|p| p.identity.clone());
+    let cancelled_identity = match (&event.prior_location, event.trigger) {
+        (Some(p), Trigger::A12) => Some(place_reference(ids, p)?.identity),
+        _ => None,
+    };
+    let ledger_place = cancelled_identity.clone().or(place_identity.clone());
+    if ledger.cancelled(event, place_identity.as_deref()) {
+        // Its cancel came first: the event did not happen.
+        return Ok(ledger_place);
+    }
+    let at = event.occurred.as_str();
     match event.trigger {
         Trigger::A01 | Trigger::A04 => {
-            set_status(&mut encounter, "in-progress");
+            let start = event.admitted.clone().unwrap_or_else(|| at.to_owned());
+            if matches!(status.as_str(), "entered-in-error" | "cancelled") {
+                // Admitted again after a cancelled admission: nothing of that holds.
+                locations.clear();
+                encounter.remove("period");
+            }
+            let fresh = !matches!(status.as_str(), "in-progress" | "finished" | "onleave");
+            if fresh {
+                locations.retain(|l| status_of(l) != "planned");
+                set_status(encounter, "in-progress");
+                period_of(encounter).insert("start".into(), json!(start));
+            } else if stay_start(encounter).is_none_or(|s| later(&s, &start)) {
+                period_of(encounter).insert("start".into(), json!(start));
+            }
+            if let Some(end) = &stay_end
+                && later(&start, end)
+            {
+                ledger.mark(
+                    event,
+                    &format!(
+                        "an admission at {start} after the stay's discharge at {end}: not applied"
+                    ),
+                );
+                return Ok(ledger_place);
+            }
+            if let Some(place) = place {
+                history::place_at(locations, place, &start, stay_end.as_deref());
+            }
+        }
+        Trigger::A02 | Trigger::A06 | Trigger::A07 | Trigger::A17 => {
+            if matches!(status.as_str(), "planned") {
+                set_status(encounter, "in-progress");
+                period_of(encounter).insert("start".into(), json!(at));
+                locations.retain(|l| status_of(l) != "planned");
+            }
+            let Some(place) = place else {
+                return Ok(ledger_place);
+            };
+            if event.trigger != Trigger::A02
+                && history::current(locations).as_deref() == Some(&place.identity)
+            {
+                return Ok(ledger_place); // a change of class in the same place
+            }
+            if let Some(end) = &stay_end
+                && !later(end, at)
+            {
+                ledger.mark(
+                    event,
+                    &format!(
+                        "a move to {} at {at}, after the stay's discharge at {end}: not applied",
+                        place.identity
+                    ),
+                );
+                return Ok(ledger_place);
+            }
+            if !late {
+                // The pending transfer happened (or another did instead).
+                locations.retain(|l| status_of(l) != "planned");
+            }
+            history::place_at(locations, place, at, stay_end.as_deref());
+        }
+        Trigger::A03 => discharge(encounter, locations, ledger, event, late)?,
+        Trigger::A05 | Trigger::A14 => {
+            if matches!(status.as_str(), "in-progress" | "finished" | "onleave") {
+                if !late {
+                    ledger.mark(
+                        event,
+                        "a pending admission of a stay already admitted: not applied",
+                    );
+                }
+                return Ok(ledger_place);
+            }
             let start = event
-                .admitted
+                .expected_admit
                 .clone()
-                .unwrap_or_else(|| event.occurred.clone());
-            period_of(&mut encounter).insert("start".into(), json!(start));
-            period_of(&mut encounter).remove("end");
-            move_to(&mut locations, event, ids, &start)?;
-        }
-        Trigger::A02 => {
-            set_status(&mut encounter, "in-progress");
-            move_to(&mut locations, event, ids, &event.occurred)?;
-        }
-        Trigger::A03 => {
-            set_status(&mut encounter, "finished");
-            let end = event
-                .discharged
-                .clone()
-                .unwrap_or_else(|| event.occurred.clone());
-            period_of(&mut encounter).insert("end".into(), json!(end));
-            for entry in locations.iter_mut().filter(|l| status_of(l) == "active") {
-                entry.insert("status".into(), json!("completed"));
-                period_of(entry).insert("end".into(), json!(end));
+                .or(event.planned.clone())
+                .or(event.admitted.clone())
+                .unwrap_or_else(|| at.to_owned());
+            set_status(encounter, "planned");
+            period_of(encounter).insert("start".into(), json!(start));
+            locations.retain(|l| status_of(l) != "planned");
+            if let Some(place) = place {
+                locations.push(planned_entry(place, &start));
             }
         }
         Trigger::A08 => {
-            // An update: class, planned discharge and protection below. A different
-            // PV1-3 corrects where the patient is now, without a move.
-            if let (Some(place), Some(active)) = (
-                &event.location,
-                locations
+            // An update: class, planned discharge and protection (`update`). A
+            // different PV1-3 corrects where the patient is now, without a move.
+            if let (Some(place), false) = (place, late)
+                && let Some(active) = locations
                     .iter_mut()
                     .rev()
-                    .find(|l| status_of(l) == "active"),
-            ) {
-                let (reference, identity) = place_reference(ids, place)?;
-                if identity_of(active) != identity {
-                    active.insert("location".into(), reference);
-                }
+                    .find(|l| status_of(l) == "active")
+                && identity_of(active) != place.identity
+            {
+                active.insert("location".into(), place.reference);
             }
         }
         Trigger::A11 => {
             // The admission should never have been: nothing of it holds.
-            set_status(&mut encounter, "entered-in-error");
+            set_status(encounter, "entered-in-error");
         }
-        Trigger::A12 => cancel_transfer(&mut locations, event, ids)?,
-        Trigger::A13 => {
-            set_status(&mut encounter, "in-progress");
-            period_of(&mut encounter).remove("end");
-            if let Some(last) = locations.last_mut() {
-                last.insert("status".into(), json!("active"));
-                period_of(last).remove("end");
+        Trigger::A12 => {
+            let cancelled = cancelled_identity.clone().unwrap_or_default();
+            let undone = history::cancel_move(locations, &cancelled, stay_end.as_deref());
+            let now_at = history::current(locations);
+            if !undone
+                && let (Some(back), Some(now_at)) = (&place_identity, now_at)
+                && *back != now_at
+            {
+                ledger.mark(event, &format!("cancels a transfer to {cancelled} that the stay does not have; PV1-3 says {back}, the stay is at {now_at}: not applied"));
             }
         }
+        Trigger::A13 => {
+            if status == "finished" {
+                set_status(encounter, "in-progress");
+                period_of(encounter).remove("end");
+                if let Some(last) = locations
+                    .iter_mut()
+                    .rev()
+                    .find(|l| status_of(l) != "planned")
+                {
+                    history::reopen(last);
+                }
+            }
+        }
+        Trigger::A15 => {
+            let target = match &event.pending_location {
+                Some(p) => Some(place_reference(ids, p)?),
+                None => {
+                    place.filter(|p| history::current(locations).as_deref() != Some(&p.identity))
+                }
+            };
+            let Some(target) = target else {
+                return Err(MappingError::Missing("PV1-42 (pending location)"));
+            };
+            if let Some(end) = &stay_end {
+                ledger.mark(
+                    event,
+                    &format!("a pending transfer of a stay discharged at {end}: not applied"),
+                );
+                return Ok(ledger_place);
+            }
+            let identity = target.identity.clone();
+            locations.retain(|l| status_of(l) != "planned");
+            locations.push(planned_entry(
+                target,
+                event.planned.as_deref().unwrap_or(at),
+            ));
+            return Ok(Some(identity));
+        }
+        Trigger::A25 => {
+            if status != "planned" {
+                locations.retain(|l| status_of(l) != "planned");
+            }
+        }
+        Trigger::A16 => {
+            let planned = event
+                .planned_discharge
+                .clone()
+                .or(event.planned.clone())
+                .or(event.discharged.clone())
+                .unwrap_or_else(|| at.to_owned());
+            pending_discharge(encounter, &planned);
+        }
+        Trigger::A26 => cancel_pending_discharge(encounter),
+        Trigger::A27 | Trigger::A38 => {
+            if status == "planned" {
+                set_status(encounter, "cancelled");
+            } else if !late {
+                ledger.mark(
+                    event,
+                    &format!(
+                        "cancels the pending admission of a stay that is {status}: not applied"
+                    ),
+                );
+            }
+        }
+        Trigger::A21 => match history::leave(locations, at) {
+            Some(held) => locations.push(held),
+            None => ledger.mark(
+                event,
+                "a leave of absence of a patient in no bed: not applied",
+            ),
+        },
+        Trigger::A22 => {
+            if !history::come_back(locations, at) && !late {
+                ledger.mark(
+                    event,
+                    "a return from a leave of absence the stay does not have: not applied",
+                );
+            }
+        }
+        Trigger::A52 => {
+            history::cancel_leave(locations);
+        }
+        Trigger::A53 => {
+            history::cancel_return(locations);
+        }
+        Trigger::A09 | Trigger::A10 | Trigger::A28 | Trigger::A31 | Trigger::A34 | Trigger::A40 => {
+        }
     }
-    if !event.patient_class.is_empty() {
-        encounter.insert("class".into(), class_coding(&event.patient_class));
-    }
-    set_planned_end(&mut encounter, event.planned_discharge.as_deref());
-    let labels = protection::apply_order(labels, event.protection);
-    if !labels.is_empty() {
-        encounter.insert("meta".into(), json!({ "security": labels }));
-    }
-    if !locations.is_empty() {
-        encounter.insert(
-            "location".into(),
-            Value::Array(locations.into_iter().map(Value::Object).collect()),
+    Ok(ledger_place)
+}
+
+/// A03: the stay ends at PV1-45 (else the event's time). A discharge before a
+/// place the stay was in is not the stay's end: the event's own time is used when
+/// it is consistent, else nothing changes; either way the stay is marked.
+fn discharge(
+    encounter: &mut Map<String, Value>,
+    locations: &mut Vec<Entry>,
+    ledger: &mut Ledger,
+    event: &AdtEvent,
+    late: bool,
+) -> Result<(), MappingError> {
+    let said = event
+        .discharged
+        .clone()
+        .unwrap_or_else(|| event.occurred.clone());
+    let floor = [
+        stay_start(encounter),
+        history::latest_start(locations).map(str::to_owned),
+    ]
+    .into_iter()
+    .flatten()
+    .reduce(|a, b| if later(&b, &a) { b } else { a });
+    let end = match &floor {
+        Some(floor) if later(floor, &said) => {
+            if !later(floor, &event.occurred) {
+                ledger.mark(event, &format!("discharge time {said} is before the stay's {floor}: the stay ends at the message's time {}", event.occurred));
+                event.occurred.clone()
+            } else {
+                ledger.mark(
+                    event,
+                    &format!(
+                        "a discharge at {said}, before the stay's last move at {floor}: not applied"
+                    ),
+                );
+                return Ok(());
+            }
+        }
+        _ => said,
+    };
+    let status = encounter
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if status == "finished"
+        && let Some(known) = end_of_stay(encounter)
+        && known != end
+    {
+        if late {
+            ledger.mark(event, &format!("a discharge at {end}, the stay was discharged at {known} by a newer message: not applied"));
+            return Ok(());
+        }
+        ledger.mark(
+            event,
+            &format!("a discharge at {end} replaces the discharge at {known}"),
         );
     }
-    Ok(Value::Object(encounter))
+    set_status(encounter, "finished");
+    period_of(encounter).insert("end".into(), json!(end));
+    for entry in locations
+        .iter_mut()
+        .filter(|l| history::end_of(l).is_some_and(|e| later(e, &end)))
+    {
+        period_of(entry).insert("end".into(), json!(end));
+    }
+    history::close_all(locations, &end);
+    Ok(())
+}
+
+/// Adds the message's keys (and patient pseudonym) to the stay's identifiers.
+fn add_keys(encounter: &mut Map<String, Value>, event: &AdtEvent, ids: &SourceIds) {
+    let system = ids.system(Kind::Visit);
+    let mut identifiers = match encounter.remove("identifier") {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    for key in event.keys.iter().chain(&event.patient) {
+        let known = identifiers
+            .iter()
+            .any(|i| i["system"] == system.as_str() && i["value"] == key.as_str());
+        if !known {
+            identifiers.push(json!({ "system": system, "value": key }));
+        }
+    }
+    encounter.insert("identifier".into(), Value::Array(identifiers));
 }
 
 fn new_encounter(event: &AdtEvent, ids: &SourceIds) -> Map<String, Value> {
@@ -188,74 +533,78 @@ fn class_coding(patient_class: &str) -> Value {
     json!({ "system": ACT_CODE, "code": code, "display": display })
 }
 
-/// The patient is now at PV1-3 from `at`: the current place is completed then, and the
-/// new one active. A replay (already there since `at`) changes nothing.
-fn move_to(
-    locations: &mut Vec<Map<String, Value>>,
-    event: &AdtEvent,
-    ids: &SourceIds,
-    at: &str,
-) -> Result<(), MappingError> {
-    let place = event
-        .location
-        .as_ref()
-        .ok_or(MappingError::Missing("PV1-3 (assigned location)"))?;
-    let (reference, identity) = place_reference(ids, place)?;
-    if let Some(last) = locations.last()
-        && status_of(last) == "active"
-        && identity_of(last) == identity
-        && start_of(last) == at
-    {
-        return Ok(());
-    }
-    for entry in locations.iter_mut().filter(|l| status_of(l) == "active") {
-        entry.insert("status".into(), json!("completed"));
-        period_of(entry).insert("end".into(), json!(at));
-    }
-    let mut entry = Map::new();
-    entry.insert("location".into(), reference);
-    entry.insert("status".into(), json!("active"));
+/// A place the patient is to go to from `at` (a pending admit or transfer).
+fn planned_entry(place: Place, at: &str) -> Entry {
+    let mut entry = Entry::new();
+    entry.insert("location".into(), place.reference);
+    entry.insert("status".into(), json!("planned"));
     entry.insert("period".into(), json!({ "start": at }));
-    locations.push(entry);
-    Ok(())
+    entry
 }
 
-/// A12: the move to PV1-6 did not happen. Its entry goes, and the place before it
-/// (PV1-3) is where the patient still is. A replay, after the entry is gone, changes
-/// nothing.
-fn cancel_transfer(
-    locations: &mut Vec<Map<String, Value>>,
-    event: &AdtEvent,
-    ids: &SourceIds,
-) -> Result<(), MappingError> {
-    let cancelled = match &event.prior_location {
-        Some(place) => place_reference(ids, place)?.1,
-        None => return Err(MappingError::Missing("PV1-6 (the cancelled location)")),
+/// A16's mark on the stay: a discharge is pending, and the planned discharge it
+/// replaced (a `previous` sub-extension; none when there was none), so that A26
+/// restores exactly that.
+pub const PENDING_DISCHARGE_URL: &str =
+    "https://ohjaamo.fi/fhir/StructureDefinition/pending-discharge";
+
+/// A16: the discharge is planned for `planned` (the picture's "freeing" counts the
+/// bed on that day: the core ends the bed's Slot at the planned discharge).
+fn pending_discharge(encounter: &mut Map<String, Value>, planned: &str) {
+    let previous = match take_extension(encounter, PENDING_DISCHARGE_URL) {
+        Some(mark) => mark, // pending already: what it replaced stays what it replaced
+        None => {
+            let mut parts = Vec::new();
+            if let Some(before) = planned_end_of(encounter) {
+                parts.push(json!({ "url": "previous", "valueDateTime": before }));
+            }
+            json!({ "url": PENDING_DISCHARGE_URL, "extension": parts })
+        }
     };
-    let back_to = match &event.location {
-        Some(place) => place_reference(ids, place)?.1,
-        None => return Err(MappingError::Missing("PV1-3 (assigned location)")),
+    set_planned_end(encounter, Some(planned));
+    push_extension(encounter, previous);
+}
+
+/// A26: the pending discharge is off; the planned discharge is what it was before.
+fn cancel_pending_discharge(encounter: &mut Map<String, Value>) {
+    let Some(mark) = take_extension(encounter, PENDING_DISCHARGE_URL) else {
+        return;
     };
-    let Some(last) = locations.last() else {
-        return Err(MappingError::Inconsistent(
-            "A12 cancels a transfer of a stay that has no locations".into(),
-        ));
-    };
-    if identity_of(last) == back_to && status_of(last) == "active" {
-        return Ok(()); // already undone
+    let before = mark["extension"]
+        .as_array()
+        .and_then(|parts| parts.iter().find(|p| p["url"] == "previous"))
+        .and_then(|p| p["valueDateTime"].as_str())
+        .map(str::to_owned);
+    set_planned_end(encounter, before.as_deref());
+}
+
+fn planned_end_of(encounter: &Map<String, Value>) -> Option<String> {
+    encounter
+        .get("extension")?
+        .as_array()?
+        .iter()
+        .find(|e| e["url"] == PLANNED_END_URL)?["valueDateTime"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn take_extension(encounter: &mut Map<String, Value>, url: &str) -> Option<Value> {
+    let items = encounter.get_mut("extension")?.as_array_mut()?;
+    let index = items.iter().position(|e| e["url"] == url)?;
+    let taken = items.remove(index);
+    if items.is_empty() {
+        encounter.remove("extension");
     }
-    if identity_of(last) != cancelled {
-        return Err(MappingError::Inconsistent(format!(
-            "A12 cancels a transfer to {cancelled}, but the stay is now at {}",
-            identity_of(last)
-        )));
+    Some(taken)
+}
+
+fn push_extension(encounter: &mut Map<String, Value>, extension: Value) {
+    match encounter.get_mut("extension").and_then(Value::as_array_mut) {
+        Some(items) => items.push(extension),
+        None => {
+            encounter.insert("extension".into(), json!([extension]));
+        }
     }
-    locations.pop();
-    if let Some(previous) = locations.last_mut() {
-        previous.insert("status".into(), json!("active"));
-        period_of(previous).remove("end");
-    }
-    Ok(())
 }
 
 fn set_planned_end(encounter: &mut Map<String, Value>, planned: Option<&str>) {
@@ -267,7 +616,10 @@ fn set_planned_end(encounter: &mut Map<String, Value>, planned: Option<&str>) {
         _ => Vec::new(),
     };
     if let Some(planned) = planned {
-        extensions.push(json!({ "url": PLANNED_END_URL, "valueDateTime": planned }));
+        extensions.insert(
+            0,
+            json!({ "url": PLANNED_END_URL, "valueDateTime": planned }),
+        );
     }
     if !extensions.is_empty() {
         encounter.insert("extension".into(), Value::Array(extensions));
@@ -278,7 +630,23 @@ fn set_status(encounter: &mut Map<String, Value>, status: &str) {
     encounter.insert("status".into(), json!(status));
 }
 
-fn take_locations(encounter: &mut Map<String, Value>) -> Vec<Map<String, Value>> {
+fn stay_start(encounter: &Map<String, Value>) -> Option<String> {
+    encounter
+        .get("period")?
+        .get("start")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn end_of_stay(encounter: &Map<String, Value>) -> Option<String> {
+    encounter
+        .get("period")?
+        .get("end")?
+        .as_str()
+        .map(str::to_owned)
+}
+
+fn take_locations(encounter: &mut Map<String, Value>) -> Vec<Entry> {
     match encounter.remove("location") {
         Some(Value::Array(items)) => items
             .into_iter()
@@ -289,38 +657,4 @@ fn take_locations(encounter: &mut Map<String, Value>) -> Vec<Map<String, Value>>
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// The `period` object of a map, created when missing.
-fn period_of(map: &mut Map<String, Value>) -> &mut Map<String, Value> {
-    let period = map.entry("period").or_insert_with(|| json!({}));
-    if !period.is_object() {
-        *period = json!({});
-    }
-    period.as_object_mut().expect("made an object above")
-}
-
-fn status_of(entry: &Map<String, Value>) -> &str {
-    entry.get("status").and_then(Value::as_str).unwrap_or("")
-}
-
-/// The place of a location entry as `system|key`, from the identifier the adapter put
-/// in the Reference.
-fn identity_of(entry: &Map<String, Value>) -> String {
-    let identifier = entry.get("location").and_then(|l| l.get("identifier"));
-    let part = |name: &str| {
-        identifier
-            .and_then(|i| i.get(name))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    format!("{}|{}", part("system"), part("value"))
-}
-
-fn start_of(entry: &Map<String, Value>) -> &str {
-    entry
-        .get("period")
-        .and_then(|p| p.get("start"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
 }

@@ -1,10 +1,11 @@
 //! The MLLP listener: one task per connection, messages of a connection in order, and
 //! the ACK only when the outcome is settled.
 //!
-//! `AA` is written after the core has stored the change. A message that can never be
-//! applied is quarantined first and then answered `AR` (cannot be read, too large, or
-//! an event this adapter does not map) or `AE` (readable, but wrong or refused by the
-//! core). While the core is unreachable the adapter keeps retrying with backoff and
+//! `AA` is written after the core has stored the change. A message of a type the
+//! adapter does not use is answered `AA` with a "not used" note (or `AR` and
+//! quarantined, as configured). A message that can never be applied is
+//! quarantined first and then answered `AR` (cannot be read, too large) or `AE`
+//! (readable, but wrong — `101` for a missing visit key — or refused by the core). While the core is unreachable the adapter keeps retrying with backoff and
 //! holds the ACK, so the sender waits (and resends after its own timeout: replays are
 //! no-ops). On shutdown a message still in flight is left unacknowledged for the same
 //! reason.
@@ -23,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
-use crate::adapter::AdtAdapter;
+use crate::adapter::{AdtAdapter, NotUsed};
 use crate::event::MappingError;
 use crate::minimise::{Kept, for_quarantine};
 use crate::settle::Outcome;
@@ -44,7 +45,12 @@ impl AdtAdapter {
         async {
             metrics::counter!("ohjaamo_adapter_received_total", "source" => "adt").increment(1);
             let outcome = self.settle(raw, shutdown).await?;
-            if let Some(reason) = outcome.failure() {
+            let rejected =
+                matches!(outcome, Outcome::NotUsed(..)) && self.not_used == NotUsed::Reject;
+            if let Some(reason) = outcome
+                .failure()
+                .or_else(|| rejected.then(|| not_used_note(&outcome)))
+            {
                 self.keep(outcome.control_id(), &reason, for_quarantine(raw), false)
                     .await?;
             }
@@ -58,9 +64,24 @@ impl AdtAdapter {
         let id = self.next_ack_id();
         match outcome {
             Outcome::Stored(message) => self.acks.accept(message, &id),
+            Outcome::NotUsed(message, _) => {
+                let code = if message.message_type().code == "ADT" {
+                    ErrorCode::UnsupportedEventCode
+                } else {
+                    ErrorCode::UnsupportedMessageType
+                };
+                let note = AckError::new(code, not_used_note(outcome));
+                match self.not_used {
+                    NotUsed::Accept => self.acks.accept_with_note(message, &id, &note),
+                    NotUsed::Reject => self.acks.reject(message, &id, &note),
+                }
+            }
             Outcome::Unparseable(e) => self.acks.reject_unparseable(raw, &id, e),
             Outcome::Unmappable(message, e) => {
-                let error = AckError::new(code_of(e), e.to_string());
+                let mut error = AckError::new(code_of(e), e.to_string());
+                if let (MappingError::NoVisitKey(_), Some(pv1)) = (e, message.segment("PV1")) {
+                    error = error.at("PV1", pv1.position(), Some(19));
+                }
                 match e {
                     MappingError::UnsupportedTrigger(_) => self.acks.reject(message, &id, &error),
                     _ => self.acks.error(message, &id, &error),
@@ -123,10 +144,20 @@ impl AdtAdapter {
     }
 }
 
+/// The note of a message not used: which type, and that nothing was done with it.
+fn not_used_note(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::NotUsed(_, kind) => format!(
+            "{kind} not used: this adapter maps the ADT events of its conformance table (docs/adapters.md); nothing was stored"
+        ),
+        _ => String::new(),
+    }
+}
+
 fn code_of(error: &MappingError) -> ErrorCode {
     match error {
         MappingError::UnsupportedTrigger(_) => ErrorCode::UnsupportedEventCode,
-        MappingError::Missing(_) => ErrorCode::RequiredFieldMissing,
+        MappingError::Missing(_) | MappingError::NoVisitKey(_) => ErrorCode::RequiredFieldMissing,
         MappingError::BadTime { .. } => ErrorCode::DataType,
         MappingError::Inconsistent(_) => ErrorCode::UnknownKeyIdentifier,
     }

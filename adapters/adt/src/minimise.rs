@@ -2,13 +2,17 @@
 //!
 //! A quarantined message is kept to see why it failed and to replay it once the cause
 //! is fixed, and for both the mapping's own inputs are enough: MSH whole (delimiters,
-//! character set, event, control id), EVN-1/2/6, PV1-2/3/6/19/44/45, PV2-9, and PD1-12
-//! alone (the protection order, so that a replayed admission is restricted as the
-//! original was; nothing else of PD1). Every other segment — PID, NK1, MRG, GT1, IN1,
-//! DG1, … — and every other field (staff in PV1-7/8/17, the admit reason in PV2-3, the
-//! operator in EVN-5) is dropped before anything is written. The mapping reads nothing
-//! else (`event.rs`), so a replay reads the same event from what is kept as it would
-//! have from the whole message; a test holds the two lists together.
+//! character set, event, control id), EVN-1/2/3/6, PV1-2/3/6/19/42/44/45, PV2-8/9,
+//! PID-18 alone (the account number, a visit key as PV1-19 is; each PID stays, empty
+//! but for it, so that an A17's two patients are still told apart), and PD1-12 alone (the protection order, so that a replayed admission is restricted as
+//! the original was; nothing else of PD1). Every other segment — PID, NK1, MRG, GT1,
+//! IN1, DG1, … — and every other field (staff in PV1-7/8/17, the admit reason in
+//! PV2-3, the operator in EVN-5) is dropped before anything is written. With the
+//! default visit key (PV1-19) the mapping reads nothing else (`event.rs`), so a
+//! replay reads the same event from what is kept as it would have from the whole
+//! message; a test holds the two lists together. PID-3 and a merge's MRG are not kept:
+//! identity stays out of the quarantine, and a message of a source keyed by PID-3
+//! replays as one without that key (answered and kept again, never guessed).
 //!
 //! Bytes that cannot be split into segments (no `MSH` and field separator at the
 //! start) are not kept at all: only their length and the shape of their first bytes,
@@ -17,10 +21,11 @@
 /// The segments kept and, for each, the fields kept (`None`: all of them).
 const KEPT: &[(&[u8], Option<&[usize]>)] = &[
     (b"MSH", None),
-    (b"EVN", Some(&[1, 2, 6])),
+    (b"EVN", Some(&[1, 2, 3, 6])),
+    (b"PID", Some(&[18])),
     (b"PD1", Some(&[12])),
-    (b"PV1", Some(&[1, 2, 3, 6, 19, 44, 45])),
-    (b"PV2", Some(&[9])),
+    (b"PV1", Some(&[1, 2, 3, 6, 19, 42, 44, 45])),
+    (b"PV2", Some(&[8, 9])),
 ];
 
 /// How many bytes of an unsplittable input its diagnostic describes.
@@ -132,6 +137,7 @@ mod tests {
             String::from_utf8_lossy(&kept),
             "MSH|^~\\&|A|B|C|D|202601151000||ADT^A01|M1|P|2.3\r\
              EVN|A01|202601151000||||202601151001\r\
+             PID\r\
              PD1||||||||||||Y\r\
              PV1|1|I|K2^1^K2-1-1^OYS||||||||||||||||V-1\r\
              PV2|||||||||20260120\r"
@@ -143,7 +149,7 @@ mod tests {
         let raw = b"\r\nMSH#^~\\&#A\nPID#1##X\r\nPV1#1#I#K2\n";
         assert_eq!(
             for_quarantine(raw),
-            Kept::Message(b"MSH#^~\\&#A\rPV1#1#I#K2\r".to_vec())
+            Kept::Message(b"MSH#^~\\&#A\rPID\rPV1#1#I#K2\r".to_vec())
         );
     }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::feed::{Sender, adapter_with, hl7};
+use common::feed::{Sender, adapter_with, edit, hl7};
 use ohjaamo_adapter_adt::{Limits, Quarantine};
 
 /// A core address nobody serves: these tests need answers the adapter gives alone.
@@ -152,20 +152,20 @@ async fn a_message_past_the_size_limit_is_refused_and_only_its_start_kept() {
 async fn a_message_at_the_limit_is_read() {
     let adapter = adapter_with(no_core(), limits()).await;
     let mut sender = Sender::connect(adapter.addr).await;
-    // Exactly the limit, and unmappable (an event not mapped) so that no core is needed.
-    let mut message = hl7("A05", "EXACT", "K2-1-1");
+    // Exactly the limit, and unmappable (no visit key) so that no core is needed.
+    let mut message = edit(hl7("A01", "EXACT", "K2-1-1"), "V-EXACT", "");
     message.extend(b"ZXX|");
     message.resize(limits().max_message_bytes - 1, b'x');
     message.push(b'\r');
     sender.send(&message).await;
     let (code, answers) = sender.ack_segments(Duration::from_secs(5)).await.unwrap();
-    assert_eq!((code.as_str(), answers.as_str()), ("AR", "EXACT"));
+    assert_eq!((code.as_str(), answers.as_str()), ("AE", "EXACT"));
     let kept = Quarantine::new(adapter.quarantine.clone(), "adt")
         .list()
         .await
         .unwrap();
     assert!(
-        kept[0]["reason"].as_str().unwrap().contains("A05"),
+        kept[0]["reason"].as_str().unwrap().contains("no visit key"),
         "{}",
         kept[0]
     );

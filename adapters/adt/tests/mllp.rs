@@ -50,14 +50,16 @@ async fn bad_messages_are_answered_and_quarantined_and_the_connection_goes_on() 
         sender.ack(Duration::from_secs(5)).await.as_deref(),
         Some("AR")
     );
-    // An event this adapter does not map: AR.
-    sender.send(&hl7("A05", "102", "K2-1-1")).await;
-    assert_eq!(
-        sender.ack(Duration::from_secs(5)).await.as_deref(),
-        Some("AR")
-    );
-    // An admission, and then its discharge dated a day before it: the core refuses
-    // a stay that ends before it starts (400), so AE.
+    // A message type this adapter does not use: AA with a note, not quarantined
+    // (an interface engine goes on), counted per type.
+    sender
+        .send(&edit(hl7("A01", "102", "K2-1-1"), "ADT^A01", "ADT^A60"))
+        .await;
+    let ack = sender.ack_text(Duration::from_secs(5)).await.unwrap();
+    assert!(ack.contains("MSA|AA|102|ADT\\S\\A60 not used"), "{ack}");
+    // An admission, and then its discharge dated a day before it: it contradicts the
+    // stay, so it is not applied, and the stay is marked — but it is acknowledged,
+    // not refused (a queue stopped on an AE stops every stay).
     sender.send(&hl7("A01", "104", "K2-1-2")).await;
     assert_eq!(
         sender.ack(Duration::from_secs(10)).await.as_deref(),
@@ -71,10 +73,24 @@ async fn bad_messages_are_answered_and_quarantined_and_the_connection_goes_on() 
     sender.send(&early).await;
     assert_eq!(
         sender.ack(Duration::from_secs(10)).await.as_deref(),
-        Some("AE")
+        Some("AA")
     );
+    let marked = stay(&core, "V-104").await.unwrap();
+    assert_eq!(marked["status"], "in-progress", "{marked}");
+    assert!(
+        marked.to_string().contains("data-quality") && marked.to_string().contains("not applied"),
+        "{marked}"
+    );
+    // A message without a visit key: AE with HL7 error 101 at PV1-19, quarantined.
+    sender
+        .send(&edit(hl7("A01", "106", "K2-1-1"), "V-106", ""))
+        .await;
+    let ack = sender.ack_text(Duration::from_secs(10)).await.unwrap();
+    assert!(ack.contains("MSA|AE|106"), "{ack}");
+    assert!(ack.contains("ERR|PV1^4^19^101&no visit key"), "{ack}");
+    assert!(ack.contains("PV1-19 (visit number)"), "{ack}");
     // And the connection still works.
-    sender.send(&hl7("A01", "106", "K2-1-1")).await;
+    sender.send(&hl7("A01", "107", "K2-1-1")).await;
     assert_eq!(
         sender.ack(Duration::from_secs(10)).await.as_deref(),
         Some("AA")
@@ -82,14 +98,11 @@ async fn bad_messages_are_answered_and_quarantined_and_the_connection_goes_on() 
 
     let quarantine = Quarantine::new(adapter.quarantine.clone(), "adt");
     let kept = quarantine.list().await.unwrap();
-    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(
-        kept[2]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("end \"2026-03-14T08:00:00+02:00\" is before start"),
+        kept[1]["reason"].as_str().unwrap().contains("no visit key"),
         "{}",
-        kept[2]
+        kept[1]
     );
     let file = std::fs::read_to_string(&adapter.quarantine).unwrap();
     assert!(

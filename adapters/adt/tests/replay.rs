@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use common::feed::{Sender, adapter, adt_adapter, edit, hl7, quarantine_file, remove_quarantine};
 use common::*;
-use ohjaamo_adapter_adt::Quarantine;
 use ohjaamo_adapter_adt::minimise::{Kept, for_quarantine};
 use ohjaamo_adapter_adt::replay::{self, ReplayArgs};
+use ohjaamo_adapter_adt::{Quarantine, Reading};
 use ohjaamo_adapter_kit::quarantine::Payload;
 use serde_json::Value;
 use tokio::sync::watch;
@@ -36,17 +36,14 @@ async fn entries(path: &std::path::Path) -> Vec<Value> {
         .unwrap()
 }
 
-/// A12 cancelling a transfer of V-1 from K2-1-2 back to K2-1-1.
-fn cancel_transfer() -> Vec<u8> {
-    let message = edit(
-        hl7("A12", "1", "K2-1-1"),
-        "||||||||||||||||V-1",
-        "|||K2^1^K2-1-2^OYS|||||||||||||V-1",
-    );
+/// An admission of a sender that leaves PV1-19 empty and sends the account number
+/// in PID-18 (`account`; none when empty).
+fn admission_by_account(control: &str, account: &str) -> Vec<u8> {
+    let message = edit(hl7("A01", control, "K2-1-1"), &format!("V-{control}"), "");
     edit(
         message,
-        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|202603150800||ADT^A12|1|",
-        "MSH|^~\\&|LIFECARE|OYS|OHJAAMO|PPSHP|202603150900||ADT^A12|C-1|",
+        "PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti",
+        &format!("PID|1||010190-900P^^^^NNFIN||Meikäläinen^Matti|||||||||||||{account}"),
     )
 }
 
@@ -58,16 +55,18 @@ async fn a_replay_settles_what_now_succeeds_and_keeps_what_still_fails() {
     let mut sender = Sender::connect(live.addr).await;
     let wait = Duration::from_secs(10);
 
-    // The cancel of a transfer arrives before the transfer: AE, quarantined.
-    sender.send(&cancel_transfer()).await;
+    // Keyed by PV1-19 alone, the source's admissions without it are AE and kept:
+    // one with an account number in PID-18, one with nothing at all.
+    sender.send(&admission_by_account("1", "T-1")).await;
     assert_eq!(sender.ack(wait).await.as_deref(), Some("AE"));
-    // An event the adapter does not map, and bytes that are not HL7: AR.
-    sender.send(&hl7("A05", "2", "K2-1-1")).await;
-    assert_eq!(sender.ack(wait).await.as_deref(), Some("AR"));
+    sender.send(&admission_by_account("2", "")).await;
+    assert_eq!(sender.ack(wait).await.as_deref(), Some("AE"));
+    // Bytes that are not HL7: AR.
     sender.send(b"PID|1||010190-900P").await;
     assert_eq!(sender.ack(wait).await.as_deref(), Some("AR"));
     let kept = entries(&live.quarantine).await;
     assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(kept[0]["reason"].as_str().unwrap().contains("no visit key"));
     let ids: Vec<String> = kept
         .iter()
         .map(|e| e["id"].as_str().unwrap().to_owned())
@@ -77,37 +76,25 @@ async fn a_replay_settles_what_now_succeeds_and_keeps_what_still_fails() {
         Some(false)
     );
 
-    // Then the admission and the transfer the cancel was about.
-    sender.send(&hl7("A01", "1", "K2-1-1")).await;
-    assert_eq!(sender.ack(wait).await.as_deref(), Some("AA"));
-    let transfer = edit(
-        edit(
-            hl7("A02", "1", "K2-1-2"),
-            "|202603150800||ADT^A02|1|",
-            "|202603150830||ADT^A02|T-1|",
-        ),
-        "EVN|A02|202603150800",
-        "EVN|A02|202603150830",
-    );
-    sender.send(&transfer).await;
-    assert_eq!(sender.ack(wait).await.as_deref(), Some("AA"));
-
-    // Replaying the cancel by its id now undoes the transfer, and the entry goes.
+    // The source is configured to fall back to PID-18; replaying the first by its id
+    // now stores the stay, by its account number, and the entry goes.
     let (_stop, stopped) = watch::channel(false);
-    let replayer = adt_adapter(core.addr, live.quarantine.clone());
+    let replayer = adt_adapter(core.addr, live.quarantine.clone())
+        .with_reading(Reading::new("pv1-19,pid-18".parse().unwrap(), None).unwrap());
     replay::run(&replayer, one(&ids[0]), stopped.clone())
         .await
-        .expect("the cancel applies now");
-    let stay = stay(&core, "V-1").await.unwrap();
+        .expect("the admission applies now");
+    let stay = stay(&core, "account:T-1").await.unwrap();
     let places = stay["location"].as_array().unwrap();
     assert_eq!(places.len(), 1, "{stay}");
     assert_eq!(places[0]["status"], "active");
     assert_eq!(places[0]["location"]["reference"], "Location/k2-1");
+    assert!(!stay.to_string().contains("010190"), "{stay}");
     let kept = entries(&live.quarantine).await;
     assert_eq!(kept.len(), 2);
     assert!(kept.iter().all(|e| e["id"] != ids[0].as_str()));
 
-    // All: the unmapped event fails again and stays with the new reason; the
+    // All: the one without any key fails again and stays with the new reason; the
     // diagnostic cannot be replayed; the command says so.
     let outcome = replay::run(&replayer, all(), stopped).await;
     assert!(outcome.is_err(), "entries stay, and the command fails");
@@ -115,7 +102,14 @@ async fn a_replay_settles_what_now_succeeds_and_keeps_what_still_fails() {
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert_eq!(kept[0]["id"], ids[1].as_str());
     assert_eq!(kept[0]["replay_attempts"], 1);
-    assert!(kept[0]["reason"].as_str().unwrap().contains("A05"));
+    assert!(
+        kept[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("PV1-19 (visit number), else PID-18"),
+        "{}",
+        kept[0]
+    );
     assert_eq!(kept[1]["id"], ids[2].as_str());
     assert!(kept[1].get("replay_attempts").is_none(), "not replayed");
 }

@@ -339,6 +339,17 @@ impl AckBuilder {
         self.render(&self.original(message), AckCode::Accept, control_id, None)
     }
 
+    /// `AA` with a note for the sender (a message accepted and not used): MSA-3
+    /// before v2.5, an ERR of severity `I` (information) in either layout.
+    pub fn accept_with_note(&self, message: &Message, control_id: &str, note: &AckError) -> Ack {
+        self.render(
+            &self.original(message),
+            AckCode::Accept,
+            control_id,
+            Some(note),
+        )
+    }
+
     /// `AE`: the message was understood but could not be processed.
     pub fn error(&self, message: &Message, control_id: &str, error: &AckError) -> Ack {
         self.render(
@@ -436,7 +447,12 @@ impl AckBuilder {
 
         if let Some(e) = error {
             text.push_str("ERR");
-            let fields = if modern { err_v25(e, d) } else { err_v23(e, d) };
+            let severity = if code == AckCode::Accept { "I" } else { "E" };
+            let fields = if modern {
+                err_v25(e, d, severity)
+            } else {
+                err_v23(e, d)
+            };
             push_fields(&mut text, fs, &fields);
         }
         Ack {
@@ -477,8 +493,9 @@ fn err_v23(e: &AckError, d: &Delimiters) -> Vec<String> {
     vec![format!("{loc}{cs}{}{ss}{text}{ss}HL70357", e.code.code())]
 }
 
-/// From v2.5 on: ERR-2 location, ERR-3 code, ERR-4 severity, ERR-8 text.
-fn err_v25(e: &AckError, d: &Delimiters) -> Vec<String> {
+/// From v2.5 on: ERR-2 location, ERR-3 code, ERR-4 severity (`E` error, `I`
+/// information: HL7 table 0516), ERR-8 text.
+fn err_v25(e: &AckError, d: &Delimiters, severity: &str) -> Vec<String> {
     let cs = d.component();
     let code = format!(
         "{}{cs}{}{cs}HL70357",
@@ -488,7 +505,7 @@ fn err_v25(e: &AckError, d: &Delimiters) -> Vec<String> {
     let mut fields = vec![String::new(); 7];
     fields[1] = location(e, d);
     fields[2] = code;
-    fields[3] = "E".to_owned();
+    fields[3] = severity.to_owned();
     fields.push(escape(&e.text, d).into_owned());
     fields
 }

@@ -78,6 +78,27 @@ fn msa3_is_limited_to_80_characters() {
 }
 
 #[test]
+fn an_accept_with_a_note_is_information_not_an_error() {
+    let note = AckError::new(ErrorCode::UnsupportedEventCode, "ADT^A60 ei käytössä");
+    let v23 = Message::parse(A02.as_bytes()).unwrap();
+    let ack = builder().accept_with_note(&v23, "OHJ0000005", &note);
+    assert_eq!(ack.code(), AckCode::Accept);
+    let parsed = Message::parse(ack.as_str().as_bytes()).unwrap();
+    assert_eq!(parsed.get("MSA-1").as_deref(), Some("AA"));
+    assert_eq!(parsed.get("MSA-3").as_deref(), Some("ADT^A60 ei käytössä"));
+    let v25 = Message::parse(A02.replace("|P|2.3|||AL|NE", "|T|2.5.1|||AL|NE").as_bytes()).unwrap();
+    let ack = builder().accept_with_note(&v25, "OHJ0000006", &note);
+    assert!(
+        ack.as_str().ends_with(
+            "MSA|AA|LC0000102\r\
+             ERR|||201^Unsupported event code^HL70357|I||||ADT\\S\\A60 ei käytössä\r"
+        ),
+        "{}",
+        ack.as_str()
+    );
+}
+
+#[test]
 fn v25_layout() {
     let v25 = A02.replace("|P|2.3|||AL|NE", "|T|2.5.1|||AL|NE");
     let msg = Message::parse(v25.as_bytes()).unwrap();

@@ -128,14 +128,19 @@ impl Sender {
         Some(self.ack_segments(wait).await?.0)
     }
 
-    /// The next ACK's MSA-1 and MSA-2 (the control id it answers); `None` also when the
-    /// adapter closed or reset the connection instead of answering.
-    pub async fn ack_segments(&mut self, wait: Duration) -> Option<(String, String)> {
+    /// The next ACK whole (segments end in CR); `None` when none came within `wait`.
+    pub async fn ack_text(&mut self, wait: Duration) -> Option<String> {
         let frame = tokio::time::timeout(wait, read_frame(&mut self.stream, &mut self.decoder))
             .await
             .ok()?
             .ok()??;
-        let text = String::from_utf8_lossy(&frame.payload).into_owned();
+        Some(String::from_utf8_lossy(&frame.payload).into_owned())
+    }
+
+    /// The next ACK's MSA-1 and MSA-2 (the control id it answers); `None` also when the
+    /// adapter closed or reset the connection instead of answering.
+    pub async fn ack_segments(&mut self, wait: Duration) -> Option<(String, String)> {
+        let text = self.ack_text(wait).await?;
         let msa = text.split('\r').find(|s| s.starts_with("MSA"))?;
         let mut fields = msa.split('|').skip(1);
         Some((fields.next()?.to_owned(), fields.next()?.to_owned()))

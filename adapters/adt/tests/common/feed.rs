@@ -74,8 +74,16 @@ pub async fn adapter(core: std::net::SocketAddr) -> Adapter {
 
 /// [`adapter`] within `limits`.
 pub async fn adapter_with(core: std::net::SocketAddr, limits: Limits) -> Adapter {
+    listening(core, |a| a.with_limits(limits)).await
+}
+
+/// [`adapter`] as `configure` makes it (a visit-key rule, an answer to unused types).
+pub async fn listening(
+    core: std::net::SocketAddr,
+    configure: impl FnOnce(AdtAdapter) -> AdtAdapter,
+) -> Adapter {
     let quarantine = quarantine_file();
-    let adapter = adt_adapter(core, quarantine.clone()).with_limits(limits);
+    let adapter = configure(adt_adapter(core, quarantine.clone()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = watch::channel(false);

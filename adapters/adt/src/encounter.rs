@@ -281,7 +281,7 @@ fn change(
             }
             history::place_at(locations, place, at, stay_end.as_deref());
         }
-        Trigger::A03 => discharge(encounter, locations, ledger, event, late)?,
+        Trigger::A03 => discharge(encounter, locations, ledger, event)?,
         Trigger::A05 | Trigger::A14 => {
             if matches!(status.as_str(), "in-progress" | "finished" | "onleave") {
                 if !late {
@@ -334,7 +334,10 @@ fn change(
             }
         }
         Trigger::A13 => {
-            if status == "finished" {
+            // It cancels a discharge before it; a newer discharge (a late cancel
+            // arriving after it) is not its to undo.
+            let cancels_this = stay_end.as_deref().is_some_and(|end| !later(end, at));
+            if status == "finished" && cancels_this {
                 set_status(encounter, "in-progress");
                 period_of(encounter).remove("end");
                 if let Some(last) = locations
@@ -356,11 +359,16 @@ fn change(
             let Some(target) = target else {
                 return Err(MappingError::Missing("PV1-42 (pending location)"));
             };
+            if late && history::latest_start(locations).is_some_and(|s| later(s, at)) {
+                return Ok(ledger_place); // a newer move superseded the plan
+            }
             if let Some(end) = &stay_end {
-                ledger.mark(
-                    event,
-                    &format!("a pending transfer of a stay discharged at {end}: not applied"),
-                );
+                if !late {
+                    ledger.mark(
+                        event,
+                        &format!("a pending transfer of a stay discharged at {end}: not applied"),
+                    );
+                }
                 return Ok(ledger_place);
             }
             let identity = target.identity.clone();
@@ -427,13 +435,13 @@ fn change(
 
 /// A03: the stay ends at PV1-45 (else the event's time). A discharge before a
 /// place the stay was in is not the stay's end: the event's own time is used when
-/// it is consistent, else nothing changes; either way the stay is marked.
+/// it is consistent, else nothing changes; either way the stay is marked. Of two
+/// discharges, the later one holds.
 fn discharge(
     encounter: &mut Map<String, Value>,
     locations: &mut Vec<Entry>,
     ledger: &mut Ledger,
     event: &AdtEvent,
-    late: bool,
 ) -> Result<(), MappingError> {
     let said = event
         .discharged
@@ -467,18 +475,13 @@ fn discharge(
         .get("status")
         .and_then(Value::as_str)
         .unwrap_or("");
+    // Discharged already: the newer discharge decides (a correction, or one after
+    // a cancel that is still on its way), the older one changes nothing.
     if status == "finished"
         && let Some(known) = end_of_stay(encounter)
-        && known != end
+        && later(&known, &end)
     {
-        if late {
-            ledger.mark(event, &format!("a discharge at {end}, the stay was discharged at {known} by a newer message: not applied"));
-            return Ok(());
-        }
-        ledger.mark(
-            event,
-            &format!("a discharge at {end} replaces the discharge at {known}"),
-        );
+        return Ok(());
     }
     set_status(encounter, "finished");
     period_of(encounter).insert("end".into(), json!(end));
@@ -543,8 +546,8 @@ fn planned_entry(place: Place, at: &str) -> Entry {
 }
 
 /// A16's mark on the stay: a discharge is pending, and the planned discharge it
-/// replaced (a `previous` sub-extension; none when there was none), so that A26
-/// restores exactly that.
+/// replaced (a `previous` sub-extension; `valueBoolean` true when there was none),
+/// so that A26 restores exactly that.
 pub const PENDING_DISCHARGE_URL: &str =
     "https://ohjaamo.fi/fhir/StructureDefinition/pending-discharge";
 
@@ -553,13 +556,15 @@ pub const PENDING_DISCHARGE_URL: &str =
 fn pending_discharge(encounter: &mut Map<String, Value>, planned: &str) {
     let previous = match take_extension(encounter, PENDING_DISCHARGE_URL) {
         Some(mark) => mark, // pending already: what it replaced stays what it replaced
-        None => {
-            let mut parts = Vec::new();
-            if let Some(before) = planned_end_of(encounter) {
-                parts.push(json!({ "url": "previous", "valueDateTime": before }));
-            }
-            json!({ "url": PENDING_DISCHARGE_URL, "extension": parts })
-        }
+        // An extension has a value or extensions, never neither: `true` when there
+        // was no planned discharge to restore.
+        None => match planned_end_of(encounter) {
+            Some(before) => json!({
+                "url": PENDING_DISCHARGE_URL,
+                "extension": [{ "url": "previous", "valueDateTime": before }],
+            }),
+            None => json!({ "url": PENDING_DISCHARGE_URL, "valueBoolean": true }),
+        },
     };
     set_planned_end(encounter, Some(planned));
     push_extension(encounter, previous);

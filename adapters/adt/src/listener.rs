@@ -183,6 +183,10 @@ impl PushFeed for AdtAdapter {
     fn max_connections(&self) -> usize {
         self.limits.max_connections
     }
+
+    fn data_quality_marks(&self) -> u64 {
+        self.marks()
+    }
 }
 
 async fn connection(

@@ -43,10 +43,19 @@ pub struct SourceReport {
     pub lag_seconds: Option<f64>,
     /// Records kept in the adapter's quarantine since it started.
     pub quarantined: u64,
+    /// Records applied with a data-quality mark since the adapter started (a
+    /// message that contradicted what the core had; see docs/adapters.md). Left out
+    /// when none, so that a core that does not know the field still takes the report.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub data_quality_marks: u64,
     /// How old `lastSuccess` may get before the source counts as stale.
     pub stale_after_seconds: f64,
     /// How often the adapter reports.
     pub report_interval_seconds: f64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[cfg(test)]
@@ -65,6 +74,7 @@ mod tests {
     #[test]
     fn the_wire_names_are_the_contract() {
         let report = SourceReport {
+            data_quality_marks: 0,
             kind: "adt".into(),
             last_success: Some("2026-12-02T10:00:00Z".into()),
             last_error: None,

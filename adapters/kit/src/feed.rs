@@ -36,6 +36,12 @@ pub trait PushFeed: Send + Sync + 'static {
     /// Where what cannot be applied is kept.
     fn quarantine(&self) -> &Quarantine;
 
+    /// Records applied with a data-quality mark since the feed started (reported
+    /// to the core's `/sources`); none unless the feed marks any.
+    fn data_quality_marks(&self) -> u64 {
+        0
+    }
+
     /// The most connections served at once. Each holds a task and a frame buffer, so
     /// a sender that opens connections without end must not take the adapter down.
     fn max_connections(&self) -> usize;
@@ -103,6 +109,9 @@ impl<F: PushFeed> Observed for FeedStatus<F> {
     }
 
     fn health(&self) -> Health {
-        Health::of_delivery(self.feed.delivery(), self.feed.quarantine().kept())
+        Health {
+            data_quality_marks: self.feed.data_quality_marks(),
+            ..Health::of_delivery(self.feed.delivery(), self.feed.quarantine().kept())
+        }
     }
 }

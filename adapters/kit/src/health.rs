@@ -23,6 +23,8 @@ pub struct Health {
     pub lag_seconds: Option<f64>,
     /// Records quarantined since the adapter started.
     pub quarantined: u64,
+    /// Records applied with a data-quality mark since the adapter started.
+    pub data_quality_marks: u64,
 }
 
 impl Health {
@@ -35,6 +37,7 @@ impl Health {
             last_error: self.last_error.as_deref().map(bounded_error),
             lag_seconds: self.lag_seconds,
             quarantined: self.quarantined,
+            data_quality_marks: self.data_quality_marks,
             stale_after_seconds: stale_after,
             report_interval_seconds: interval,
         }
@@ -48,6 +51,7 @@ impl Health {
             last_error,
             lag_seconds,
             quarantined,
+            data_quality_marks: 0,
         }
     }
 
@@ -76,6 +80,7 @@ impl Health {
                     .max(0.0)
             }),
             quarantined: streams.values().map(|s| s.records_quarantined).sum(),
+            data_quality_marks: 0,
         }
     }
 }

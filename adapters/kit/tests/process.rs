@@ -25,6 +25,7 @@ impl Observed for Fixed {
             last_error: None,
             lag_seconds: Some(0.25),
             quarantined: 3,
+            data_quality_marks: 1,
         }
     }
 }
@@ -106,6 +107,7 @@ async fn the_admin_server_and_the_reports_run_beside_the_work_until_shutdown() {
     assert_eq!(source["name"], "fixed", "{reported}");
     assert_eq!(source["kind"], "fixed");
     assert_eq!(source["quarantined"], 3);
+    assert_eq!(source["dataQualityMarks"], 1, "marks reach /sources");
     assert_eq!(source["lagSeconds"], 0.25);
     assert_eq!(source["stale"], false, "{reported}");
 

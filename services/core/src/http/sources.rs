@@ -108,6 +108,8 @@ pub async fn put(
     }
     let labels = [("source", source_label(&name))];
     metrics::gauge!("ohjaamo_source_quarantined_records", &labels).set(report.quarantined as f64);
+    metrics::gauge!("ohjaamo_source_data_quality_marks", &labels)
+        .set(report.data_quality_marks as f64);
     if let Some(lag) = report.lag_seconds {
         metrics::gauge!("ohjaamo_source_lag_seconds", &labels).set(lag);
     }
@@ -159,6 +161,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Value>
                 "lastError": report.last_error,
                 "lagSeconds": report.lag_seconds,
                 "quarantined": report.quarantined,
+                "dataQualityMarks": report.data_quality_marks,
                 "stale": stale_reason.is_some(),
                 "staleReason": stale_reason,
             }))
@@ -233,6 +236,7 @@ mod tests {
 
     fn report(last_success: Option<&str>, error: Option<&str>) -> SourceReport {
         SourceReport {
+            data_quality_marks: 0,
             kind: "pull".into(),
             last_success: last_success.map(str::to_owned),
             last_error: error.map(str::to_owned),

@@ -26,6 +26,7 @@ pub mod ledger;
 pub mod listener;
 mod merge;
 pub mod minimise;
+mod planned;
 mod protection;
 pub mod replay;
 pub mod settle;

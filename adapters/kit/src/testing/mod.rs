@@ -35,6 +35,8 @@ pub struct Core {
     /// The FHIR base, `http://addr/fhir`.
     pub base: String,
     http: reqwest::Client,
+    /// The bearer token the helpers send, if any.
+    token: Option<String>,
     file: std::path::PathBuf,
     server: tokio::task::JoinHandle<()>,
 }
@@ -51,8 +53,8 @@ impl Core {
     }
 
     /// Serves on `listener` over a new database with `config` (e.g. an OIDC
-    /// issuer to trust). The helpers below send no token: with authentication on,
-    /// the test sends its own requests.
+    /// issuer to trust). With authentication on, give the helpers below a token
+    /// with [`Core::with_token`].
     pub async fn start_with(listener: tokio::net::TcpListener, config: Config) -> Core {
         let file = std::env::temp_dir().join(format!("ohjaamo-kit-{}.db", uuid::Uuid::now_v7()));
         Core::serve_with(listener, file, config).await
@@ -83,8 +85,27 @@ impl Core {
             addr,
             base: format!("http://{addr}/fhir"),
             http: reqwest::Client::new(),
+            token: None,
             file,
             server,
+        }
+    }
+
+    /// The helpers ([`Core::put`], [`Core::get`], [`Core::search`]) send `token`.
+    pub fn with_token(mut self, token: String) -> Core {
+        self.token = Some(token);
+        self
+    }
+
+    /// A request as the test tenant, with the token if one was given.
+    fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, url)
+            .header("x-ohjaamo-organization", TENANT);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
     }
 
@@ -96,9 +117,7 @@ impl Core {
 
     pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         let r = self
-            .http
-            .put(format!("{}/{path}", self.base))
-            .header("x-ohjaamo-organization", TENANT)
+            .request(reqwest::Method::PUT, format!("{}/{path}", self.base))
             .header("content-type", "application/fhir+json")
             .body(body.to_string())
             .send()
@@ -110,15 +129,16 @@ impl Core {
 
     /// `GET base/path_and_query` as the test tenant, the JSON answer.
     pub async fn get(&self, path_and_query: &str) -> Value {
-        self.http
-            .get(format!("{}/{path_and_query}", self.base))
-            .header("x-ohjaamo-organization", TENANT)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.request(
+            reqwest::Method::GET,
+            format!("{}/{path_and_query}", self.base),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
     }
 
     /// The resources a search finds (first page of up to 1,000).

@@ -84,8 +84,9 @@ async fn a_sync_outliving_its_tokens_renews_them_before_they_expire() {
     let (_stop, mut shutdown) = watch::channel(false);
     let started = std::time::Instant::now();
     runner.sync_once(&mut shutdown).await.unwrap();
+    let elapsed = started.elapsed();
     assert!(
-        started.elapsed() > Duration::from_secs(7),
+        elapsed > Duration::from_secs(7),
         "the sync outlived three tokens"
     );
 
@@ -93,9 +94,12 @@ async fn a_sync_outliving_its_tokens_renews_them_before_they_expire() {
     assert_eq!(positions.get("paikat").map(String::as_str), Some("12"));
     assert_eq!(units(&core, &issuer).await, 12);
     let (grants, rejections) = auth.counts();
+    // A token is renewed 1.6 s after it was issued: about one per 1.6 s of sync,
+    // not one per push.
+    let most = (elapsed.as_secs_f64() / 1.6).ceil() as u64 + 1;
     assert!(
-        (3..=5).contains(&grants),
-        "renewed as tokens aged, cached in between: {grants} tokens for 12 pushes"
+        (3..=most.min(11)).contains(&grants),
+        "renewed as tokens aged, cached in between: {grants} tokens for 12 pushes in {elapsed:?}"
     );
     assert_eq!(
         rejections, 0,

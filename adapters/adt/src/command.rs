@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::builder::TypedValueParser as _;
 use jiff::tz::TimeZone;
+use ohjaamo_adapter_kit::intake::{AllowList, Intake, IntakeConfig, TlsFiles};
 use ohjaamo_adapter_kit::{Adapter, CoreTarget, Kind, Plumbing, Process, Quarantine, run_feed};
 use ohjaamo_hl7::AckBuilder;
 
@@ -73,8 +74,42 @@ pub struct AdtArgs {
     /// note) or reject (AR, and quarantined).
     #[arg(long, env = "OHJAAMO_ADT_UNSUPPORTED", value_enum, default_value_t = NotUsed::Accept)]
     pub unsupported: NotUsed,
+    /// PEM file of the MLLP listener's TLS certificate, then its intermediates;
+    /// with --tls-key it serves MLLP over TLS. Unset: plain MLLP, warned at start
+    /// (for a sidecar that terminates TLS).
+    #[arg(long, env = "OHJAAMO_ADT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the TLS certificate's private key.
+    #[arg(long, env = "OHJAAMO_ADT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM file of the CA(s) whose certificates senders must present (mutual TLS); a
+    /// sender without one signed by it is refused in the handshake.
+    #[arg(long, env = "OHJAAMO_ADT_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Addresses and CIDR blocks senders may connect from, comma-separated
+    /// (`10.1.2.3,10.20.0.0/16`); a connection from elsewhere is closed at once.
+    /// Unset: every address.
+    #[arg(long, env = "OHJAAMO_ADT_ALLOW_FROM", default_value = "")]
+    pub allow_from: AllowList,
     #[command(subcommand)]
     pub action: Option<AdtAction>,
+}
+
+impl AdtArgs {
+    /// How the MLLP listener takes connections.
+    pub fn intake(&self) -> IntakeConfig {
+        IntakeConfig {
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert_chain), Some(key)) => Some(TlsFiles {
+                    cert_chain: cert_chain.clone(),
+                    key: key.clone(),
+                    client_ca: self.tls_client_ca.clone(),
+                }),
+                _ => None,
+            },
+            allow: self.allow_from.clone(),
+        }
+    }
 }
 
 /// What else than listening the command can do.
@@ -105,12 +140,15 @@ impl Adapter for Adt {
         let reading = Reading::new(args.visit_key.clone(), args.visit_key_secret.clone())
             .map_err(anyhow::Error::msg)?;
         let ids = args.target.source_ids();
+        let intake = args.intake();
+        let auth = args.target.core_auth()?;
         let core = CoreClient::new(
             &args.target.core,
             &args.target.organization,
             &ids.system(Kind::Visit),
             Duration::from_secs(30),
-        )?;
+        )?
+        .with_auth(auth.clone());
         let adapter = AdtAdapter::new(
             core,
             ids,
@@ -129,13 +167,15 @@ impl Adapter for Adt {
         if let Some(AdtAction::ReplayQuarantine(which)) = args.action {
             return crate::replay::run(&adapter, which, process.shutdown).await;
         }
+        let intake = Intake::new(&intake)?;
         let plumbing = Plumbing {
             name: Self::NAME,
             stale_after: args.target.stale_after.unwrap_or(STALE_AFTER_SECONDS),
             target: args.target,
             admin_listen: args.admin_listen,
+            auth,
         };
-        run_feed(adapter, args.listen, plumbing, process).await
+        run_feed(adapter, args.listen, intake, plumbing, process).await
     }
 }
 
@@ -189,6 +229,34 @@ mod tests {
         assert_eq!(args.unsupported, NotUsed::Reject);
         assert!(parse(&["--visit-key", "pv1-99"]).is_err());
         assert!(parse(&["--unsupported", "maybe"]).is_err());
+    }
+
+    #[test]
+    fn tls_needs_a_certificate_and_a_key_and_the_allow_list_parses() {
+        assert_eq!(parse(&[]).unwrap().intake(), IntakeConfig::default());
+        assert!(parse(&["--tls-cert", "c.pem"]).is_err(), "a key too");
+        assert!(parse(&["--tls-key", "k.pem"]).is_err(), "a certificate too");
+        assert!(
+            parse(&["--tls-client-ca", "ca.pem"]).is_err(),
+            "only with TLS"
+        );
+        assert!(parse(&["--allow-from", "10.0.0.0/40"]).is_err());
+        let intake = parse(&[
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
+            "--tls-client-ca",
+            "ca.pem",
+            "--allow-from",
+            "10.0.0.0/8, 192.0.2.7",
+        ])
+        .unwrap()
+        .intake();
+        let tls = intake.tls.unwrap();
+        assert_eq!(tls.client_ca, Some(PathBuf::from("ca.pem")));
+        assert!(intake.allow.allows("192.0.2.7".parse().unwrap()));
+        assert!(!intake.allow.allows("192.0.2.8".parse().unwrap()));
     }
 
     #[test]

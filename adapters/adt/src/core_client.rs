@@ -2,10 +2,14 @@
 //! number, write it back with If-Match. Plain FHIR REST, as any client would.
 //!
 //! Every request carries the current span's W3C trace context (the listener runs each
-//! message in an `adt_message` span), so the core's request spans join its trace.
+//! message in an `adt_message` span), so the core's request spans join its trace,
+//! and the adapter's access token (the kit's [`CoreAuth`]: a 401 renews it and sends
+//! once more; a second 401, or a 403, is transient: the ACK is held and the message
+//! retried with backoff).
 
 use std::time::Duration;
 
+use ohjaamo_adapter_kit::CoreAuth;
 use ohjaamo_adapter_kit::push::with_trace_context;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -13,8 +17,9 @@ use serde_json::Value;
 /// What went wrong, sorted by what the adapter does about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CoreError {
-    /// The core is unreachable, overloaded or failed (network, 5xx, 429, 409): try
-    /// again later; the message is not acknowledged meanwhile.
+    /// The core is unreachable, overloaded or failed (network, 5xx, 429, 409), or
+    /// refuses the adapter's credential (401 after one renewal, 403): try again
+    /// later; the message is not acknowledged meanwhile.
     #[error("the core did not take the write: {0}")]
     Transient(String),
     /// Someone wrote the stay since it was read (412): read again and re-apply.
@@ -38,6 +43,7 @@ pub struct CoreClient {
     pub(crate) fhir_base: String,
     pub(crate) organization: String,
     pub(crate) visit_system: String,
+    pub(crate) auth: CoreAuth,
 }
 
 impl CoreClient {
@@ -53,7 +59,14 @@ impl CoreClient {
             fhir_base: fhir_base.trim_end_matches('/').to_owned(),
             organization: organization.to_owned(),
             visit_system: visit_system.to_owned(),
+            auth: CoreAuth::none(),
         })
+    }
+
+    /// Sends every request with a token of `auth`.
+    pub fn with_auth(mut self, auth: CoreAuth) -> CoreClient {
+        self.auth = auth;
+        self
     }
 
     /// `Encounter?identifier=system|visit`, percent-encoded.
@@ -71,10 +84,14 @@ impl CoreClient {
 
     /// The stay's current Encounter, or `None` when the core has none.
     pub async fn read_stay(&self, visit: &str) -> Result<Option<StoredStay>, CoreError> {
-        let response = with_trace_context(self.http.get(self.stay_url(visit)?))
-            .header("x-ohjaamo-organization", &self.organization)
-            .header("accept", "application/fhir+json")
-            .send()
+        let url = self.stay_url(visit)?;
+        let response = self
+            .auth
+            .send(|| {
+                with_trace_context(self.http.get(url.clone()))
+                    .header("x-ohjaamo-organization", &self.organization)
+                    .header("accept", "application/fhir+json")
+            })
             .await
             .map_err(|e| CoreError::Transient(e.to_string()))?;
         let status = response.status();
@@ -107,15 +124,20 @@ impl CoreClient {
         encounter: &Value,
         version: Option<&str>,
     ) -> Result<(), CoreError> {
-        let mut request = with_trace_context(self.http.put(self.stay_url(visit)?))
-            .header("x-ohjaamo-organization", &self.organization)
-            .header("content-type", "application/fhir+json")
-            .body(encounter.to_string());
-        if let Some(v) = version {
-            request = request.header("if-match", format!("W/\"{v}\""));
-        }
-        let response = request
-            .send()
+        let url = self.stay_url(visit)?;
+        let body = encounter.to_string();
+        let response = self
+            .auth
+            .send(|| {
+                let request = with_trace_context(self.http.put(url.clone()))
+                    .header("x-ohjaamo-organization", &self.organization)
+                    .header("content-type", "application/fhir+json")
+                    .body(body.clone());
+                match version {
+                    Some(v) => request.header("if-match", format!("W/\"{v}\"")),
+                    None => request,
+                }
+            })
             .await
             .map_err(|e| CoreError::Transient(e.to_string()))?;
         let status = response.status();

@@ -14,13 +14,13 @@
 //! allow: the kit caps the
 //! connections, a connection silent for the idle timeout is closed, and a frame past
 //! the message size is dropped as it streams in (only its start is kept) and answered
-//! `AR`.
+//! `AR`. Who may connect at all (the allow-list), and over TLS, is the kit's
+//! intake's to check before a connection reaches this file.
 
 use std::sync::Arc;
 
 use ohjaamo_hl7::mllp::{read_frame_within, write_frame};
 use ohjaamo_hl7::{Ack, AckError, ErrorCode, Message, MllpDecoder, MllpError};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tracing::Instrument as _;
 
@@ -28,6 +28,7 @@ use crate::adapter::{AdtAdapter, NotUsed};
 use crate::event::MappingError;
 use crate::minimise::{Kept, for_quarantine};
 use crate::settle::Outcome;
+use ohjaamo_adapter_kit::intake::Connection;
 use ohjaamo_adapter_kit::quarantine::{Payload, Quarantine};
 use ohjaamo_adapter_kit::{Delivery, PushFeed};
 
@@ -168,8 +169,8 @@ fn code_of(error: &MappingError) -> ErrorCode {
 impl PushFeed for AdtAdapter {
     const PROTOCOL: &'static str = "MLLP";
 
-    async fn connection(self: Arc<Self>, stream: TcpStream, shutdown: watch::Receiver<bool>) {
-        connection(stream, self, shutdown).await;
+    async fn connection(self: Arc<Self>, connection: Connection, shutdown: watch::Receiver<bool>) {
+        serve_connection(connection, self, shutdown).await;
     }
 
     fn delivery(&self) -> &Delivery {
@@ -189,16 +190,14 @@ impl PushFeed for AdtAdapter {
     }
 }
 
-async fn connection(
-    stream: TcpStream,
+/// One sender's connection (plain or TLS, as the kit's intake opened it).
+async fn serve_connection(
+    connection: Connection,
     adapter: Arc<AdtAdapter>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let peer = stream
-        .peer_addr()
-        .map(|p| p.to_string())
-        .unwrap_or_default();
-    let (mut reader, mut writer) = stream.into_split();
+    let peer = connection.peer.to_string();
+    let (mut reader, mut writer) = tokio::io::split(connection.io);
     let mut decoder = MllpDecoder::new(adapter.limits.max_message_bytes);
     let idle = adapter.limits.idle_timeout;
     loop {

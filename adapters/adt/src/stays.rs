@@ -1,7 +1,10 @@
 //! The requests beyond one stay's read and write (`core_client`): every stay with a
 //! key (a merge re-keys them all), a write by id (a re-keyed stay no longer has the
 //! key it is found by), and a transaction of several stays (a swap moves two
-//! patients at once, or neither).
+//! patients at once, or neither). Each goes through the client's [`CoreAuth`] like
+//! the read and write of one stay.
+//!
+//! [`CoreAuth`]: ohjaamo_adapter_kit::CoreAuth
 
 use ohjaamo_adapter_kit::push::with_trace_context;
 use serde_json::{Value, json};
@@ -27,10 +30,13 @@ impl CoreClient {
             ],
         )
         .map_err(|e| CoreError::Refused(format!("cannot build the core URL: {e}")))?;
-        let response = with_trace_context(self.http.get(url))
-            .header("x-ohjaamo-organization", &self.organization)
-            .header("accept", "application/fhir+json")
-            .send()
+        let response = self
+            .auth
+            .send(|| {
+                with_trace_context(self.http.get(url.clone()))
+                    .header("x-ohjaamo-organization", &self.organization)
+                    .header("accept", "application/fhir+json")
+            })
             .await
             .map_err(|e| CoreError::Transient(e.to_string()))?;
         let status = response.status();
@@ -61,15 +67,19 @@ impl CoreClient {
         encounter: &Value,
         version: &str,
     ) -> Result<(), CoreError> {
-        let response =
-            with_trace_context(self.http.put(format!("{}/Encounter/{id}", self.fhir_base)))
-                .header("x-ohjaamo-organization", &self.organization)
-                .header("content-type", "application/fhir+json")
-                .header("if-match", format!("W/\"{version}\""))
-                .body(encounter.to_string())
-                .send()
-                .await
-                .map_err(|e| CoreError::Transient(e.to_string()))?;
+        let url = format!("{}/Encounter/{id}", self.fhir_base);
+        let body = encounter.to_string();
+        let response = self
+            .auth
+            .send(|| {
+                with_trace_context(self.http.put(&url))
+                    .header("x-ohjaamo-organization", &self.organization)
+                    .header("content-type", "application/fhir+json")
+                    .header("if-match", format!("W/\"{version}\""))
+                    .body(body.clone())
+            })
+            .await
+            .map_err(|e| CoreError::Transient(e.to_string()))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -100,11 +110,15 @@ impl CoreClient {
             })
             .collect();
         let bundle = json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries });
-        let response = with_trace_context(self.http.post(&self.fhir_base))
-            .header("x-ohjaamo-organization", &self.organization)
-            .header("content-type", "application/fhir+json")
-            .body(bundle.to_string())
-            .send()
+        let body = bundle.to_string();
+        let response = self
+            .auth
+            .send(|| {
+                with_trace_context(self.http.post(&self.fhir_base))
+                    .header("x-ohjaamo-organization", &self.organization)
+                    .header("content-type", "application/fhir+json")
+                    .body(body.clone())
+            })
             .await
             .map_err(|e| CoreError::Transient(e.to_string()))?;
         let status = response.status();

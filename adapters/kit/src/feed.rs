@@ -3,18 +3,20 @@
 //! A pushed feed (HL7 v2 over MLLP, …) is the sender's to pace: the adapter listens,
 //! and each sender's connection carries messages that are settled with the core in
 //! order and answered. The feed knows its protocol — framing, parsing, mapping, the
-//! answer; the kit accepts the connections, stops them on shutdown, and turns the
-//! feed's [`Delivery`] and [`Quarantine`] into its `/status` and its reports.
+//! answer; the kit accepts the connections (from the allowed addresses, over TLS
+//! when set: [`crate::intake`]), stops them on shutdown, and turns the feed's
+//! [`Delivery`] and [`Quarantine`] into its `/status` and its reports.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::health::{Health, Observed};
+use crate::intake::{Connection, Intake};
 use crate::quarantine::Quarantine;
 use crate::report::Delivery;
 
@@ -26,7 +28,7 @@ pub trait PushFeed: Send + Sync + 'static {
     /// true. Messages of one connection are settled in the order they came.
     fn connection(
         self: Arc<Self>,
-        stream: TcpStream,
+        connection: Connection,
         shutdown: watch::Receiver<bool>,
     ) -> impl Future<Output = ()> + Send;
 
@@ -47,36 +49,67 @@ pub trait PushFeed: Send + Sync + 'static {
     fn max_connections(&self) -> usize;
 }
 
-/// Accepts connections until `shutdown` turns true, one task per connection, at
-/// most [`PushFeed::max_connections`] at once: one more is closed as soon as it is
-/// accepted, logged and counted in `ohjaamo_adapter_connections_refused_total`.
-/// `ohjaamo_adapter_connections{source}` is how many are open. `source` names the
-/// adapter in both.
+/// [`serve_with`] over plain TCP from every address.
 pub async fn serve<F: PushFeed>(
     listener: TcpListener,
     feed: Arc<F>,
     source: &'static str,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_with(listener, feed, source, Intake::plain(), shutdown).await;
+}
+
+/// Accepts connections until `shutdown` turns true, one task per connection, at
+/// most [`PushFeed::max_connections`] at once: one more is closed as soon as it is
+/// accepted. A connection from an address `intake` does not allow is closed at once
+/// too, and one whose TLS handshake fails ends there. Each refusal is logged and
+/// counted in `ohjaamo_adapter_connections_refused_total{source,reason}` (`limit`,
+/// `address`, `tls`); `ohjaamo_adapter_connections{source}` is how many are open.
+pub async fn serve_with<F: PushFeed>(
+    listener: TcpListener,
+    feed: Arc<F>,
+    source: &'static str,
+    intake: Intake,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(feed.max_connections()));
+    let intake = Arc::new(intake);
+    let refused = move |reason: &'static str| {
+        metrics::counter!("ohjaamo_adapter_connections_refused_total",
+            "source" => source, "reason" => reason)
+        .increment(1);
+    };
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
+                    if !intake.allows(&peer) {
+                        tracing::warn!(%peer, "{} connection refused: the address is not on the allow-list", F::PROTOCOL);
+                        refused("address");
+                        drop(stream);
+                        continue;
+                    }
                     let Ok(slot) = slots.clone().try_acquire_owned() else {
                         tracing::warn!(%peer, limit = feed.max_connections(),
                             "{} connection refused: too many open", F::PROTOCOL);
-                        metrics::counter!("ohjaamo_adapter_connections_refused_total", "source" => source)
-                            .increment(1);
+                        refused("limit");
                         drop(stream);
                         continue;
                     };
-                    tracing::info!(%peer, "{} connection", F::PROTOCOL);
-                    let open = metrics::gauge!("ohjaamo_adapter_connections", "source" => source);
-                    open.increment(1.0);
-                    let connection = feed.clone().connection(stream, shutdown.clone());
+                    let (feed, intake, shutdown) = (feed.clone(), intake.clone(), shutdown.clone());
                     tokio::spawn(async move {
-                        connection.await;
+                        let connection = match intake.open(stream, peer).await {
+                            Ok(c) => c,
+                            Err(reason) => {
+                                tracing::warn!(%peer, %reason, "{} connection refused", F::PROTOCOL);
+                                refused("tls");
+                                return;
+                            }
+                        };
+                        tracing::info!(%peer, tls = intake.is_tls(), "{} connection", F::PROTOCOL);
+                        let open = metrics::gauge!("ohjaamo_adapter_connections", "source" => source);
+                        open.increment(1.0);
+                        feed.connection(connection, shutdown).await;
                         open.decrement(1.0);
                         drop(slot);
                     });

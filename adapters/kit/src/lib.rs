@@ -11,14 +11,18 @@
 //! The kit also owns the adapter as a process ([`process`]): the one trait the
 //! `ohjaamo` binary calls ([`process::Adapter`]), the settings every adapter shares
 //! ([`target::CoreTarget`]), its admin server ([`admin`]: `/livez`, `/status`,
-//! `/metrics`) and its health reports to the core ([`report`], [`health`]).
+//! `/metrics`) and its health reports to the core ([`report`], [`health`]). Every
+//! request to the core carries the adapter's access token ([`auth`]), and a pushed
+//! feed's listener takes TLS and an allow-list of senders ([`intake`]).
 
 pub mod admin;
+pub mod auth;
 pub mod backoff;
 pub mod cursor;
 pub mod feed;
 pub mod health;
 pub mod ids;
+pub mod intake;
 pub mod process;
 pub mod push;
 pub mod quarantine;
@@ -29,6 +33,7 @@ pub mod target;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use auth::{ClientConfig, CoreAuth};
 pub use backoff::Backoff;
 pub use cursor::CursorStore;
 pub use feed::PushFeed;

@@ -15,8 +15,10 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::admin::MetricsText;
+use crate::auth::CoreAuth;
 use crate::feed::{self, FeedStatus, PushFeed};
 use crate::health::Observed;
+use crate::intake::Intake;
 use crate::report::report_until;
 use crate::runner::PullRunner;
 use crate::source::PullSource;
@@ -56,6 +58,8 @@ pub struct Plumbing {
     pub admin_listen: SocketAddr,
     /// After how many seconds without a delivery the core calls the source stale.
     pub stale_after: f64,
+    /// The adapter's credential for the core, for the health reports.
+    pub auth: CoreAuth,
 }
 
 /// Runs a pull source's runner with its plumbing until shutdown.
@@ -73,10 +77,13 @@ pub async fn run_pull<S: PullSource + 'static>(
     run_with(plumbing, runner, work, process).await
 }
 
-/// Binds `listen` and serves a push feed there, with its plumbing, until shutdown.
+/// Binds `listen` and serves a push feed there, taking connections as `intake`
+/// says, with its plumbing, until shutdown. Plain TCP is logged as a warning: the
+/// messages cross the network unencrypted unless a sidecar terminates TLS.
 pub async fn run_feed<F: PushFeed>(
     feed: F,
     listen: SocketAddr,
+    intake: Intake,
     plumbing: Plumbing,
     process: Process,
 ) -> anyhow::Result<()> {
@@ -84,7 +91,11 @@ pub async fn run_feed<F: PushFeed>(
         .await
         .with_context(|| format!("cannot listen for {} on {listen}", F::PROTOCOL))?;
     tracing::info!(source = plumbing.name, address = %listen, core = %plumbing.target.core,
-        "listening for {}", F::PROTOCOL);
+        intake = %intake.describe(), "listening for {}", F::PROTOCOL);
+    if !intake.is_tls() {
+        tracing::warn!(source = plumbing.name, address = %listen,
+            "{} without TLS: messages arrive unencrypted; use this only behind a sidecar that terminates TLS, or on a host-local link", F::PROTOCOL);
+    }
     let feed = Arc::new(feed);
     let observed = Arc::new(FeedStatus {
         name: plumbing.name.to_owned(),
@@ -93,7 +104,7 @@ pub async fn run_feed<F: PushFeed>(
     let shutdown = process.shutdown.clone();
     let name = plumbing.name;
     let work = async move {
-        feed::serve(listener, feed, name, shutdown).await;
+        feed::serve_with(listener, feed, name, intake, shutdown).await;
         Ok(())
     };
     run_with(plumbing, observed, work, process).await
@@ -114,7 +125,9 @@ pub async fn run_with(
         process.metrics,
         shutdown.clone(),
     ));
-    let target = plumbing.target.report_target(plumbing.name);
+    let target = plumbing
+        .target
+        .report_target(plumbing.name, plumbing.auth.clone());
     let interval = target.interval.as_secs_f64();
     let (name, stale_after) = (plumbing.name, plumbing.stale_after);
     let reports = tokio::spawn(report_until(

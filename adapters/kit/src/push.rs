@@ -9,7 +9,10 @@
 //!
 //! Each push runs in a `push_batch` span, and every request it makes carries that
 //! span's W3C trace context (`traceparent`, `tracestate`), so the core's request spans
-//! join the adapter's trace ([`with_trace_context`]).
+//! join the adapter's trace ([`with_trace_context`]), and the adapter's access
+//! token ([`crate::auth`]): a 401 renews the token and sends once more; one that
+//! stays, or a 403, is retried with backoff like an unavailable core, never
+//! quarantined — a credential's fault is not the record's.
 
 use std::time::Duration;
 
@@ -19,6 +22,7 @@ use tokio::sync::watch;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+use crate::auth::CoreAuth;
 use crate::backoff::Backoff;
 
 /// One resource to write, by the identifier it is found with.
@@ -77,6 +81,7 @@ pub struct PushClient {
     organization: String,
     backoff: Backoff,
     source: String,
+    auth: CoreAuth,
 }
 
 /// What one attempt made of one entry.
@@ -101,7 +106,15 @@ impl PushClient {
             organization: organization.to_owned(),
             backoff,
             source: source.to_owned(),
+            auth: CoreAuth::none(),
         })
+    }
+
+    /// Sends every request with a token of `auth` (without: none, for a core run
+    /// with `--auth none`).
+    pub fn with_auth(mut self, auth: CoreAuth) -> PushClient {
+        self.auth = auth;
+        self
     }
 
     pub fn fhir_base(&self) -> &str {
@@ -213,12 +226,15 @@ impl PushClient {
             return Ok(answers.into_iter().flatten().collect());
         }
         let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": entries});
-        let request = self
-            .http
-            .post(&self.fhir_base)
-            .header("content-type", "application/fhir+json")
-            .body(bundle.to_string());
-        let (status, body) = self.exchange(request).await?;
+        let bundle = bundle.to_string();
+        let (status, body) = self
+            .exchange(|| {
+                self.http
+                    .post(&self.fhir_base)
+                    .header("content-type", "application/fhir+json")
+                    .body(bundle.clone())
+            })
+            .await?;
         if !status.is_success() {
             let text = diagnostics(&body).unwrap_or_else(|| status.to_string());
             if retryable(status) {
@@ -244,28 +260,29 @@ impl PushClient {
             .collect())
     }
 
-    /// Sends as the organisation, and answers the status and the JSON body (`Null`
-    /// when the body is not JSON).
+    /// Sends the request `build` makes as the organisation, with the token, and
+    /// answers the status and the JSON body (`Null` when the body is not JSON).
     async fn exchange(
         &self,
-        request: reqwest::RequestBuilder,
+        build: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<(StatusCode, Value), String> {
-        let response = with_trace_context(request)
-            .header("x-ohjaamo-organization", &self.organization)
-            .header("accept", "application/fhir+json")
-            .send()
+        let response = self
+            .auth
+            .send(|| {
+                with_trace_context(build())
+                    .header("x-ohjaamo-organization", &self.organization)
+                    .header("accept", "application/fhir+json")
+            })
             .await
-            .map_err(|e| format!("cannot reach the core: {e}"))?;
+            .map_err(|e| e.to_string())?;
         let status = response.status();
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
     /// The stored resource with this conditional URL, if any.
     async fn read(&self, conditional_url: &str) -> Result<Option<Value>, String> {
-        let request = self
-            .http
-            .get(format!("{}/{conditional_url}", self.fhir_base));
-        let (status, body) = self.exchange(request).await?;
+        let url = format!("{}/{conditional_url}", self.fhir_base);
+        let (status, body) = self.exchange(|| self.http.get(&url)).await?;
         if !status.is_success() {
             return Err(format!(
                 "{status}: {}",
@@ -325,13 +342,17 @@ fn entry_attempt(reply: Option<&Value>) -> Attempt {
     }
 }
 
-/// Whether the core's answer is worth trying again: 5xx, 408, 429, and 409/412 (a
-/// concurrent writer; the next attempt re-reads). Everything else refuses the content.
+/// Whether the core's answer is worth trying again: 5xx, 408, 429, 409/412 (a
+/// concurrent writer; the next attempt re-reads), and 401/403 (the adapter's
+/// credential or its grants, which an operator fixes at the issuer: the content is
+/// not at fault). Everything else refuses the content.
 pub fn retryable(status: StatusCode) -> bool {
     status.is_server_error()
         || matches!(
             status,
-            StatusCode::REQUEST_TIMEOUT
+            StatusCode::UNAUTHORIZED
+                | StatusCode::FORBIDDEN
+                | StatusCode::REQUEST_TIMEOUT
                 | StatusCode::TOO_MANY_REQUESTS
                 | StatusCode::CONFLICT
                 | StatusCode::PRECONDITION_FAILED

@@ -12,6 +12,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::watch;
 
+use crate::auth::CoreAuth;
+
 /// What the core is told: the wire contract both sides share.
 pub use ohjaamo_adapter_contract::SourceReport;
 
@@ -66,6 +68,9 @@ pub struct ReportTarget {
     /// The source's name in the core (`adt`, `pull`, …).
     pub name: String,
     pub interval: Duration,
+    /// The adapter's credential for the core (a report needs
+    /// `system/ohjaamo.sources.write`, and the client id must be `name`).
+    pub auth: CoreAuth,
 }
 
 impl ReportTarget {
@@ -96,11 +101,15 @@ pub async fn report_until(
     let url = target.url();
     let mut failing = false;
     loop {
-        let result = client
-            .put(&url)
-            .header("X-Ohjaamo-Organization", &target.organization)
-            .json(&make())
-            .send()
+        let report = make();
+        let result = target
+            .auth
+            .send(|| {
+                client
+                    .put(&url)
+                    .header("X-Ohjaamo-Organization", &target.organization)
+                    .json(&report)
+            })
             .await;
         match result.map(|r| r.status()) {
             Ok(status) if status.is_success() => {
@@ -138,6 +147,7 @@ mod tests {
             organization: "o".into(),
             name: "adt".into(),
             interval: Duration::from_secs(5),
+            auth: CoreAuth::none(),
         };
         assert_eq!(t("http://c:8080/fhir").url(), "http://c:8080/sources/adt");
         assert_eq!(t("http://c:8080/fhir/").url(), "http://c:8080/sources/adt");

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use crate::auth::{CoreAuth, CoreAuthArgs};
 use crate::backoff::Backoff;
 use crate::ids::SourceIds;
 use crate::report::ReportTarget;
@@ -41,6 +42,9 @@ pub struct CoreTarget {
     /// 15 minutes for the ADT feed, three poll intervals plus a minute for pulls.
     #[arg(long, env = "OHJAAMO_STALE_AFTER_SECONDS")]
     pub stale_after: Option<f64>,
+    /// How the adapter authenticates to the core (none set: no token).
+    #[command(flatten)]
+    pub auth: CoreAuthArgs,
 }
 
 impl CoreTarget {
@@ -48,13 +52,20 @@ impl CoreTarget {
         SourceIds::new(&self.source_oid_root)
     }
 
-    /// Where this adapter's health reports go, as source `name`.
-    pub fn report_target(&self, name: &str) -> ReportTarget {
+    /// The adapter's credential for the core, from the settings; logs which mode
+    /// is in use. Make it once per adapter and share it (one token for all).
+    pub fn core_auth(&self) -> anyhow::Result<CoreAuth> {
+        CoreAuth::from_args(&self.auth)
+    }
+
+    /// Where this adapter's health reports go, as source `name`, sent with `auth`.
+    pub fn report_target(&self, name: &str, auth: CoreAuth) -> ReportTarget {
         ReportTarget {
             core: self.core.clone(),
             organization: self.organization.clone(),
             name: name.to_owned(),
             interval: Duration::from_secs_f64(self.report_interval.max(0.5)),
+            auth,
         }
     }
 

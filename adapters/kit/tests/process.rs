@@ -69,9 +69,11 @@ async fn the_admin_server_and_the_reports_run_beside_the_work_until_shutdown() {
             retry_max: 1.0,
             report_interval: 0.5,
             stale_after: None,
+            auth: Default::default(),
         },
         admin_listen: admin,
         stale_after: 60.0,
+        auth: Default::default(),
     };
     let work = {
         let mut shutdown = shutdown.clone();

@@ -75,13 +75,15 @@ impl Adapter for Pull {
             timeout,
         )?;
         let backoff = args.target.backoff();
+        let auth = args.target.core_auth()?;
         let push = PushClient::new(
             &args.target.core,
             &args.target.organization,
             Self::NAME,
             Duration::from_secs(120),
             backoff,
-        )?;
+        )?
+        .with_auth(auth.clone());
         let runner = PullRunner::new(
             export,
             push,
@@ -105,6 +107,7 @@ impl Adapter for Pull {
             target: args.target,
             admin_listen: args.admin_listen,
             stale_after,
+            auth,
         };
         run_pull(runner, plumbing, process).await
     }

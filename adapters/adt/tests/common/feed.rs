@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use ohjaamo_adapter_adt::core_client::CoreClient;
 use ohjaamo_adapter_adt::{AdtAdapter, Backoff, Limits, Quarantine, SourceIds, serve};
+use ohjaamo_adapter_kit::CoreAuth;
 use ohjaamo_adapter_kit::testing::TENANT;
 use ohjaamo_hl7::mllp::{read_frame, write_frame};
 use ohjaamo_hl7::{AckBuilder, MllpDecoder};
@@ -47,13 +48,23 @@ pub fn remove_quarantine(path: &std::path::Path) {
 /// The adapter as the command builds it, pushing to `core` (`host:port`) and
 /// quarantining to `quarantine`.
 pub fn adt_adapter(core: std::net::SocketAddr, quarantine: std::path::PathBuf) -> AdtAdapter {
+    adt_adapter_as(core, quarantine, CoreAuth::none())
+}
+
+/// [`adt_adapter`] sending the tokens of `auth`.
+pub fn adt_adapter_as(
+    core: std::net::SocketAddr,
+    quarantine: std::path::PathBuf,
+    auth: CoreAuth,
+) -> AdtAdapter {
     let client = CoreClient::new(
         &format!("http://{core}/fhir"),
         TENANT,
         &format!("urn:oid:{ROOT}.8"),
         Duration::from_secs(5),
     )
-    .unwrap();
+    .unwrap()
+    .with_auth(auth);
     AdtAdapter::new(
         client,
         SourceIds::new(ROOT),

@@ -1,6 +1,24 @@
 //! A real core served in-process over a temporary SQLite file, for the adapters'
 //! tests (feature `testing`). It is the production core, not a stand-in: the same
-//! router, validation and store.
+//! router, validation and store. [`issuer`] starts the real OIDC issuer the
+//! authentication tests get their tokens from.
+
+pub mod issuer;
+
+/// A PKCS#8 private key's DER in PEM, as a key file holds it.
+pub fn private_key_pem(pkcs8: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(pkcs8);
+    let lines: Vec<&str> = text
+        .as_bytes()
+        .chunks(64)
+        .filter_map(|c| std::str::from_utf8(c).ok())
+        .collect();
+    format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
 
 use std::sync::Arc;
 
@@ -17,6 +35,8 @@ pub struct Core {
     /// The FHIR base, `http://addr/fhir`.
     pub base: String,
     http: reqwest::Client,
+    /// The bearer token the helpers send, if any.
+    token: Option<String>,
     file: std::path::PathBuf,
     server: tokio::task::JoinHandle<()>,
 }
@@ -29,17 +49,32 @@ impl Core {
 
     /// Serves on `listener` (a port chosen beforehand) over a new database.
     pub async fn start_on(listener: tokio::net::TcpListener) -> Core {
+        Core::start_with(listener, Config::default()).await
+    }
+
+    /// Serves on `listener` over a new database with `config` (e.g. an OIDC
+    /// issuer to trust). With authentication on, give the helpers below a token
+    /// with [`Core::with_token`].
+    pub async fn start_with(listener: tokio::net::TcpListener, config: Config) -> Core {
         let file = std::env::temp_dir().join(format!("ohjaamo-kit-{}.db", uuid::Uuid::now_v7()));
-        Core::serve(listener, file).await
+        Core::serve_with(listener, file, config).await
     }
 
     /// Serves on `listener` over the database file `file` (to restart a core on the
     /// data of one that was stopped).
     pub async fn serve(listener: tokio::net::TcpListener, file: std::path::PathBuf) -> Core {
+        Core::serve_with(listener, file, Config::default()).await
+    }
+
+    async fn serve_with(
+        listener: tokio::net::TcpListener,
+        file: std::path::PathBuf,
+        config: Config,
+    ) -> Core {
         let store = Store::connect(&format!("sqlite:{}", file.display()), 4)
             .await
             .expect("a SQLite store");
-        let state = AppState::new(Arc::new(store), Config::default());
+        let state = AppState::new(Arc::new(store), config);
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, ohjaamo_core::http::server::app(state))
@@ -50,8 +85,27 @@ impl Core {
             addr,
             base: format!("http://{addr}/fhir"),
             http: reqwest::Client::new(),
+            token: None,
             file,
             server,
+        }
+    }
+
+    /// The helpers ([`Core::put`], [`Core::get`], [`Core::search`]) send `token`.
+    pub fn with_token(mut self, token: String) -> Core {
+        self.token = Some(token);
+        self
+    }
+
+    /// A request as the test tenant, with the token if one was given.
+    fn request(&self, method: reqwest::Method, url: String) -> reqwest::RequestBuilder {
+        let request = self
+            .http
+            .request(method, url)
+            .header("x-ohjaamo-organization", TENANT);
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
         }
     }
 
@@ -63,9 +117,7 @@ impl Core {
 
     pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
         let r = self
-            .http
-            .put(format!("{}/{path}", self.base))
-            .header("x-ohjaamo-organization", TENANT)
+            .request(reqwest::Method::PUT, format!("{}/{path}", self.base))
             .header("content-type", "application/fhir+json")
             .body(body.to_string())
             .send()
@@ -77,15 +129,16 @@ impl Core {
 
     /// `GET base/path_and_query` as the test tenant, the JSON answer.
     pub async fn get(&self, path_and_query: &str) -> Value {
-        self.http
-            .get(format!("{}/{path_and_query}", self.base))
-            .header("x-ohjaamo-organization", TENANT)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.request(
+            reqwest::Method::GET,
+            format!("{}/{path_and_query}", self.base),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
     }
 
     /// The resources a search finds (first page of up to 1,000).

@@ -157,3 +157,67 @@ async fn a_hold_shows_its_holders_name() {
         "no name in the token, none kept from the client"
     );
 }
+
+/// Two coordinators reach for one bed: the first holds it, the second is refused (409)
+/// and the bed stays held by the first; the access log names both, the refusal too.
+#[tokio::test]
+async fn two_coordinators_one_bed_the_first_holds_it_and_the_log_names_both() {
+    let Some((issuer, h)) = oidc::start().await else {
+        return;
+    };
+    ward_with_two_beds(&issuer, &h).await;
+    let scope = "user/Slot.cruds user/ohjaamo.picture.read";
+    let first =
+        issuer.token(json!({ "organization": ORG_A, "scope": scope, "sub": "coordinator-a" }));
+    let second =
+        issuer.token(json!({ "organization": ORG_A, "scope": scope, "sub": "coordinator-b" }));
+    let mark = h.access_records_after(0).await.last().map_or(0, |s| s.id);
+
+    let r = call(
+        &h,
+        Method::PUT,
+        "/fhir/Slot/h1",
+        Some(&first),
+        None,
+        Some(&hold("h1", "b1")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let r = call(
+        &h,
+        Method::PUT,
+        "/fhir/Slot/h2",
+        Some(&second),
+        None,
+        Some(&hold("h2", "b1")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    let r = call(
+        &h,
+        Method::GET,
+        "/picture/beds?unit=ward",
+        Some(&first),
+        None,
+        None,
+    )
+    .await;
+    let bed = r.body["beds"]
+        .as_array()
+        .and_then(|beds| beds.iter().find(|b| b["id"] == "b1"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(bed["hold"]["heldBy"], "coordinator-a", "{}", r.text);
+
+    let records = h.access_records_after(mark).await;
+    let who: Vec<(Option<&str>, u16)> = records
+        .iter()
+        .filter(|s| s.record.interaction == "update")
+        .map(|s| (s.record.subject.as_deref(), s.record.status))
+        .collect();
+    assert_eq!(
+        who,
+        [(Some("coordinator-a"), 200), (Some("coordinator-b"), 409)]
+    );
+}

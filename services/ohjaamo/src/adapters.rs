@@ -11,6 +11,9 @@ use ohjaamo_adapter_kit::Adapter;
 /// as its doc comment. The variant's name in kebab case is the subcommand.
 macro_rules! adapters {
     ($($(#[$doc:meta])* $variant:ident => $adapter:ty,)*) => {
+        // Parsed once at start and moved into the adapter: the size of its largest
+        // settings is no cost worth a box.
+        #[allow(clippy::large_enum_variant)]
         #[derive(clap::Subcommand)]
         pub enum AdapterCommand {
             $($(#[$doc])* $variant(<$adapter as Adapter>::Args),)*

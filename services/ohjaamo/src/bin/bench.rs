@@ -11,20 +11,28 @@
 //! cargo build --release -p ohjaamo
 //! target/release/bench --slots 1000000 --runs 3
 //! ```
+//!
+//! With `--compare-auth` each run measures the core twice, on fresh databases, in
+//! alternating order: without authentication and access log (`--auth none
+//! --access-log off`), and with both (a token of a benchmark issuer, every request
+//! verified and logged); it then reports both and their ratios (issue 18).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+#[path = "common/bench_issuer.rs"]
+mod bench_issuer;
 #[path = "common/bench_server.rs"]
 mod bench_server;
 #[path = "common/proc_stats.rs"]
 mod proc_stats;
 #[path = "common/stats.rs"]
 mod stats;
+use bench_issuer::BenchIssuer;
 use bench_server::{
-    client, create_database, drop_database, location_entry, post_bundle, schedule_entry,
-    slot_entry, start_server, time_bed_day_searches, wait_ready,
+    client_with_token, create_database, drop_database, location_entry, post_bundle, schedule_entry,
+    slot_entry, start_server, start_server_authenticated, time_bed_day_searches, wait_ready,
 };
 use proc_stats::{cpu_seconds, postgres_cpu};
 use stats::{median_by, quantile};
@@ -71,6 +79,21 @@ struct Args {
     /// The tenant every request is made for (`X-Ohjaamo-Organization`).
     #[arg(long, default_value = "1.2.246.10.1234567")]
     organization: String,
+    /// Measure each run twice, without and with authentication and the access log,
+    /// and report the ratios.
+    #[arg(long)]
+    compare_auth: bool,
+}
+
+/// How the server under measurement is run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// As before: no authentication (`--auth none`), the access log on.
+    Default,
+    /// No authentication, no access log.
+    Bare,
+    /// A token verified on every request, every request logged.
+    Guarded,
 }
 
 /// How often ingest progress is printed, so a long run shows it is alive.
@@ -90,43 +113,96 @@ struct RunResult {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.compare_auth {
+        return compare_auth(&args).await;
+    }
     let mut results = Vec::new();
     for run in 1..=args.runs {
-        let r = one_run(&args, run).await?;
-        println!(
-            "run {run}: ingest {:.0} Slots/s (CPU per 1,000 Slots: core {:.0} ms, PostgreSQL {:.0} ms), search p50 {:.2} ms p99 {:.2} ms, server RSS {:.0} MB (peak {:.0} MB)",
-            r.ingest_per_s,
-            r.core_cpu_ms_per_k,
-            r.postgres_cpu_ms_per_k,
-            r.search_p50_ms,
-            r.search_p99_ms,
-            r.rss_mb,
-            r.peak_rss_mb
-        );
+        let r = one_run(&args, run, Mode::Default, None).await?;
+        println!("run {run}: {}", describe(&r));
         results.push(r);
     }
-    let median = |f: fn(&RunResult) -> f64| median_by(&results, f);
     println!(
-        "median of {} runs ({} Slots, batch {}, concurrency {}): ingest {:.0} Slots/s (CPU per 1,000 Slots: core {:.0} ms, PostgreSQL {:.0} ms), search p50 {:.2} ms p99 {:.2} ms, RSS {:.0} MB (peak {:.0} MB)",
+        "median of {} runs ({} Slots, batch {}, concurrency {}): {}",
         results.len(),
         args.slots,
         args.batch,
         args.concurrency,
-        median(|r| r.ingest_per_s),
-        median(|r| r.core_cpu_ms_per_k),
-        median(|r| r.postgres_cpu_ms_per_k),
-        median(|r| r.search_p50_ms),
-        median(|r| r.search_p99_ms),
-        median(|r| r.rss_mb),
-        median(|r| r.peak_rss_mb),
+        describe(&medians(&results)),
     );
     Ok(())
 }
 
-async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
+/// Pairs of runs, bare and guarded in alternating order, and the ratios of the medians.
+async fn compare_auth(args: &Args) -> anyhow::Result<()> {
+    let issuer = bench_issuer::start(&args.organization).await?;
+    let (mut bare, mut guarded) = (Vec::new(), Vec::new());
+    for run in 1..=args.runs {
+        let order = if run % 2 == 1 {
+            [Mode::Bare, Mode::Guarded]
+        } else {
+            [Mode::Guarded, Mode::Bare]
+        };
+        for mode in order {
+            let r = one_run(args, run, mode, Some(&issuer)).await?;
+            println!("run {run} {mode:?}: {}", describe(&r));
+            match mode {
+                Mode::Guarded => guarded.push(r),
+                _ => bare.push(r),
+            }
+        }
+    }
+    let (b, g) = (medians(&bare), medians(&guarded));
+    println!(
+        "median of {} pairs ({} Slots, batch {}, concurrency {}):",
+        args.runs, args.slots, args.batch, args.concurrency
+    );
+    println!("  without auth and access log: {}", describe(&b));
+    println!("  with auth and access log:    {}", describe(&g));
+    println!(
+        "  ratios (with / without): search p99 {:.2}x (target <= 1.2x), search p50 {:.2}x, ingest {:.2}x (target >= 0.85x)",
+        g.search_p99_ms / b.search_p99_ms,
+        g.search_p50_ms / b.search_p50_ms,
+        g.ingest_per_s / b.ingest_per_s,
+    );
+    Ok(())
+}
+
+fn describe(r: &RunResult) -> String {
+    format!(
+        "ingest {:.0} Slots/s (CPU per 1,000 Slots: core {:.0} ms, PostgreSQL {:.0} ms), search p50 {:.2} ms p99 {:.2} ms, RSS {:.0} MB (peak {:.0} MB)",
+        r.ingest_per_s,
+        r.core_cpu_ms_per_k,
+        r.postgres_cpu_ms_per_k,
+        r.search_p50_ms,
+        r.search_p99_ms,
+        r.rss_mb,
+        r.peak_rss_mb
+    )
+}
+
+fn medians(results: &[RunResult]) -> RunResult {
+    let median = |f: fn(&RunResult) -> f64| median_by(results, f);
+    RunResult {
+        ingest_per_s: median(|r| r.ingest_per_s),
+        core_cpu_ms_per_k: median(|r| r.core_cpu_ms_per_k),
+        postgres_cpu_ms_per_k: median(|r| r.postgres_cpu_ms_per_k),
+        search_p50_ms: median(|r| r.search_p50_ms),
+        search_p99_ms: median(|r| r.search_p99_ms),
+        rss_mb: median(|r| r.rss_mb),
+        peak_rss_mb: median(|r| r.peak_rss_mb),
+    }
+}
+
+async fn one_run(
+    args: &Args,
+    run: usize,
+    mode: Mode,
+    issuer: Option<&BenchIssuer>,
+) -> anyhow::Result<RunResult> {
     let db = format!("ohjaamo_bench_{}_{run}", std::process::id());
     let db_url = create_database(&args.admin_url, &db).await?;
-    let result = measure(args, &db_url).await;
+    let result = measure(args, &db_url, mode, issuer).await;
     if args.keep_database {
         eprintln!("  kept the database: {db_url}");
         return result;
@@ -135,10 +211,38 @@ async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
     result
 }
 
-async fn measure(args: &Args, db_url: &str) -> anyhow::Result<RunResult> {
-    let server = start_server(&args.server, &args.listen, db_url, &[])?;
+async fn measure(
+    args: &Args,
+    db_url: &str,
+    mode: Mode,
+    issuer: Option<&BenchIssuer>,
+) -> anyhow::Result<RunResult> {
+    let (server, token) = match (mode, issuer) {
+        (Mode::Default, _) => (start_server(&args.server, &args.listen, db_url, &[])?, None),
+        (Mode::Bare, _) => (
+            start_server(&args.server, &args.listen, db_url, &["--access-log", "off"])?,
+            None,
+        ),
+        (Mode::Guarded, Some(issuer)) => (
+            start_server_authenticated(
+                &args.server,
+                &args.listen,
+                db_url,
+                &[
+                    "--auth-issuer",
+                    &issuer.url,
+                    "--auth-audience",
+                    bench_issuer::AUDIENCE,
+                    "--access-log",
+                    "on",
+                ],
+            )?,
+            Some(issuer.token.as_str()),
+        ),
+        (Mode::Guarded, None) => anyhow::bail!("a guarded run needs the bench issuer"),
+    };
     let base = format!("http://{}/fhir", args.listen);
-    let http = client(&args.organization)?;
+    let http = client_with_token(&args.organization, token)?;
     wait_ready(&http, &args.listen).await?;
 
     // The ward, its beds and one Schedule per bed, in one transaction.

@@ -11,7 +11,6 @@
 //! component stopping ([`watch`]). `RUST_LOG` brings back the rest (`info`, or `debug`
 //! for every request).
 
-mod adapter_gate;
 mod banner;
 pub mod issuer;
 mod service_token;
@@ -148,25 +147,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let simulator_world = Simulator::new(simulate_args.config()?);
     let clock = Clock::following(simulator_world.time());
     let process = crate::process::adapter_process();
-    // Each adapter reaches the core through a gate adding its own token (until the
-    // adapters get tokens themselves: adapter_gate).
-    let mut gates = Vec::new();
-    let mut gate_for = |source: &str| -> anyhow::Result<String> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let address = listener.local_addr()?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        gates.push(stopping(
-            format!("the token gate of adapter-{source}"),
-            Box::pin(adapter_gate::serve(
-                listener,
-                root.clone(),
-                service(source)?,
-            )),
-        ));
-        Ok(format!("http://{address}/fhir"))
+    // Each adapter is an OAuth client of the demo's issuer, as in production: it gets
+    // its own client-credentials token and renews it (adapters/kit, auth).
+    let client_secret = |source: &str| -> anyhow::Result<String> {
+        issuer
+            .secret_of(source)
+            .with_context(|| format!("the demo issuer has no client {source}"))
     };
-    let (pull_core, adt_core) = (gate_for("pull")?, gate_for("adt")?);
+    let (pull_secret, adt_secret) = (client_secret("pull")?, client_secret("adt")?);
     // The adapters the demo runs, one entry each: the flags its command line would
     // have. They start in this order, each once the one before delivers.
     let adapters = [
@@ -175,7 +163,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "--export",
                 &simulator,
                 "--core",
-                &pull_core,
+                &core,
+                "--core-issuer",
+                &issuer_url,
+                "--core-client-id",
+                "pull",
+                "--core-client-secret",
+                &pull_secret,
                 "--poll-interval",
                 "2",
                 "--cursor-file",
@@ -192,7 +186,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "--listen",
                 &args.mllp_listen.to_string(),
                 "--core",
-                &adt_core,
+                &core,
+                "--core-issuer",
+                &issuer_url,
+                "--core-client-id",
+                "adt",
+                "--core-client-secret",
+                &adt_secret,
                 "--quarantine-file",
                 &file("adt-quarantine.jsonl"),
                 "--retry-max",
@@ -240,7 +240,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "the demo's development issuer".into(),
         Box::pin(issuer::serve(issuer, issuer_listener)),
     ));
-    components.extend(gates);
     tokio::spawn(displays_ready(
         root,
         displays,

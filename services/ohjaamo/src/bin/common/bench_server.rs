@@ -54,13 +54,35 @@ pub fn start_server(
     db_url: &str,
     extra: &[&str],
 ) -> anyhow::Result<Server> {
+    // The benchmarks measure the core without authentication unless they say
+    // otherwise (a variable, not a flag, so that a binary from before `--auth` starts
+    // too).
+    spawn_server(binary, listen, db_url, extra, &[("OHJAAMO_AUTH", "none")])
+}
+
+/// Like [`start_server`], with authentication as `extra` configures it (an issuer).
+#[allow(dead_code)] // not every benchmark authenticates
+pub fn start_server_authenticated(
+    binary: &str,
+    listen: &str,
+    db_url: &str,
+    extra: &[&str],
+) -> anyhow::Result<Server> {
+    spawn_server(binary, listen, db_url, extra, &[])
+}
+
+fn spawn_server(
+    binary: &str,
+    listen: &str,
+    db_url: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<Server> {
     let child = Command::new(binary)
         .args(["serve", "--listen", listen, "--database-url", db_url])
         .args(extra)
         .env("RUST_LOG", "warn")
-        // The benchmarks measure the core without authentication (a variable, not a
-        // flag, so that a binary from before `--auth` starts too).
-        .env("OHJAAMO_AUTH", "none")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .spawn()
         .with_context(|| {
@@ -70,7 +92,16 @@ pub fn start_server(
 }
 
 /// An HTTP client that names the tenant on every request, as the API requires.
+#[allow(dead_code)] // `bench` sends a token too (client_with_token)
 pub fn client(organization: &str) -> anyhow::Result<reqwest::Client> {
+    client_with_token(organization, None)
+}
+
+/// Like [`client`], sending `token` as its bearer token when given.
+pub fn client_with_token(
+    organization: &str,
+    token: Option<&str>,
+) -> anyhow::Result<reqwest::Client> {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         "x-ohjaamo-organization",
@@ -78,6 +109,14 @@ pub fn client(organization: &str) -> anyhow::Result<reqwest::Client> {
             .parse()
             .context("the organization is not a valid header value")?,
     );
+    if let Some(token) = token {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}")
+                .parse()
+                .context("the token is not a valid header value")?,
+        );
+    }
     Ok(reqwest::Client::builder()
         .default_headers(headers)
         .build()?)

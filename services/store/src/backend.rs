@@ -110,7 +110,7 @@ impl Store {
                 .connect_with(connect.options([("statement_timeout", timeout_ms.as_str())]))
                 .await?;
             statistics = Some(Statistics::start(&pool).await);
-            listener = Some(crate::notify::listen(&pool, events_committed.clone()));
+            listener = Some(crate::notify::listen(url, events_committed.clone()));
             Db::Postgres(pool)
         } else if url.starts_with("sqlite:") {
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");

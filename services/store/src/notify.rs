@@ -12,7 +12,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 
@@ -23,15 +22,14 @@ pub(crate) const CHANNEL: &str = "ohjaamo_events";
 /// How long to wait before listening again after the connection failed.
 const RETRY: Duration = Duration::from_secs(1);
 
-/// Listens on [`CHANNEL`] until aborted, bumping `signal` for every notification.
-pub(crate) fn listen(
-    pool: &PgPool,
-    signal: Arc<watch::Sender<u64>>,
-) -> tokio::task::JoinHandle<()> {
-    let pool = pool.clone();
+/// Listens on [`CHANNEL`] until aborted, bumping `signal` for every notification. The
+/// listener has a connection of its own to `url`, outside the store's pool: it holds
+/// it for good, and a pool of one (an operator command) must keep its one.
+pub(crate) fn listen(url: &str, signal: Arc<watch::Sender<u64>>) -> tokio::task::JoinHandle<()> {
+    let url = url.to_owned();
     tokio::spawn(async move {
         loop {
-            if let Err(e) = listen_once(&pool, &signal).await {
+            if let Err(e) = listen_once(&url, &signal).await {
                 tracing::warn!(error = %e, "cannot listen for other replicas' events; polling until it works again");
             }
             tokio::time::sleep(RETRY).await;
@@ -39,8 +37,8 @@ pub(crate) fn listen(
     })
 }
 
-async fn listen_once(pool: &PgPool, signal: &watch::Sender<u64>) -> Result<(), sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
+async fn listen_once(url: &str, signal: &watch::Sender<u64>) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     // Whatever was committed while no one listened: read it now.
     signal.send_modify(|n| *n += 1);

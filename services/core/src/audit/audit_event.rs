@@ -265,12 +265,20 @@ fn patient_entity(visit: &str) -> Value {
 }
 
 fn resource_entity(entity: &AccessEntity) -> Value {
-    let reference = match entity.version {
-        Some(v) => format!("{}/_history/{v}", entity.reference),
-        None => entity.reference.clone(),
+    // A FHIR resource is named by reference; what is not one (an adapter's source,
+    // `source/adt`) by its name only, so no reference points at a type that is none.
+    let is_resource = entity
+        .reference
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_uppercase());
+    let what = match (is_resource, entity.version) {
+        (true, Some(v)) => json!({ "reference": format!("{}/_history/{v}", entity.reference) }),
+        (true, None) => json!({ "reference": entity.reference }),
+        (false, _) => json!({ "display": entity.reference }),
     };
     let mut out = json!({
-        "what": { "reference": reference },
+        "what": what,
         "type": { "system": ENTITY_TYPE, "code": "2", "display": "System Object" },
         "role": { "system": OBJECT_ROLE, "code": "4", "display": "Domain Resource" },
     });
@@ -376,12 +384,19 @@ mod tests {
             Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into());
         refused.record.subject_name = Some("Hoitaja Yksi".into());
         refused.record.scopes = vec!["user/Slot.rs".into()];
-        let mut anonymous = stored("picture", vec![entity("Location/w1", None)]);
+        let mut anonymous = stored(
+            "sources-write",
+            vec![entity("Location/w1", None), entity("source/adt", None)],
+        );
         anonymous.record.subject = None;
         anonymous.record.client_id = None;
         anonymous.record.query = None;
         for s in [refused, anonymous, stored("create", vec![])] {
             for event in audit_events(&s) {
+                assert!(
+                    !event.to_string().contains("\"reference\":\"source/"),
+                    "{event}"
+                );
                 ohjaamo_fhir::check_r4_structure(event.clone())
                     .unwrap_or_else(|e| panic!("{e}: {event:#}"));
             }

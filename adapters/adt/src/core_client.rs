@@ -41,9 +41,9 @@ pub struct StoredStay {
 pub struct CoreClient {
     pub(crate) http: reqwest::Client,
     pub(crate) fhir_base: String,
-    pub(crate) organization: String,
-    pub(crate) visit_system: String,
-    pub(crate) auth: CoreAuth,
+    organization: String,
+    visit_system: String,
+    auth: CoreAuth,
 }
 
 impl CoreClient {
@@ -69,6 +69,20 @@ impl CoreClient {
         self
     }
 
+    /// Sends what `build` makes (again, for a renewed token) with the trace context and
+    /// the organisation, through the adapter's token; every request to the core does.
+    pub(crate) async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, CoreError> {
+        self.auth
+            .send(|| {
+                with_trace_context(build()).header("x-ohjaamo-organization", &self.organization)
+            })
+            .await
+            .map_err(|e| CoreError::Transient(e.to_string()))
+    }
+
     /// `Encounter?identifier=system|visit`, percent-encoded.
     fn stay_url(&self, visit: &str) -> Result<url::Url, CoreError> {
         url::Url::parse_with_params(
@@ -78,7 +92,7 @@ impl CoreClient {
         .map_err(|e| CoreError::Refused(format!("cannot build the core URL: {e}")))
     }
 
-    fn identifier(&self, visit: &str) -> String {
+    pub(crate) fn identifier(&self, visit: &str) -> String {
         format!("{}|{visit}", self.visit_system)
     }
 
@@ -86,14 +100,12 @@ impl CoreClient {
     pub async fn read_stay(&self, visit: &str) -> Result<Option<StoredStay>, CoreError> {
         let url = self.stay_url(visit)?;
         let response = self
-            .auth
             .send(|| {
-                with_trace_context(self.http.get(url.clone()))
-                    .header("x-ohjaamo-organization", &self.organization)
+                self.http
+                    .get(url.clone())
                     .header("accept", "application/fhir+json")
             })
-            .await
-            .map_err(|e| CoreError::Transient(e.to_string()))?;
+            .await?;
         let status = response.status();
         let body: Value = match response.json().await {
             Ok(v) => v,
@@ -127,10 +139,10 @@ impl CoreClient {
         let url = self.stay_url(visit)?;
         let body = encounter.to_string();
         let response = self
-            .auth
             .send(|| {
-                let request = with_trace_context(self.http.put(url.clone()))
-                    .header("x-ohjaamo-organization", &self.organization)
+                let request = self
+                    .http
+                    .put(url.clone())
                     .header("content-type", "application/fhir+json")
                     .body(body.clone());
                 match version {
@@ -138,15 +150,19 @@ impl CoreClient {
                     None => request,
                 }
             })
-            .await
-            .map_err(|e| CoreError::Transient(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        Err(classify(status, &body))
+            .await?;
+        written(response).await
     }
+}
+
+/// A write's answer: done, or why not.
+pub(crate) async fn written(response: reqwest::Response) -> Result<(), CoreError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    Err(classify(status, &body))
 }
 
 pub(crate) fn classify(status: StatusCode, body: &Value) -> CoreError {

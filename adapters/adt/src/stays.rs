@@ -1,15 +1,12 @@
 //! The requests beyond one stay's read and write (`core_client`): every stay with a
 //! key (a merge re-keys them all), a write by id (a re-keyed stay no longer has the
 //! key it is found by), and a transaction of several stays (a swap moves two
-//! patients at once, or neither). Each goes through the client's [`CoreAuth`] like
-//! the read and write of one stay.
-//!
-//! [`CoreAuth`]: ohjaamo_adapter_kit::CoreAuth
+//! patients at once, or neither). Each goes through [`CoreClient::send`] like the read
+//! and write of one stay.
 
-use ohjaamo_adapter_kit::push::with_trace_context;
 use serde_json::{Value, json};
 
-use crate::core_client::{CoreClient, CoreError, StoredStay, classify};
+use crate::core_client::{CoreClient, CoreError, StoredStay, classify, written};
 
 /// One stay's write in a transaction: its key, the Encounter, the version it was
 /// read at (`None`: created).
@@ -25,20 +22,18 @@ impl CoreClient {
         let url = url::Url::parse_with_params(
             &format!("{}/Encounter", self.fhir_base),
             &[
-                ("identifier", format!("{}|{key}", self.visit_system)),
+                ("identifier", self.identifier(key)),
                 ("_count", "100".to_owned()),
             ],
         )
         .map_err(|e| CoreError::Refused(format!("cannot build the core URL: {e}")))?;
         let response = self
-            .auth
             .send(|| {
-                with_trace_context(self.http.get(url.clone()))
-                    .header("x-ohjaamo-organization", &self.organization)
+                self.http
+                    .get(url.clone())
                     .header("accept", "application/fhir+json")
             })
-            .await
-            .map_err(|e| CoreError::Transient(e.to_string()))?;
+            .await?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
@@ -70,22 +65,15 @@ impl CoreClient {
         let url = format!("{}/Encounter/{id}", self.fhir_base);
         let body = encounter.to_string();
         let response = self
-            .auth
             .send(|| {
-                with_trace_context(self.http.put(&url))
-                    .header("x-ohjaamo-organization", &self.organization)
+                self.http
+                    .put(&url)
                     .header("content-type", "application/fhir+json")
                     .header("if-match", format!("W/\"{version}\""))
                     .body(body.clone())
             })
-            .await
-            .map_err(|e| CoreError::Transient(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        Err(classify(status, &body))
+            .await?;
+        written(response).await
     }
 
     /// Writes `stays` in one FHIR transaction: all of them, or none.
@@ -97,10 +85,8 @@ impl CoreClient {
                     "method": "PUT",
                     "url": format!(
                         "Encounter?identifier={}",
-                        url::form_urlencoded::byte_serialize(
-                            format!("{}|{}", self.visit_system, s.key).as_bytes()
-                        )
-                        .collect::<String>()
+                        url::form_urlencoded::byte_serialize(self.identifier(s.key).as_bytes())
+                            .collect::<String>()
                     ),
                 });
                 if let Some(v) = s.version {
@@ -112,20 +98,13 @@ impl CoreClient {
         let bundle = json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries });
         let body = bundle.to_string();
         let response = self
-            .auth
             .send(|| {
-                with_trace_context(self.http.post(&self.fhir_base))
-                    .header("x-ohjaamo-organization", &self.organization)
+                self.http
+                    .post(&self.fhir_base)
                     .header("content-type", "application/fhir+json")
                     .body(body.clone())
             })
-            .await
-            .map_err(|e| CoreError::Transient(e.to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        Err(classify(status, &body))
+            .await?;
+        written(response).await
     }
 }

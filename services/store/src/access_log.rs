@@ -9,6 +9,8 @@
 //! database's triggers refuse it too (migration 0011), except [`Store::prune_access`],
 //! which removes records past the retention period and logs that it did.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row as _};
 
@@ -159,6 +161,8 @@ impl Store {
                 let rows = bind_all!(sqlx::query(AssertSqlSafe(sql.text)), &sql.binds)
                     .fetch_all(pool)
                     .await?;
+                let position: HashMap<i64, usize> =
+                    out.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
                 for row in rows {
                     let record_id: i64 = row.try_get(0)?;
                     let entity = AccessEntity {
@@ -167,8 +171,8 @@ impl Store {
                         visit: row.try_get(3)?,
                         changed: row.try_get(4)?,
                     };
-                    if let Some(stored) = out.iter_mut().find(|s| s.id == record_id) {
-                        stored.record.entities.push(entity);
+                    if let Some(&i) = position.get(&record_id) {
+                        out[i].record.entities.push(entity);
                     }
                 }
             }

@@ -25,7 +25,7 @@ use crate::base::error::ApiError;
 use crate::base::state::AppState;
 
 /// Routes answered without a token.
-fn open(path: &str) -> bool {
+pub fn open(path: &str) -> bool {
     matches!(
         path,
         "/livez"

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::StoreError;
-use crate::backend::{Store, on_pool};
+use crate::backend::{Db, Store, on_pool};
 use crate::sql::{Sql, bind_all, like_escape};
 
 /// Entity rows per INSERT statement (7 values each, well below either backend's limit
@@ -120,13 +120,26 @@ impl Store {
             return Ok(Vec::new());
         }
         let _turn = self.writer_turn().await;
-        let ids;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            ids = insert_records!(tx, records);
-            tx.commit().await?;
-        });
-        Ok(ids)
+        match &self.db {
+            // One record (a sequential client's read): its statement is its own
+            // transaction, one round trip.
+            Db::Postgres(pool) if records.len() == 1 => {
+                let mut conn = pool.acquire().await?;
+                records.insert_records(&mut *conn).await
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                let ids = records.insert_records(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(ids)
+            }
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin().await?;
+                let ids = records.insert_records(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(ids)
+            }
+        }
     }
 
     /// Reads records as `filter` says, each with what it touched.
@@ -215,46 +228,95 @@ impl Store {
                 "{deleted} access records recorded before {} deleted (retention)",
                 crate::stamp::format_instant(before)
             ));
-            insert_records!(tx, std::slice::from_ref(&pruning));
+            std::slice::from_ref(&pruning).insert_records(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(deleted)
     }
 }
 
-/// Inserts records and their entities on an open transaction (`$tx`), answering
-/// their numbers. A macro because the statement runs on either backend's connection.
-macro_rules! insert_records {
-    ($tx:expr, $records:expr) => {{
-        let mut ids: Vec<i64> = Vec::new();
-        for record in $records {
-            let record: &$crate::access_log::AccessRecord = record;
-            let insert = $crate::access_log::record_insert(record)?;
-            let id: i64 = $crate::sql::bind_all!(
-                sqlx::query_scalar(sqlx::AssertSqlSafe(insert.text)),
+/// Inserting records and their entities on a connection, per backend; answers their
+/// numbers. On PostgreSQL each record is one statement of fixed text (the record, and
+/// its entities from arrays through `UNNEST`): one round trip, one prepared statement
+/// whatever the number of entities, so it can also run alone as its own transaction.
+pub(crate) trait InsertRecords<Conn> {
+    async fn insert_records(&self, conn: &mut Conn) -> Result<Vec<i64>, StoreError>;
+}
+
+/// The record's row and its entities' rows in one statement (PostgreSQL).
+const INSERT_RECORD_WITH_ENTITIES: &str = "WITH record AS ( \
+     INSERT INTO access_log (tenant, recorded, subject, client_id, interaction, status, record) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id), \
+     entities AS (INSERT INTO access_log_entity (record_id, tenant, reference, version, visit, \
+     changed) SELECT record.id, $1, e.reference, e.version, e.visit, e.changed FROM record, \
+     UNNEST($8::text[], $9::bigint[], $10::text[], $11::boolean[]) \
+     AS e(reference, version, visit, changed)) \
+     SELECT id FROM record";
+
+impl InsertRecords<sqlx::PgConnection> for [AccessRecord] {
+    async fn insert_records(&self, conn: &mut sqlx::PgConnection) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::with_capacity(self.len());
+        for record in self {
+            let json = record_json(record)?;
+            let entities = &record.entities;
+            let id: i64 = sqlx::query_scalar(INSERT_RECORD_WITH_ENTITIES)
+                .bind(record.tenant.as_str())
+                .bind(record.recorded)
+                .bind(record.subject.as_deref())
+                .bind(record.client_id.as_deref())
+                .bind(record.interaction.as_str())
+                .bind(i32::from(record.status))
+                .bind(json)
+                .bind(column(entities, |e| e.reference.as_str()))
+                .bind(column(entities, |e| e.version))
+                .bind(column(entities, |e| e.visit.as_deref()))
+                .bind(column(entities, |e| e.changed))
+                .fetch_one(&mut *conn)
+                .await?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+}
+
+impl InsertRecords<sqlx::SqliteConnection> for [AccessRecord] {
+    async fn insert_records(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+    ) -> Result<Vec<i64>, StoreError> {
+        let mut ids = Vec::with_capacity(self.len());
+        for record in self {
+            let insert = record_insert(record)?;
+            let id: i64 = bind_all!(
+                sqlx::query_scalar(AssertSqlSafe(insert.text)),
                 &insert.binds
             )
-            .fetch_one(&mut *$tx)
+            .fetch_one(&mut *conn)
             .await?;
-            for insert in $crate::access_log::entity_inserts(id, record) {
-                $crate::sql::bind_all!(
-                    sqlx::query(sqlx::AssertSqlSafe(insert.text)),
-                    &insert.binds
-                )
-                .execute(&mut *$tx)
-                .await?;
+            for insert in entity_inserts(id, record) {
+                bind_all!(sqlx::query(AssertSqlSafe(insert.text)), &insert.binds)
+                    .execute(&mut *conn)
+                    .await?;
             }
             ids.push(id);
         }
-        ids
-    }};
+        Ok(ids)
+    }
 }
-pub(crate) use insert_records;
 
-/// The INSERT of one record, answering its number.
-pub(crate) fn record_insert(record: &AccessRecord) -> Result<Sql, StoreError> {
-    let json = serde_json::to_string(record)
-        .map_err(|e| StoreError::Corrupt(format!("access record: {e}")))?;
+/// One field of every entity: a column for `UNNEST`.
+fn column<'a, T>(entities: &'a [AccessEntity], field: impl Fn(&'a AccessEntity) -> T) -> Vec<T> {
+    entities.iter().map(field).collect()
+}
+
+/// The record as stored: everything but its entities, as JSON.
+fn record_json(record: &AccessRecord) -> Result<String, StoreError> {
+    serde_json::to_string(record).map_err(|e| StoreError::Corrupt(format!("access record: {e}")))
+}
+
+/// The INSERT of one record, answering its number (SQLite).
+fn record_insert(record: &AccessRecord) -> Result<Sql, StoreError> {
+    let json = record_json(record)?;
     let mut sql = Sql::new(
         "INSERT INTO access_log (tenant, recorded, subject, client_id, interaction, status, \
          record) VALUES (",
@@ -276,8 +338,8 @@ pub(crate) fn record_insert(record: &AccessRecord) -> Result<Sql, StoreError> {
     Ok(sql)
 }
 
-/// The INSERTs of a record's entities, in statements of bounded size.
-pub(crate) fn entity_inserts(record_id: i64, record: &AccessRecord) -> Vec<Sql> {
+/// The INSERTs of a record's entities, in statements of bounded size (SQLite).
+fn entity_inserts(record_id: i64, record: &AccessRecord) -> Vec<Sql> {
     record
         .entities
         .chunks(ENTITY_ROWS_PER_STATEMENT)

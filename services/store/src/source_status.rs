@@ -5,7 +5,7 @@
 use sqlx::{AssertSqlSafe, Row as _};
 
 use crate::StoreError;
-use crate::access_log::{AccessEntity, AccessRecord, insert_records};
+use crate::access_log::{AccessEntity, AccessRecord, InsertRecords as _};
 use crate::backend::{Store, on_pool};
 
 /// A source's latest report.
@@ -49,7 +49,7 @@ impl Store {
                     visit: None,
                     changed: true,
                 });
-                insert_records!(tx, std::slice::from_ref(&record));
+                std::slice::from_ref(&record).insert_records(&mut *tx).await?;
             }
             tx.commit().await?;
         });

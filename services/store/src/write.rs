@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, Row as _};
 
-use crate::access_log::{AccessEntity, AccessRecord, insert_records};
+use crate::access_log::{AccessEntity, AccessRecord, InsertRecords as _};
 use crate::backend::on_pool;
 use crate::error::Attempts;
 use crate::events::EventTrace;
@@ -183,15 +183,15 @@ impl Store {
                 return Ok(results);
             }
             rows.write(&mut tx, tenant).await?;
+            if let Some(access) = access {
+                let record = with_written(access, ops, &results);
+                std::slice::from_ref(&record).insert_records(&mut *tx).await?;
+            }
             if !rows.is_empty() {
                 // Last, so that the sequence row is locked for as short a time as can be.
                 rows.events()
                     .append_events(&mut tx, tenant, rows.occurred_at(), trace)
                     .await?;
-            }
-            if let Some(access) = access {
-                let record = with_written(access, ops, &results);
-                insert_records!(tx, std::slice::from_ref(&record));
             }
             tx.commit().await?;
             if !rows.is_empty() {

@@ -126,7 +126,7 @@ async fn every_interaction_leaves_exactly_its_record(h: &Harness) {
     let records = records_after(h, start).await;
     let got = summary(&records);
     let want: Vec<(&str, u16, Vec<&str>)> = vec![
-        ("update", 200, vec!["Encounter/e1*"]),
+        ("update", 201, vec!["Encounter/e1*"]),
         ("read", 200, vec!["Encounter/e1"]),
         ("vread", 200, vec!["Encounter/e1"]),
         ("search-type", 200, vec!["Encounter/e1"]),
@@ -136,7 +136,7 @@ async fn every_interaction_leaves_exactly_its_record(h: &Harness) {
         // commit, leaves one more.
         ("batch", 200, vec!["Schedule/s1*"]),
         ("batch", 200, vec!["Location/w1"]),
-        ("delete", 200, vec!["Schedule/s1*"]),
+        ("delete", 204, vec!["Schedule/s1*"]),
         ("picture", 200, vec!["Location/w1"]),
         // A source's report is a write: its record commits with it.
         ("sources-write", 200, vec!["source/pull*"]),

@@ -206,6 +206,9 @@ impl Store {
 /// identifier for an Encounter).
 fn with_written(access: &AccessRecord, ops: &[WriteOp], results: &[WriteResult]) -> AccessRecord {
     let mut record = access.clone();
+    if let [Ok(written)] = results {
+        record.status = single_write_status(&record.interaction, written).unwrap_or(record.status);
+    }
     for (op, result) in ops.iter().zip(results) {
         let Ok(written) = result else { continue };
         let content = match &op.action {
@@ -220,6 +223,19 @@ fn with_written(access: &AccessRecord, ops: &[WriteOp], results: &[WriteResult])
         });
     }
     record
+}
+
+/// The HTTP status a lone create, update or delete answers once committed (what
+/// `http::fhir` answers for it): the record says what the client was told. `None` for
+/// a Bundle's entries (the Bundle answers 200).
+fn single_write_status(interaction: &str, written: &Written) -> Option<u16> {
+    match (interaction, written.status) {
+        ("create" | "update", WriteStatus::Created) => Some(201),
+        ("create" | "update", _) => Some(200),
+        ("delete", WriteStatus::AlreadyAbsent) if written.version == 0 => Some(404),
+        ("delete", _) => Some(204),
+        _ => None,
+    }
 }
 
 /// The patient-visit identifier of an Encounter (`system|value` of its first

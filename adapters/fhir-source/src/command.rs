@@ -146,6 +146,14 @@ pub struct FhirSourceArgs {
         default_value = "Location,Schedule,Slot,Appointment,Encounter"
     )]
     pub types: Vec<String>,
+    /// Search parameters added to a type's searches, `Type:query` (e.g.
+    /// `Appointment:date=ge2026-01-01&service-category=surgery`); repeatable.
+    #[arg(
+        long = "type-query",
+        env = "OHJAAMO_FHIR_TYPE_QUERIES",
+        value_delimiter = '\n'
+    )]
+    pub type_queries: Vec<String>,
     /// The OID root of the upstream's logical ids here: `urn:oid:<root>.<arc of the
     /// type>` | `<id>` (docs/adapters.md); unset: `<source OID root>.20`.
     #[arg(long, env = "OHJAAMO_FHIR_ID_ROOT")]
@@ -244,6 +252,7 @@ impl Adapter for FhirSourceAdapter {
 
     async fn run(args: FhirSourceArgs, process: Process) -> anyhow::Result<()> {
         let types = checked_types(&args.types)?;
+        let queries = type_queries(&args.type_queries, &types)?;
         let mapping = Mapping {
             ids: IdSystems::new(
                 &args
@@ -293,7 +302,7 @@ impl Adapter for FhirSourceAdapter {
         };
         tracing::info!(upstream = %args.upstream, initial = ?unloaded,
             through = if bulk.is_some() { "$export" } else { "search" }, "FHIR source starting");
-        let source = FhirSource::new(
+        let mut source = FhirSource::new(
             upstream.clone(),
             mapping,
             types,
@@ -301,6 +310,9 @@ impl Adapter for FhirSourceAdapter {
             args.page_size,
             bulk,
         );
+        for (rtype, query) in &queries {
+            source = source.with_query(rtype, query);
+        }
         let auth = args.target.core_auth()?;
         let push = args.target.push_client(Self::NAME, &auth)?;
         let runner = Arc::new(PullRunner::new(
@@ -387,6 +399,25 @@ fn checked_types(types: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
+/// `Type:query` lines → (type, query), each type one of `types`.
+fn type_queries(lines: &[String], types: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    lines
+        .iter()
+        .filter(|q| !q.trim().is_empty())
+        .map(|line| {
+            let (rtype, query) = line
+                .split_once(':')
+                .with_context(|| format!("--type-query {line:?} is not Type:query"))?;
+            let rtype = rtype.trim();
+            anyhow::ensure!(
+                types.iter().any(|t| t == rtype),
+                "--type-query {line:?}: {rtype} is not a type read"
+            );
+            Ok((rtype.to_owned(), query.trim().to_owned()))
+        })
+        .collect()
+}
+
 fn system_map(pairs: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     pairs
         .iter()
@@ -422,6 +453,17 @@ mod tests {
                 .contains("Patient is not one of")
         );
         assert!(t(&[""]).is_err());
+    }
+
+    #[test]
+    fn type_queries_name_a_type_read() {
+        let types = vec!["Appointment".to_owned()];
+        assert_eq!(
+            type_queries(&["Appointment:date=ge2026-01-01".into()], &types).unwrap(),
+            [("Appointment".to_owned(), "date=ge2026-01-01".to_owned())]
+        );
+        assert!(type_queries(&["Slot:status=free".into()], &types).is_err());
+        assert!(type_queries(&["Appointment".into()], &types).is_err());
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct FhirSource {
     deletes: Deletes,
     page_size: usize,
     bulk: Option<Bulk>,
+    /// Per type: search parameters added to every first page (an upstream that will
+    /// not search a type unconstrained, as Epic's Appointment search wants a date or
+    /// a patient).
+    queries: HashMap<String, String>,
     /// Per stream: the links followed and the last page's entries in the traversal
     /// under way (for loop detection; reset at each traversal's first page).
     traversals: Mutex<HashMap<String, Traversal>>,
@@ -78,13 +82,25 @@ impl FhirSource {
             deletes,
             page_size: page_size.max(1),
             bulk,
+            queries: HashMap::new(),
             traversals: Mutex::default(),
             history_start: Mutex::default(),
         }
     }
 
+    /// Adds `query` (`name=value&...`, as the upstream takes it) to every first page
+    /// of `rtype`'s search.
+    pub fn with_query(mut self, rtype: &str, query: &str) -> FhirSource {
+        self.queries
+            .insert(rtype.to_owned(), query.trim_matches('&').to_owned());
+        self
+    }
+
     fn first_search_url(&self, rtype: &str, since: Option<&str>) -> String {
         let mut url = format!("{}/{rtype}?", self.upstream.base());
+        if let Some(query) = self.queries.get(rtype).filter(|q| !q.is_empty()) {
+            url.push_str(&format!("{query}&"));
+        }
         if let Some(since) = since {
             url.push_str(&format!("_lastUpdated=gt{}&", encode(since)));
         }

@@ -232,9 +232,14 @@ impl Upstream {
                         _ = shutdown.wait_for(|stop| *stop) => return Err(UpstreamError::ShuttingDown),
                     }
                 }
-                StatusCode::UNAUTHORIZED => {
+                StatusCode::UNAUTHORIZED if with_token && self.auth.has_client() => {
                     return Err(UpstreamError::Transient(format!(
                         "{what}: the upstream refused the access token (401) after one renewal; check the client's registration and scopes at the upstream"
+                    )));
+                }
+                StatusCode::UNAUTHORIZED => {
+                    return Err(UpstreamError::Transient(format!(
+                        "{what}: the upstream answered 401 to a request without a token; configure the client (--upstream-token-url, --upstream-client-id, --upstream-client-key)"
                     )));
                 }
                 s if s.is_server_error() => {

@@ -116,6 +116,7 @@ async fn epic_bundles_through_a_revoked_token_429_and_5xx() {
             auth: client(&fake),
             deletes: ohjaamo_adapter_fhir_source::Deletes::Status,
             headers: Vec::new(),
+            queries: vec![("Appointment", "date=ge2026-11-01&service-category=surgery")],
             ..Options::default()
         },
     )
@@ -166,6 +167,11 @@ async fn epic_bundles_through_a_revoked_token_429_and_5xx() {
         "the next link is followed as given"
     );
 
+    assert_eq!(
+        fake.last("/Appointment").query,
+        "date=ge2026-11-01&service-category=surgery&_count=2",
+        "a type's own search parameters"
+    );
     // The next round asks only for what changed since the newest lastUpdated.
     s.sync().await;
     let last = fake.last("/Slot");

@@ -64,6 +64,8 @@ pub struct Options {
     /// `Some(kick-off path)`: the initial load through `$export`.
     pub export: Option<&'static str>,
     pub export_dir: PathBuf,
+    /// Search parameters added per type.
+    pub queries: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             headers: vec![format!("X-Ohjaamo-Organization: {TENANT}")],
             export: None,
             export_dir: temp("export"),
+            queries: Vec::new(),
         }
     }
 }
@@ -114,7 +117,7 @@ pub async fn setup(upstream_base: &str, core: &Core, options: Options) -> Setup 
         )],
         skip_systems: vec![ohjaamo_adapter_fhir_source::command::OHJAAMO_DERIVED_SYSTEM.into()],
     };
-    let source = FhirSource::new(
+    let mut source = FhirSource::new(
         upstream.clone(),
         mapping,
         types,
@@ -122,6 +125,9 @@ pub async fn setup(upstream_base: &str, core: &Core, options: Options) -> Setup 
         options.page_size,
         bulk,
     );
+    for (rtype, query) in options.queries {
+        source = source.with_query(rtype, query);
+    }
     let cursor = temp("cursor.json");
     let quarantine = temp("quarantine.jsonl");
     let push = PushClient::new(

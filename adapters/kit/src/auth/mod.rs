@@ -127,6 +127,11 @@ impl CoreAuth {
         })
     }
 
+    /// Whether requests carry a token at all.
+    pub fn has_client(&self) -> bool {
+        self.client.is_some()
+    }
+
     /// The mode in one line, for the log at start (no secret).
     pub fn describe(&self) -> String {
         match &self.client {

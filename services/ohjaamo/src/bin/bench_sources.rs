@@ -18,7 +18,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -30,9 +29,12 @@ use sqlx::Connection;
 mod fhir_source_load;
 #[path = "common/proc_stats.rs"]
 mod proc_stats;
+#[path = "common/procs.rs"]
+mod procs;
 #[path = "common/stats.rs"]
 mod stats;
 use proc_stats::{cpu_seconds, postgres_cpu, postgres_cpu_between};
+use procs::{get_json, start, wait_up};
 use stats::{median_by, quantile};
 
 #[derive(Parser, Debug)]
@@ -99,33 +101,6 @@ struct RunResult {
     pull_p50_ms: f64,
     pull_p99_ms: f64,
     fhir: Option<fhir_source_load::FhirLoad>,
-}
-
-/// A child process, killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(binary: &str, args: &[&str], log: &str) -> anyhow::Result<Proc> {
-    let file = std::fs::File::create(log)?;
-    let child = Command::new(binary)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        // The benchmarks measure the core without authentication (a variable, not a
-        // flag, so that a binary from before `--auth` starts too).
-        .env("OHJAAMO_AUTH", "none")
-        .stdout(Stdio::from(file.try_clone()?))
-        .stderr(Stdio::from(file))
-        .spawn()
-        .with_context(|| {
-            format!("cannot start {binary} (build it with cargo build --release -p ohjaamo)")
-        })?;
-    Ok(Proc(child))
 }
 
 #[tokio::main]
@@ -215,32 +190,6 @@ async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
     .await?;
     let _ = std::fs::remove_dir_all(&dir);
     result
-}
-
-async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
-    Ok(http
-        .get(url)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?)
-}
-
-async fn wait_up(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if http
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{url} did not come up")
 }
 
 async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Result<RunResult> {

@@ -13,8 +13,10 @@ use serde_json::Value;
 use sqlx::Connection as _;
 
 use super::proc_stats::cpu_seconds;
-use super::{ORGANIZATION, get_json, start, wait_up};
+use super::procs::{get_json, start, wait_up};
 
+/// The organisation the benchmark writes and reads as.
+const ORGANIZATION: &str = "1.2.246.10.1234567";
 const DOWNSTREAM: &str = "127.0.0.1:18280";
 const FHIR_ADMIN: &str = "127.0.0.1:19184";
 

@@ -149,6 +149,7 @@ impl<S: PullSource> PullRunner<S> {
         let mut in_flight = FuturesOrdered::new();
         let mut in_flight_keys: VecDeque<HashSet<String>> = VecDeque::new();
         let mut cursor = self.cursors.get(stream).await;
+        let in_order = self.source.in_order(stream);
         loop {
             let page = self.fetch(stream, cursor.as_deref(), shutdown).await?;
             let done = !page.more || page.next_cursor.is_none();
@@ -157,7 +158,7 @@ impl<S: PullSource> PullRunner<S> {
             }
             let keys: HashSet<String> = page.records.iter().map(|r| r.key.clone()).collect();
             let overlaps = in_flight_keys.iter().any(|k| !k.is_disjoint(&keys));
-            let limit = if overlaps {
+            let limit = if overlaps || in_order {
                 1
             } else {
                 self.config.push_concurrency.max(1)

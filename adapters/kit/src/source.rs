@@ -65,4 +65,12 @@ pub trait PullSource: Send + Sync {
 
     /// The FHIR writes one record stands for.
     fn map(&self, stream: &str, record: &Record) -> Mapped;
+
+    /// Whether the pages of `stream` must be stored one after another: records of the
+    /// stream refer to each other (a Location `partOf` another), and a later page
+    /// stored before an earlier one would name a parent the core does not have yet.
+    /// Otherwise pages are pushed concurrently.
+    fn in_order(&self, _stream: &str) -> bool {
+        false
+    }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::auth::{CoreAuth, CoreAuthArgs};
 use crate::backoff::Backoff;
 use crate::ids::SourceIds;
+use crate::push::PushClient;
 use crate::report::ReportTarget;
 
 /// What every adapter needs to write to the core: where it is, for whom, the
@@ -67,6 +68,24 @@ impl CoreTarget {
             interval: Duration::from_secs_f64(self.report_interval.max(0.5)),
             auth,
         }
+    }
+
+    /// The client that pushes source `name`'s Bundles to the core with `auth`
+    /// (two minutes for a Bundle's answer; this target's backoff between retries).
+    pub fn push_client(&self, name: &str, auth: &CoreAuth) -> Result<PushClient, reqwest::Error> {
+        Ok(PushClient::new(
+            &self.core,
+            &self.organization,
+            name,
+            Duration::from_secs(120),
+            self.backoff(),
+        )?
+        .with_auth(auth.clone()))
+    }
+
+    /// A pulled source's default staleness: three rounds missed and a minute's grace.
+    pub fn pull_stale_after(&self, poll_interval: f64) -> f64 {
+        self.stale_after.unwrap_or(3.0 * poll_interval + 60.0)
     }
 
     pub fn backoff(&self) -> Backoff {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ohjaamo_adapter_kit::{
-    Adapter, CoreTarget, CursorStore, Plumbing, Process, PullRunner, PushClient, Quarantine,
-    RunnerConfig, run_pull,
+    Adapter, CoreTarget, CursorStore, Plumbing, Process, PullRunner, Quarantine, RunnerConfig,
+    run_pull,
 };
 
 use crate::export::Export;
@@ -76,14 +76,7 @@ impl Adapter for Pull {
         )?;
         let backoff = args.target.backoff();
         let auth = args.target.core_auth()?;
-        let push = PushClient::new(
-            &args.target.core,
-            &args.target.organization,
-            Self::NAME,
-            Duration::from_secs(120),
-            backoff,
-        )?
-        .with_auth(auth.clone());
+        let push = args.target.push_client(Self::NAME, &auth)?;
         let runner = PullRunner::new(
             export,
             push,
@@ -97,11 +90,7 @@ impl Adapter for Pull {
             },
         );
         tracing::info!(export = %args.export, core = %args.target.core, "pull adapter running");
-        // Three rounds missed, and a minute's grace, before the core calls it stale.
-        let stale_after = args
-            .target
-            .stale_after
-            .unwrap_or(3.0 * args.poll_interval + 60.0);
+        let stale_after = args.target.pull_stale_after(args.poll_interval);
         let plumbing = Plumbing {
             name: Self::NAME,
             target: args.target,

@@ -14,6 +14,9 @@ macro_rules! adapters {
         // Parsed once at start and moved into the adapter: the size of its largest
         // settings is no cost worth a box.
         #[allow(clippy::large_enum_variant)]
+        // The variants' names are the subcommands (`adapter-adt`, `adapter-pull`, ...):
+        // the shared prefix is what the command line shows.
+        #[allow(clippy::enum_variant_names)]
         #[derive(clap::Subcommand)]
         pub enum AdapterCommand {
             $($(#[$doc])* $variant(<$adapter as Adapter>::Args),)*
@@ -37,4 +40,7 @@ adapters! {
     AdapterAdt => ohjaamo_adapter_adt::Adt,
     /// Run the pull adapter: a Lifecare-style export pulled into the core.
     AdapterPull => ohjaamo_adapter_pull::Pull,
+    /// Run the FHIR source adapter: an upstream FHIR R4 server (Epic/Apotti style)
+    /// polled, or loaded through $export, into the core.
+    AdapterFhirSource => ohjaamo_adapter_fhir_source::FhirSourceAdapter,
 }

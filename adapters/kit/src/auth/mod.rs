@@ -38,7 +38,7 @@ use tokio::sync::OnceCell;
 pub use config::{
     AssertionAlgorithm, ClientConfig, Credentials, Secret, SecretMethod, TokenEndpoint,
 };
-pub use settings::CoreAuthArgs;
+pub use settings::{ClientFlags, CoreAuthArgs};
 
 use crate::auth::assertion::SigningKey;
 use crate::auth::cache::TokenCache;
@@ -62,6 +62,8 @@ pub struct CoreAuth {
 
 struct Client {
     config: ClientConfig,
+    /// Whom the tokens are for (`core`, `upstream`): in logs and as the metrics' label.
+    peer: &'static str,
     proof: Proof,
     http: reqwest::Client,
     endpoint: OnceCell<String>,
@@ -86,6 +88,12 @@ impl CoreAuth {
     /// now, so a wrong key stops the adapter at start, not at its first request;
     /// the issuer is asked only when the first token is needed.
     pub fn client(config: ClientConfig) -> anyhow::Result<CoreAuth> {
+        CoreAuth::client_of(config, "core")
+    }
+
+    /// A client of another server's issuer (`peer` names that server in logs and
+    /// metrics): the FHIR source's upstream, with SMART Backend Services.
+    pub fn client_of(config: ClientConfig, peer: &'static str) -> anyhow::Result<CoreAuth> {
         let proof = match &config.credentials {
             Credentials::Secret { secret, method } => Proof::Secret {
                 secret: secret.clone(),
@@ -108,6 +116,7 @@ impl CoreAuth {
         Ok(CoreAuth {
             client: Some(Arc::new(Client {
                 config,
+                peer,
                 proof,
                 http,
                 endpoint: OnceCell::new(),
@@ -116,6 +125,11 @@ impl CoreAuth {
                 rejections: AtomicU64::new(0),
             })),
         })
+    }
+
+    /// Whether requests carry a token at all.
+    pub fn has_client(&self) -> bool {
+        self.client.is_some()
     }
 
     /// The mode in one line, for the log at start (no secret).
@@ -164,8 +178,12 @@ impl CoreAuth {
             return Ok(response);
         }
         client.rejections.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("ohjaamo_adapter_token_rejected_total").increment(1);
-        tracing::info!("the core refused the access token; renewing it once");
+        metrics::counter!("ohjaamo_adapter_token_rejected_total", "peer" => client.peer)
+            .increment(1);
+        tracing::info!(
+            peer = client.peer,
+            "the server refused the access token; renewing it once"
+        );
         let renewed = client
             .cache
             .replace(held.generation, || client.fetch())
@@ -173,8 +191,12 @@ impl CoreAuth {
         let response = build().bearer_auth(&renewed.token).send().await?;
         if response.status() == StatusCode::UNAUTHORIZED {
             client.rejections.fetch_add(1, Ordering::Relaxed);
-            metrics::counter!("ohjaamo_adapter_token_rejected_total").increment(1);
-            tracing::warn!("the core refused a renewed access token too; the caller backs off");
+            metrics::counter!("ohjaamo_adapter_token_rejected_total", "peer" => client.peer)
+                .increment(1);
+            tracing::warn!(
+                peer = client.peer,
+                "the server refused a renewed access token too; the caller backs off"
+            );
         }
         Ok(response)
     }
@@ -201,8 +223,8 @@ impl Client {
         )
         .await?;
         self.grants.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("ohjaamo_adapter_tokens_total").increment(1);
-        tracing::debug!(lifetime = ?grant.lifetime, "access token for the core renewed");
+        metrics::counter!("ohjaamo_adapter_tokens_total", "peer" => self.peer).increment(1);
+        tracing::debug!(peer = self.peer, lifetime = ?grant.lifetime, "access token renewed");
         Ok(grant)
     }
 }

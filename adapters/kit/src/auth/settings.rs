@@ -80,6 +80,47 @@ impl CoreAuthArgs {
         if let Some(preset) = &self.preset {
             return Ok(Some(preset.clone()));
         }
+        ClientFlags {
+            prefix: "core",
+            token_url: self.token_url.clone(),
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            client_secret_file: self.client_secret_file.clone(),
+            client_auth: self.client_auth,
+            client_key: self.client_key.clone(),
+            client_key_id: self.client_key_id.clone(),
+            client_key_algorithm: self.client_key_algorithm,
+            scope: self.scope.clone(),
+        }
+        .config()
+    }
+}
+
+/// A client's settings as flags give them, before they are checked: shared by the
+/// core's client ([`CoreAuthArgs`], flags `--core-*`) and any other OAuth client an
+/// adapter has (the FHIR source's upstream, flags `--upstream-*`), so that both are
+/// checked by one rule and their errors name the flags the operator typed.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFlags {
+    /// The flags' prefix, `core` for `--core-token-url`.
+    pub prefix: &'static str,
+    pub token_url: Option<String>,
+    pub issuer: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub client_secret_file: Option<PathBuf>,
+    pub client_auth: SecretMethod,
+    pub client_key: Option<PathBuf>,
+    pub client_key_id: Option<String>,
+    pub client_key_algorithm: Option<AssertionAlgorithm>,
+    pub scope: Option<String>,
+}
+
+impl ClientFlags {
+    /// The client these flags describe; `None` when none is set (no token).
+    pub fn config(&self) -> anyhow::Result<Option<ClientConfig>> {
+        let p = self.prefix;
         let any = self.token_url.is_some()
             || self.issuer.is_some()
             || self.client_id.is_some()
@@ -95,10 +136,10 @@ impl CoreAuthArgs {
         let endpoint = match (&self.token_url, &self.issuer) {
             (Some(url), None) => TokenEndpoint::Url(url.clone()),
             (None, Some(issuer)) => TokenEndpoint::Issuer(issuer.clone()),
-            _ => bail!("authentication to the core needs --core-token-url or --core-issuer"),
+            _ => bail!("authentication to the {p} needs --{p}-token-url or --{p}-issuer"),
         };
         let Some(client_id) = self.client_id.clone().filter(|c| !c.is_empty()) else {
-            bail!("authentication to the core needs --core-client-id");
+            bail!("authentication to the {p} needs --{p}-client-id");
         };
         let credentials =
             match (
@@ -122,19 +163,19 @@ impl CoreAuthArgs {
                     algorithm: self.client_key_algorithm,
                 },
                 _ => bail!(
-                    "authentication to the core needs exactly one of --core-client-secret, \
-                 --core-client-secret-file and --core-client-key"
+                    "authentication to the {p} needs exactly one of --{p}-client-secret, \
+                 --{p}-client-secret-file and --{p}-client-key"
                 ),
             };
         if matches!(credentials, Credentials::Secret { .. })
             && (self.client_key_id.is_some() || self.client_key_algorithm.is_some())
         {
-            bail!("--core-client-key-id and --core-client-key-algorithm go with --core-client-key");
+            bail!("--{p}-client-key-id and --{p}-client-key-algorithm go with --{p}-client-key");
         }
         if let Credentials::Secret { secret, .. } = &credentials
             && secret.expose().is_empty()
         {
-            bail!("the client secret for the core is empty");
+            bail!("the client secret for the {p} is empty");
         }
         Ok(Some(ClientConfig {
             endpoint,

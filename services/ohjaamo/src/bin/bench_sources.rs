@@ -18,7 +18,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -26,11 +25,16 @@ use clap::Parser;
 use serde_json::Value;
 use sqlx::Connection;
 
+#[path = "common/fhir_source_load.rs"]
+mod fhir_source_load;
 #[path = "common/proc_stats.rs"]
 mod proc_stats;
+#[path = "common/procs.rs"]
+mod procs;
 #[path = "common/stats.rs"]
 mod stats;
 use proc_stats::{cpu_seconds, postgres_cpu, postgres_cpu_between};
+use procs::{get_json, start, wait_up};
 use stats::{median_by, quantile};
 
 #[derive(Parser, Debug)]
@@ -67,6 +71,16 @@ struct Args {
     /// The binary to start.
     #[arg(long, default_value = "target/release/ohjaamo")]
     binary: String,
+    /// After the initial sync, measure the FHIR source adapter's initial load of the
+    /// synced core into a second core (issue 20), before the steady state.
+    #[arg(long)]
+    fhir_source: bool,
+    /// The FHIR source's `_count` (the core serves at most 1,000).
+    #[arg(long, default_value_t = 1000)]
+    fhir_page_size: usize,
+    /// Pages the FHIR source pushes at once.
+    #[arg(long, default_value_t = 4)]
+    fhir_push_concurrency: usize,
 }
 
 const CORE: &str = "127.0.0.1:18180";
@@ -86,33 +100,7 @@ struct RunResult {
     adt_p99_ms: f64,
     pull_p50_ms: f64,
     pull_p99_ms: f64,
-}
-
-/// A child process, killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start(binary: &str, args: &[&str], log: &str) -> anyhow::Result<Proc> {
-    let file = std::fs::File::create(log)?;
-    let child = Command::new(binary)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        // The benchmarks measure the core without authentication (a variable, not a
-        // flag, so that a binary from before `--auth` starts too).
-        .env("OHJAAMO_AUTH", "none")
-        .stdout(Stdio::from(file.try_clone()?))
-        .stderr(Stdio::from(file))
-        .spawn()
-        .with_context(|| {
-            format!("cannot start {binary} (build it with cargo build --release -p ohjaamo)")
-        })?;
-    Ok(Proc(child))
+    fhir: Option<fhir_source_load::FhirLoad>,
 }
 
 #[tokio::main]
@@ -137,6 +125,18 @@ async fn main() -> anyhow::Result<()> {
             r.pull_p99_ms,
             args.poll_interval
         );
+        if let Some(f) = &r.fhir {
+            println!(
+                "run {run}: FHIR source initial load {:.1} s, {} records ({} quarantined), {:.0} records/s; CPU s: upstream core {:.0}, second core {:.0}, adapter {:.0}",
+                f.seconds,
+                f.records,
+                f.quarantined,
+                f.per_second(),
+                f.cpu[0],
+                f.cpu[1],
+                f.cpu[2]
+            );
+        }
         results.push(r);
     }
     let median = |f: fn(&RunResult) -> f64| median_by(&results, f);
@@ -153,6 +153,18 @@ async fn main() -> anyhow::Result<()> {
         median(|r| r.pull_p99_ms),
         args.poll_interval
     );
+    if args.fhir_source {
+        let loads: Vec<&fhir_source_load::FhirLoad> =
+            results.iter().filter_map(|r| r.fhir.as_ref()).collect();
+        println!(
+            "median of {} runs: FHIR source initial load {:.1} s, {:.0} records/s (page {}, push concurrency {})",
+            loads.len(),
+            median_by(&loads, |l| l.seconds),
+            median_by(&loads, |l| l.per_second()),
+            args.fhir_page_size,
+            args.fhir_push_concurrency
+        );
+    }
     Ok(())
 }
 
@@ -180,42 +192,17 @@ async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
     result
 }
 
-async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<Value> {
-    Ok(http
-        .get(url)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?)
-}
-
-async fn wait_up(http: &reqwest::Client, url: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if http
-            .get(url)
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{url} did not come up")
-}
-
 async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Result<RunResult> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .build()?;
     let log = |name: &str| dir.join(format!("{name}.log")).display().to_string();
-    let core_process = start(
-        &args.binary,
-        &["serve", "--listen", CORE, "--database-url", db_url],
-        &log("core"),
-    )?;
+    let mut serve = vec!["serve", "--listen", CORE, "--database-url", db_url];
+    if args.fhir_source {
+        // The FHIR source pages through every Slot with the core's offset links.
+        serve.extend(["--search-max-offset", "100000000"]);
+    }
+    let core_process = start(&args.binary, &serve, &log("core"))?;
     wait_up(&http, &format!("http://{CORE}/readyz")).await?;
     let simulator = start(
         &args.binary,
@@ -320,6 +307,23 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         cpu_seconds(simulator.0.id()) - sim_before,
     ];
     let slots = count(&http, &core, "Slot").await?;
+    let fhir = if args.fhir_source {
+        Some(
+            fhir_source_load::measure(&fhir_source_load::Setup {
+                binary: &args.binary,
+                admin_url: &args.admin_url,
+                db_url,
+                dir,
+                upstream: &core,
+                upstream_pid: core_process.0.id(),
+                page_size: args.fhir_page_size,
+                push_concurrency: args.fhir_push_concurrency,
+            })
+            .await?,
+        )
+    } else {
+        None
+    };
 
     // Steady state: a simulated minute every second.
     http.post(format!("{sim}/ohjaus/nollaa-viive"))
@@ -382,6 +386,7 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         adt_p99_ms: adt["p99"].as_f64().unwrap_or(f64::NAN),
         pull_p50_ms: quantile(&pull_lags, 0.5),
         pull_p99_ms: quantile(&pull_lags, 0.99),
+        fhir,
     })
 }
 

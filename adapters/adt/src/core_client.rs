@@ -83,22 +83,26 @@ impl CoreClient {
             .map_err(|e| CoreError::Transient(e.to_string()))
     }
 
-    /// `Encounter?identifier=system|visit`, percent-encoded.
-    fn stay_url(&self, visit: &str) -> Result<url::Url, CoreError> {
-        url::Url::parse_with_params(
-            &format!("{}/Encounter", self.fhir_base),
-            &[("identifier", self.identifier(visit))],
-        )
-        .map_err(|e| CoreError::Refused(format!("cannot build the core URL: {e}")))
-    }
-
     pub(crate) fn identifier(&self, visit: &str) -> String {
         format!("{}|{visit}", self.visit_system)
     }
 
     /// The stay's current Encounter, or `None` when the core has none.
     pub async fn read_stay(&self, visit: &str) -> Result<Option<StoredStay>, CoreError> {
-        let url = self.stay_url(visit)?;
+        Ok(self
+            .read_one("Encounter", &self.identifier(visit))
+            .await?
+            .map(|(encounter, version)| StoredStay { encounter, version }))
+    }
+
+    /// The current `rtype` with `identifier` (`system|value`) and its version, or
+    /// `None` when the core has none.
+    pub(crate) async fn read_one(
+        &self,
+        rtype: &str,
+        identifier: &str,
+    ) -> Result<Option<(Value, String)>, CoreError> {
+        let url = self.search_url(rtype, identifier)?;
         let response = self
             .send(|| {
                 self.http
@@ -119,14 +123,43 @@ impl CoreClient {
         if !status.is_success() {
             return Err(classify(status, &body));
         }
-        let Some(encounter) = body["entry"][0].get("resource").cloned() else {
+        let Some(resource) = body["entry"][0].get("resource").cloned() else {
             return Ok(None);
         };
-        let version = encounter["meta"]["versionId"]
+        let version = resource["meta"]["versionId"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        Ok(Some(StoredStay { encounter, version }))
+        Ok(Some((resource, version)))
+    }
+
+    /// `rtype?identifier=<identifier>`, percent-encoded.
+    fn search_url(&self, rtype: &str, identifier: &str) -> Result<url::Url, CoreError> {
+        url::Url::parse_with_params(
+            &format!("{}/{rtype}", self.fhir_base),
+            &[("identifier", identifier)],
+        )
+        .map_err(|e| CoreError::Refused(format!("cannot build the core URL: {e}")))
+    }
+
+    /// `Encounter?identifier=system|visit`, percent-encoded.
+    fn stay_url(&self, visit: &str) -> Result<url::Url, CoreError> {
+        self.search_url("Encounter", &self.identifier(visit))
+    }
+
+    /// Posts `entries` as one FHIR transaction: all of them are written, or none.
+    pub(crate) async fn transaction(&self, entries: Vec<Value>) -> Result<(), CoreError> {
+        let bundle = serde_json::json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries });
+        let body = bundle.to_string();
+        let response = self
+            .send(|| {
+                self.http
+                    .post(&self.fhir_base)
+                    .header("content-type", "application/fhir+json")
+                    .body(body.clone())
+            })
+            .await?;
+        written(response).await
     }
 
     /// Writes the stay by its visit number; with `version`, only over that version.

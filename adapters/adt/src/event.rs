@@ -74,7 +74,7 @@ pub struct AdtEvent {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MappingError {
     #[error(
-        "message type {0} is not used by this adapter (it maps the ADT events of docs/adapters.md)"
+        "message type {0} is not used by this adapter (it maps the ADT and SIU events of docs/adapters.md)"
     )]
     UnsupportedTrigger(String),
     #[error("{0} is required and missing")]

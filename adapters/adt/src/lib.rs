@@ -1,5 +1,6 @@
 //! The HL7 v2 ADT-feed adapter: from an admission feed (v2.3–v2.8, any vendor's
-//! shape) to FHIR Encounters with their location history.
+//! shape) to FHIR Encounters with their location history, and from the same
+//! sender's SIU bookings ([`siu`]) to Appointments and Slots.
 //!
 //! [`event`] reads what a message says (never the patient's identity; the stay's
 //! key by the source's [`visit_key`] rule, the [`trigger`]'s role), [`encounter`]
@@ -30,6 +31,7 @@ mod planned;
 mod protection;
 pub mod replay;
 pub mod settle;
+pub mod siu;
 pub mod stays;
 mod swap;
 pub mod trigger;
@@ -43,4 +45,5 @@ pub use encounter::{
 pub use event::{AdtEvent, MappingError, PointOfCare, Trigger};
 pub use ohjaamo_adapter_kit::feed::serve;
 pub use ohjaamo_adapter_kit::{Backoff, Quarantine};
+pub use siu::{Booking, SiuTrigger};
 pub use visit_key::{Reading, VisitRule};

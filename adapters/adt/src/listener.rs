@@ -66,7 +66,7 @@ impl AdtAdapter {
         match outcome {
             Outcome::Stored(message) => self.acks.accept(message, &id),
             Outcome::NotUsed(message, _) => {
-                let code = if message.message_type().code == "ADT" {
+                let code = if matches!(message.message_type().code.as_str(), "ADT" | "SIU") {
                     ErrorCode::UnsupportedEventCode
                 } else {
                     ErrorCode::UnsupportedMessageType
@@ -149,7 +149,7 @@ impl AdtAdapter {
 fn not_used_note(outcome: &Outcome) -> String {
     match outcome {
         Outcome::NotUsed(_, kind) => format!(
-            "{kind} not used: this adapter maps the ADT events of its conformance table (docs/adapters.md); nothing was stored"
+            "{kind} not used: this adapter maps the ADT and SIU events of its conformance table (docs/adapters.md); nothing was stored"
         ),
         _ => String::new(),
     }

@@ -26,7 +26,20 @@ const KEPT: &[(&[u8], Option<&[usize]>)] = &[
     (b"PD1", Some(&[12])),
     (b"PV1", Some(&[1, 2, 3, 6, 19, 42, 44, 45])),
     (b"PV2", Some(&[8, 9])),
+    // SIU (siu/read.rs, siu/timing.rs): the booking's keys, reasons, time and
+    // status, and each resource's key, role and start. Of AIP-3 only the staff
+    // member's id (see `ID_ONLY`).
+    (b"SCH", Some(&[1, 2, 6, 7, 9, 10, 11, 25])),
+    (b"TQ1", Some(&[6, 7, 8])),
+    (b"AIS", Some(&[3, 4, 7, 8])),
+    (b"AIG", Some(&[3, 4, 8])),
+    (b"AIL", Some(&[3, 4, 6])),
+    (b"AIP", Some(&[3, 4, 6])),
 ];
+
+/// Fields of which only the first component is kept: an id whose later
+/// components are a person's name (AIP-3, XCN).
+const ID_ONLY: &[(&[u8], usize)] = &[(b"AIP", 3)];
 
 /// How many bytes of an unsplittable input its diagnostic describes.
 const SHAPE_BYTES: usize = 64;
@@ -47,6 +60,7 @@ pub fn for_quarantine(raw: &[u8]) -> Kept {
         [b'M', b'S', b'H', sep, ..] if is_separator(*sep) => *sep,
         _ => return Kept::Diagnostic(diagnostic(raw)),
     };
+    let component = body.get(4).copied().unwrap_or(b'^');
     let mut out = Vec::new();
     for segment in body
         .split(|b| *b == b'\r' || *b == b'\n')
@@ -61,7 +75,19 @@ pub fn for_quarantine(raw: &[u8]) -> Kept {
         };
         match fields {
             None => out.extend_from_slice(segment),
-            Some(fields) => out.extend(only_fields(segment, separator, fields)),
+            Some(fields) => {
+                let id_only: Vec<usize> = ID_ONLY
+                    .iter()
+                    .filter(|(kept, _)| *kept == id)
+                    .map(|(_, n)| *n)
+                    .collect();
+                out.extend(only_fields(
+                    segment,
+                    separator,
+                    fields,
+                    (component, &id_only),
+                ));
+            }
         }
         out.push(b'\r');
     }
@@ -73,17 +99,30 @@ fn is_separator(byte: u8) -> bool {
     byte.is_ascii_graphic() && !byte.is_ascii_alphanumeric()
 }
 
-/// The segment with the fields not in `kept` emptied, trailing empty fields dropped.
-fn only_fields(segment: &[u8], separator: u8, kept: &[usize]) -> Vec<u8> {
+/// The segment with the fields not in `kept` emptied, trailing empty fields dropped;
+/// of the fields in `id_only`, only what comes before the first `component`
+/// separator (or repetition) is kept.
+fn only_fields(
+    segment: &[u8],
+    separator: u8,
+    kept: &[usize],
+    (component, id_only): (u8, &[usize]),
+) -> Vec<u8> {
     let mut fields: Vec<&[u8]> = segment
         .split(|b| *b == separator)
         .enumerate()
         .map(|(n, field)| {
-            if n == 0 || kept.contains(&n) {
-                field
-            } else {
-                &[]
+            if n == 0 || !kept.contains(&n) {
+                return if n == 0 { field } else { &[] };
             }
+            if id_only.contains(&n) {
+                let end = field
+                    .iter()
+                    .position(|b| *b == component || *b == b'~')
+                    .unwrap_or(field.len());
+                return &field[..end];
+            }
+            field
         })
         .collect();
     while fields.len() > 1 && fields.last().is_some_and(|f| f.is_empty()) {
@@ -141,6 +180,29 @@ mod tests {
              PD1||||||||||||Y\r\
              PV1|1|I|K2^1^K2-1-1^OYS||||||||||||||||V-1\r\
              PV2|||||||||20260120\r"
+        );
+    }
+
+    #[test]
+    fn a_booking_keeps_its_keys_times_and_resources_but_no_names() {
+        let raw = b"MSH|^~\\&|A|B|C|D|202603151000||SIU^S12|M2|P|2.5\r\
+            SCH|P1|F1|||||ROUTINE^^HL70276||||^^M60^202603161000||||Kirurgi^Kalle\r\
+            PID|1||010190-900P||Meik\xe4l\xe4inen^Matti\r\
+            RGS|1\r\
+            AIS|1||LEIK^Leikkaus|202603161000\r\
+            AIL|1||^SALI1^^OYS|OR\r\
+            AIP|1||1234^Kirurgi^Kalle|SURG\r";
+        let Kept::Message(kept) = for_quarantine(raw) else {
+            panic!("a message");
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&kept),
+            "MSH|^~\\&|A|B|C|D|202603151000||SIU^S12|M2|P|2.5\r\
+             SCH|P1|F1|||||ROUTINE^^HL70276||||^^M60^202603161000\r\
+             PID\r\
+             AIS|||LEIK^Leikkaus|202603161000\r\
+             AIL|||^SALI1^^OYS|OR\r\
+             AIP|||1234|SURG\r"
         );
     }
 

@@ -57,6 +57,19 @@ impl Outcome {
     }
 }
 
+/// The outcome of a message that could not be read: one of a type not used
+/// (counted by type), or one the mapping cannot read.
+pub(crate) fn unread(message: Message, error: MappingError) -> Outcome {
+    match error {
+        MappingError::UnsupportedTrigger(kind) => {
+            metrics::counter!("ohjaamo_adapter_not_used_total", "source" => "adt", "type" => kind.clone())
+                .increment(1);
+            Outcome::NotUsed(message, kind)
+        }
+        e => Outcome::Unmappable(message, e),
+    }
+}
+
 /// Why applying failed: the core (transient or refusing), or the message itself.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -86,26 +99,43 @@ impl AdtAdapter {
             Err(e) => return Some(Outcome::Unparseable(e)),
         };
         tracing::Span::current().record("control_id", message.control_id());
+        if message.message_type().code == "SIU" {
+            return self.settle_booking(message, received, stop).await;
+        }
         let events = match self.read(&message) {
             Ok(e) => e,
-            Err(MappingError::UnsupportedTrigger(kind)) => {
-                metrics::counter!("ohjaamo_adapter_not_used_total", "source" => "adt", "type" => kind.clone())
-                    .increment(1);
-                return Some(Outcome::NotUsed(message, kind));
-            }
-            Err(e) => return Some(Outcome::Unmappable(message, e)),
+            Err(e) => return Some(unread(message, e)),
         };
         let trigger = events[0].trigger;
         tracing::Span::current().record("trigger", tracing::field::debug(&trigger));
-        let mut attempt = 0;
-        loop {
-            let result = match trigger.role() {
+        self.until_settled(message, received, stop, || async {
+            match trigger.role() {
                 Role::Nothing => Ok(()),
                 Role::Stay => self.apply_once(&events[0]).await,
                 Role::Swap => self.swap(&events[0], &events[1]).await,
                 Role::Merge => self.merge(&events[0]).await,
-            };
-            match result {
+            }
+        })
+        .await
+    }
+
+    /// Runs `apply` until it settles: stored, or a failure the message can never
+    /// get past (its outcome). While the core is unavailable it retries with
+    /// backoff, holding the ACK; `None` when `stop` turned true meanwhile.
+    pub(crate) async fn until_settled<F, Fut>(
+        &self,
+        message: Message,
+        received: std::time::Instant,
+        stop: &mut watch::Receiver<bool>,
+        apply: F,
+    ) -> Option<Outcome>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<(), Failure>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match apply().await {
                 Ok(()) => {
                     metrics::counter!("ohjaamo_adapter_pushed_total", "source" => "adt")
                         .increment(1);

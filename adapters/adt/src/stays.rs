@@ -95,16 +95,6 @@ impl CoreClient {
                 json!({ "resource": s.encounter, "request": request })
             })
             .collect();
-        let bundle = json!({ "resourceType": "Bundle", "type": "transaction", "entry": entries });
-        let body = bundle.to_string();
-        let response = self
-            .send(|| {
-                self.http
-                    .post(&self.fhir_base)
-                    .header("content-type", "application/fhir+json")
-                    .body(body.clone())
-            })
-            .await?;
-        written(response).await
+        self.transaction(entries).await
     }
 }

@@ -59,19 +59,15 @@ impl World {
 
     /// Sends the message; answers the whole ACK.
     async fn send(&mut self, message: &Adt) -> String {
-        self.sender.send(&message.bytes()).await;
-        self.sender.ack_text(WAIT).await.expect("an ACK")
+        self.sender.exchange(&message.bytes(), WAIT).await
     }
 
     /// Sends the message and expects `AA`.
     async fn accept(&mut self, message: &Adt) {
-        let ack = self.send(message).await;
-        assert!(
-            ack.contains(&format!("MSA|AA|{}", message.control)),
-            "{} {}: {ack}",
-            message.trigger,
-            message.control
-        );
+        let (control, trigger) = (&message.control, &message.trigger);
+        self.sender
+            .accepted(&message.bytes(), control, trigger, WAIT)
+            .await;
     }
 
     async fn stay(&self, key: &str) -> Value {
@@ -663,11 +659,12 @@ async fn unused_types_are_accepted_or_rejected_as_configured_and_a_missing_key_i
         ack.contains("|I||||ADT\\S\\A60 not used"),
         "v2.8: ERR of severity I: {ack}"
     );
-    unused.trigger = "S12".into();
-    let siu = String::from_utf8(unused.bytes())
+    // An order message (SIU bookings are used: tests/siu.rs).
+    unused.trigger = "O01".into();
+    let order = String::from_utf8(unused.bytes())
         .unwrap()
-        .replace("ADT^S12", "SIU^S12");
-    w.sender.send(siu.as_bytes()).await;
+        .replace("ADT^O01", "ORM^O01");
+    w.sender.send(order.as_bytes()).await;
     let ack = w.sender.ack_text(WAIT).await.unwrap();
     assert!(
         ack.contains("MSA|AA|S1") && ack.contains("200^Unsupported message type"),

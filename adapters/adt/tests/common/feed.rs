@@ -142,6 +142,21 @@ impl Sender {
         write_frame(&mut self.stream, payload).await.unwrap();
     }
 
+    /// Sends `payload` and answers the whole ACK, which must come within `wait`.
+    pub async fn exchange(&mut self, payload: &[u8], wait: Duration) -> String {
+        self.send(payload).await;
+        self.ack_text(wait).await.expect("an ACK")
+    }
+
+    /// Sends `payload` (the message `what` with MSH-10 `control`) and expects `AA`.
+    pub async fn accepted(&mut self, payload: &[u8], control: &str, what: &str, wait: Duration) {
+        let ack = self.exchange(payload, wait).await;
+        assert!(
+            ack.contains(&format!("MSA|AA|{control}")),
+            "{what} {control}: {ack}"
+        );
+    }
+
     /// The next ACK's MSA-1 (AA, AE, AR), or `None` if none came within `wait`.
     pub async fn ack(&mut self, wait: Duration) -> Option<String> {
         Some(self.ack_segments(wait).await?.0)

@@ -5,8 +5,10 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+pub mod bookings;
 pub mod feed;
 pub mod shapes;
+pub mod theatres;
 
 pub const ROOT: &str = "1.2.246.10.1234567.10";
 
@@ -65,6 +67,11 @@ pub async fn seed_ward(core: &Core) {
             "actor": [{ "reference": format!("Location/k2-{n}") }]
         }));
     }
+    seed(core, resources).await;
+}
+
+/// Writes each resource by its id; each must be new.
+pub async fn seed(core: &Core, resources: impl IntoIterator<Item = Value>) {
     for r in resources {
         let path = format!(
             "{}/{}",

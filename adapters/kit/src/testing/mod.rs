@@ -39,6 +39,9 @@ pub struct Core {
     token: Option<String>,
     file: std::path::PathBuf,
     server: tokio::task::JoinHandle<()>,
+    state: AppState,
+    /// The picture deriver, once [`Core::deriving`] started it.
+    deriver: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Core {
@@ -76,8 +79,9 @@ impl Core {
             .expect("a SQLite store");
         let state = AppState::new(Arc::new(store), config);
         let addr = listener.local_addr().unwrap();
+        let serving = state.clone();
         let server = tokio::spawn(async move {
-            axum::serve(listener, ohjaamo_core::http::server::app(state))
+            axum::serve(listener, ohjaamo_core::http::server::app(serving))
                 .await
                 .unwrap()
         });
@@ -88,7 +92,28 @@ impl Core {
             token: None,
             file,
             server,
+            state,
+            deriver: None,
         }
+    }
+
+    /// Also derives the situational picture, as `ohjaamo serve` does (looking at the
+    /// event log every 50 ms), so that `GET /picture` answers what was written.
+    pub fn deriving(mut self) -> Core {
+        use ohjaamo_core::picture::deriver::{DeriverOptions, run};
+        let options = DeriverOptions {
+            refresh: std::time::Duration::from_secs(3600),
+            poll: std::time::Duration::from_millis(50),
+            report_interval: std::time::Duration::ZERO,
+        };
+        self.deriver = Some(tokio::spawn(run(self.state.clone(), options)));
+        self
+    }
+
+    /// `GET /picture<query>` as the test tenant (`query` with its `?`).
+    pub async fn picture(&self, query: &str) -> Value {
+        self.get_json(format!("http://{}/picture{query}", self.addr))
+            .await
     }
 
     /// The helpers ([`Core::put`], [`Core::get`], [`Core::search`]) send `token`.
@@ -112,6 +137,9 @@ impl Core {
     /// Stops serving and answers the database file, kept for a restart.
     pub fn stop(mut self) -> std::path::PathBuf {
         self.server.abort();
+        if let Some(deriver) = &self.deriver {
+            deriver.abort();
+        }
         std::mem::take(&mut self.file)
     }
 
@@ -129,16 +157,19 @@ impl Core {
 
     /// `GET base/path_and_query` as the test tenant, the JSON answer.
     pub async fn get(&self, path_and_query: &str) -> Value {
-        self.request(
-            reqwest::Method::GET,
-            format!("{}/{path_and_query}", self.base),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+        self.get_json(format!("{}/{path_and_query}", self.base))
+            .await
+    }
+
+    /// `GET url` as the test tenant, the JSON answer.
+    async fn get_json(&self, url: String) -> Value {
+        self.request(reqwest::Method::GET, url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The resources a search finds (first page of up to 1,000).
@@ -155,6 +186,9 @@ impl Core {
 impl Drop for Core {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(deriver) = &self.deriver {
+            deriver.abort();
+        }
         if self.file.as_os_str().is_empty() {
             return;
         }

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use jiff::{SignedDuration, Timestamp};
 use rand::{Rng as _, SeedableRng as _};
 use rand_chacha::ChaCha8Rng;
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::{Connection as _, PgConnection};
 use support::*;
@@ -25,57 +24,6 @@ use support::*;
 const WARDS: usize = 4;
 const BEDS_PER_WARD: usize = 6;
 const OPERATIONS: usize = 360;
-
-/// The FHIR API of the core replicas under test, for one organisation; writes take
-/// turns between the replicas and go to the other while one is down (it is killed on
-/// purpose).
-struct Api {
-    http: reqwest::Client,
-    bases: Vec<String>,
-    turn: std::sync::atomic::AtomicUsize,
-    organization: String,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let base = &self.bases[turn % self.bases.len()];
-            let mut request = self
-                .http
-                .request(method.clone(), format!("{base}/{path}"))
-                .header("X-Ohjaamo-Organization", &self.organization)
-                .timeout(Duration::from_secs(10));
-            if let Some(body) = body {
-                request = request.json(body);
-            }
-            match request.send().await {
-                Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => return,
-                Ok(r) if r.status().is_client_error() => {
-                    panic!(
-                        "{method} {path}: {} {}",
-                        r.status(),
-                        r.text().await.unwrap_or_default()
-                    )
-                }
-                _ if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(100)).await
-                }
-                other => panic!("{method} {path}: the core did not come back: {other:?}"),
-            }
-        }
-    }
-
-    async fn put(&self, resource: &Value) {
-        let path = format!(
-            "{}/{}",
-            resource["resourceType"].as_str().unwrap(),
-            resource["id"].as_str().unwrap()
-        );
-        self.send(reqwest::Method::PUT, &path, Some(resource)).await;
-    }
-}
 
 fn schedule(bed: &str) -> Value {
     json!({
@@ -177,18 +125,6 @@ impl Hospital {
     }
 }
 
-fn rabbitmqctl(args: &[&str]) {
-    let out = std::process::Command::new("rabbitmqctl")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl runs");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `(id, name, sequence, figures)` of each ward in a `/picture` or `/wards` body.
 fn wards_of_core(body: &Value) -> Vec<(String, String, u64, Value)> {
     let wards = ohjaamo_bed_reservations::parse_snapshot(body)
@@ -225,18 +161,10 @@ fn wards_of_consumer(body: &Value) -> Vec<(String, String, u64, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart() {
-    let Some(db) = Database::create().await else {
+    let Some((db, bus_url)) = database_and_broker().await else {
         return;
     };
-    let Some(bus_url) = broker_url() else {
-        db.drop_it().await;
-        return;
-    };
-    let unique = format!(
-        "{}{}",
-        std::process::id(),
-        Timestamp::now().as_millisecond() % 1_000_000
-    );
+    let unique = unique();
     let organization = format!("1.2.246.10.{unique}");
     let queue = format!("e2e-bed-reservations-{unique}");
     let dir = std::env::temp_dir().join(format!("ohjaamo-e2e-bus-{unique}"));
@@ -263,15 +191,13 @@ async fn the_replica_equals_the_picture_through_core_kills_and_a_broker_restart(
     )
     .await;
 
-    let api = Api {
-        http: reqwest::Client::new(),
-        bases: vec![
+    let api = Api::new(
+        vec![
             format!("{core_root}/fhir"),
             format!("http://127.0.0.1:{second_port}/fhir"),
         ],
-        turn: Default::default(),
-        organization: organization.clone(),
-    };
+        &organization,
+    );
     let mut hospital = Hospital::seed(&api).await;
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for n in 0..OPERATIONS {

@@ -61,6 +61,25 @@ impl Proc {
         self.spawn();
     }
 
+    /// SIGTERM and wait until it has exited: a graceful stop, as Kubernetes does in
+    /// a rolling restart.
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn tail(&self) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
@@ -176,6 +195,73 @@ pub fn broker_url() -> Option<String> {
             None
         }
     }
+}
+
+/// A database of the test's own and the broker's URL, or `None` (skipped loudly,
+/// nothing left behind) when either service is missing outside CI.
+pub async fn database_and_broker() -> Option<(Database, String)> {
+    let db = Database::create().await?;
+    let Some(broker) = broker_url() else {
+        db.drop_it().await;
+        return None;
+    };
+    Some((db, broker))
+}
+
+/// A string no other run of a test shares: the process and the clock.
+pub fn unique() -> String {
+    format!(
+        "{}{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_millisecond() % 1_000_000
+    )
+}
+
+/// A RabbitMQ virtual host of the test's own on the broker at `url` (made and given
+/// to its user with `rabbitmqctl`), deleted with everything in it by
+/// [`VirtualHost::delete`].
+pub struct VirtualHost {
+    pub name: String,
+    /// `url` with the virtual host as its path.
+    pub url: String,
+}
+
+impl VirtualHost {
+    pub fn create(url: &str, name: &str) -> VirtualHost {
+        let user = url::Url::parse(url)
+            .map(|u| u.username().to_owned())
+            .unwrap_or_default();
+        let user = if user.is_empty() {
+            "guest".into()
+        } else {
+            user
+        };
+        rabbitmqctl(&["add_vhost", name]);
+        rabbitmqctl(&["set_permissions", "-p", name, &user, ".*", ".*", ".*"]);
+        let mut with_vhost = url::Url::parse(url).expect("an AMQP URL");
+        with_vhost.set_path(&format!("/{name}"));
+        VirtualHost {
+            name: name.to_owned(),
+            url: with_vhost.to_string(),
+        }
+    }
+
+    pub fn delete(self) {
+        rabbitmqctl(&["delete_vhost", &self.name]);
+    }
+}
+
+/// Runs `rabbitmqctl` on the local node; panics with its error when it fails.
+pub fn rabbitmqctl(args: &[&str]) {
+    let out = Command::new("rabbitmqctl")
+        .args(args)
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(
+        out.status.success(),
+        "rabbitmqctl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Starts `ohjaamo serve` as `name` on `port` over `db` with `extra` arguments, and
@@ -366,4 +452,74 @@ pub async fn demo_sign_in(issuer: &str, core_root: &str, person: &str) -> String
         .as_str()
         .unwrap_or_else(|| panic!("no access token: {tokens}"))
         .to_owned()
+}
+
+/// The FHIR API of the core replicas under test, for one organisation: writes take
+/// turns between the replicas and go to the next while one is down, starting or
+/// stopping (the tests kill them on purpose). Sending again is safe: a PUT with the
+/// same content is a no-op, a DELETE again answers 2xx or 404.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    bases: std::sync::Arc<Vec<String>>,
+    turn: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    organization: String,
+}
+
+impl Api {
+    /// `bases` are the replicas' FHIR base URLs.
+    pub fn new(bases: Vec<String>, organization: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            bases: std::sync::Arc::new(bases),
+            turn: Default::default(),
+            organization: organization.to_owned(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let turn = self.turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let base = &self.bases[turn % self.bases.len()];
+            let mut request = self
+                .http
+                .request(method.clone(), format!("{base}/{path}"))
+                .header("X-Ohjaamo-Organization", &self.organization)
+                .timeout(Duration::from_secs(10));
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            match request.send().await {
+                Ok(r)
+                    if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND =>
+                {
+                    return;
+                }
+                Ok(r) if r.status().is_client_error() => panic!(
+                    "{method} {path}: {} {}",
+                    r.status(),
+                    r.text().await.unwrap_or_default()
+                ),
+                _ if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                other => panic!("{method} {path}: no replica answered: {other:?}"),
+            }
+        }
+    }
+
+    pub async fn put(&self, resource: &serde_json::Value) {
+        let path = format!(
+            "{}/{}",
+            resource["resourceType"].as_str().unwrap(),
+            resource["id"].as_str().unwrap()
+        );
+        self.send(reqwest::Method::PUT, &path, Some(resource)).await;
+    }
 }

@@ -50,6 +50,21 @@ pub struct Store {
     pub(crate) statement_timeout: Duration,
 }
 
+/// How soon PostgreSQL gives up on a replica that vanished without closing its
+/// connections (its node lost, its network cut): keepalive probes after 10 s of
+/// silence, every 5 s, 3 unanswered ones end the connection — about 25 s. A reader's
+/// lease on an organisation's log is a row lock held by an open transaction
+/// (`cursor`), released when its connection ends; with the server's defaults (often
+/// 2 h idle, then 9 probes 75 s apart) a lost node's lease would stop that
+/// organisation's relay or deriver for over two hours. A process that dies on a
+/// living node has its sockets closed by the kernel at once, so its leases go with
+/// it (measured in docs/operations.md, "Replicas").
+const LEASE_KEEPALIVE: [(&str, &str); 3] = [
+    ("tcp_keepalives_idle", "10"),
+    ("tcp_keepalives_interval", "5"),
+    ("tcp_keepalives_count", "3"),
+];
+
 /// How the store connects.
 #[derive(Debug, Clone, Copy)]
 pub struct StoreOptions {
@@ -104,10 +119,12 @@ impl Store {
                 .await?;
             migrating.close().await;
             let timeout_ms = statement_timeout.as_millis().max(1).to_string();
+            let mut settings = vec![("statement_timeout", timeout_ms.as_str())];
+            settings.extend(LEASE_KEEPALIVE);
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
-                .connect_with(connect.options([("statement_timeout", timeout_ms.as_str())]))
+                .connect_with(connect.options(settings))
                 .await?;
             statistics = Some(Statistics::start(&pool).await);
             listener = Some(crate::notify::listen(url, events_committed.clone()));

@@ -13,32 +13,31 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
-use futures_util::StreamExt as _;
 use jiff::{SignedDuration, Timestamp};
+use ohjaamo_bus::lapin::BasicProperties;
 use ohjaamo_bus::lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeleteOptions, QueuePurgeOptions,
+    BasicPublishOptions, ConfirmSelectOptions, QueueDeleteOptions, QueuePurgeOptions,
 };
-use ohjaamo_bus::lapin::types::FieldTable;
-use ohjaamo_bus::lapin::{BasicProperties, Channel};
 use ohjaamo_core::log::relay::Bus;
 use ohjaamo_core::picture::deriver::DeriverOptions;
 use ohjaamo_core::picture::place_cache::PlaceCache;
 use ohjaamo_core::{AppState, Background, Config};
-use ohjaamo_proto::v1::Event;
 use ohjaamo_store::Store;
 use prost::Message as _;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 use tokio::sync::Semaphore;
 
+#[path = "common/probes.rs"]
+mod probes;
 #[path = "common/stats.rs"]
 mod stats;
+use probes::Deliveries;
 use stats::{median_by, quantile};
 
 #[derive(Parser, Debug)]
@@ -137,9 +136,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What the bench's consumer received: sequence → arrival, microseconds since the epoch.
-type Arrivals = Arc<Mutex<HashMap<u64, i64>>>;
-
 async fn one_run(args: &Args, run: usize) -> anyhow::Result<RunResult> {
     let unique = format!("{}{run}", Timestamp::now().as_millisecond() % 100_000_000);
     let db_name = format!("ohjaamo_bench_bus_{unique}");
@@ -178,21 +174,8 @@ async fn measure(
         .await
         .context("RabbitMQ")?;
     let channel = connection.create_channel().await?;
-    ohjaamo_bus::declare_consumer_queue(
-        &channel,
-        &ohjaamo_bus::QueueSettings {
-            name: queue.to_owned(),
-            bindings: vec![format!("v1.{}.#", ohjaamo_bus::key_part(organization))],
-            max_length_bytes: 4 << 30,
-        },
-    )
-    .await?;
-    let arrivals: Arrivals = Arc::default();
-    let consumer = tokio::spawn(consume(
-        connection.create_channel().await?,
-        queue.to_owned(),
-        arrivals.clone(),
-    ));
+    let (arrivals, consumer) =
+        probes::follow_organization(&connection, queue, organization).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/fhir", listener.local_addr()?);
@@ -286,54 +269,14 @@ async fn measure(
     })
 }
 
-fn now_micros() -> i64 {
-    Timestamp::now().as_microsecond()
-}
-
-async fn consume(channel: Channel, queue: String, arrivals: Arrivals) -> anyhow::Result<()> {
-    channel.basic_qos(1_000, BasicQosOptions::default()).await?;
-    let mut deliveries = channel
-        .basic_consume(
-            queue.as_str().into(),
-            "".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
-    while let Some(delivery) = deliveries.next().await {
-        let delivery = delivery?;
-        let at = now_micros();
-        if let Ok(event) = Event::decode(delivery.data.as_slice()) {
-            arrivals
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(event.sequence, at);
-        }
-        delivery.ack(BasicAckOptions::default()).await?;
-    }
-    Ok(())
-}
-
 /// Waits until the deriver and the relay are idle and the consumer has everything.
-async fn settle(store: &Store, organization: &str, arrivals: &Arrivals) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(300);
-    let mut stable = 0;
-    let mut seen = 0;
-    while Instant::now() < deadline {
-        let last = store.last_sequence(organization).await?;
-        let received = arrivals.lock().unwrap_or_else(|p| p.into_inner()).len();
-        if last as usize == received && last == seen {
-            stable += 1;
-            if stable >= 5 {
-                return Ok(());
-            }
-        } else {
-            stable = 0;
-        }
-        seen = last;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the consumer did not receive every event within 300 s")
+async fn settle(store: &Store, organization: &str, arrivals: &Deliveries) -> anyhow::Result<()> {
+    probes::settle(
+        async || Ok(store.last_sequence(organization).await?),
+        arrivals,
+        Duration::from_secs(300),
+    )
+    .await
 }
 
 async fn post_batch(
@@ -460,7 +403,7 @@ async fn latencies(
     org: &str,
     after: i64,
     ward_of: &HashMap<String, String>,
-    arrivals: &Arrivals,
+    arrivals: &Deliveries,
 ) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let events = store
         .events_after(
@@ -477,7 +420,7 @@ async fn latencies(
     for p in &pictures {
         by_ward.entry(p.unit.as_str()).or_default().push(p.sequence);
     }
-    let arrivals = arrivals.lock().unwrap_or_else(|p| p.into_inner());
+    let arrivals = probes::first_arrivals(arrivals);
     let (mut resource, mut picture) = (Vec::new(), Vec::new());
     for e in &events {
         let ohjaamo_store::EventBody::Resource { id, .. } = &e.body else {

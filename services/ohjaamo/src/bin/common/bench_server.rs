@@ -197,6 +197,7 @@ pub fn slot_entry(n: usize, bed: usize, hour: usize) -> String {
 /// Times `searches` searches of a random bed's one day, as a display or a coordinator
 /// makes them: `beds` Schedules `sched-N` with hourly Slots over `days` days from
 /// 2026-01-01. The latencies in ms, sorted.
+#[allow(dead_code)] // not every benchmark searches
 pub async fn time_bed_day_searches(
     http: &reqwest::Client,
     base: &str,

@@ -216,8 +216,10 @@ async fn two_coordinators_one_bed_the_first_holds_it_and_the_log_names_both() {
         .filter(|s| s.record.interaction == "update")
         .map(|s| (s.record.subject.as_deref(), s.record.status))
         .collect();
+    // The first hold created its Slot (201, as the client was told), the second was
+    // refused.
     assert_eq!(
         who,
-        [(Some("coordinator-a"), 200), (Some("coordinator-b"), 409)]
+        [(Some("coordinator-a"), 201), (Some("coordinator-b"), 409)]
     );
 }

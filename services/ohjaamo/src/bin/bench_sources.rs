@@ -10,7 +10,10 @@
 //! `--steady-seconds`; the ADT lag is the simulator's own measure (a message made →
 //! its `AA`, which the adapter sends after the core stored it), the pull lag is from
 //! a change appearing in the export to the pull adapter's cursor passing it (which
-//! it saves after the core stored the page).
+//! it saves after the core stored the page). Beside the feed, SIU bookings go to the
+//! same HL7 v2 adapter over a connection of their own at `--siu-per-second`
+//! (`common/siu_traffic.rs`), each timed from sent to `AA`; the ADT + SIU lag p99 is
+//! the larger of the two p99s (a bound on the p99 of the two together).
 //!
 //! ```text
 //! cargo build --release -p ohjaamo
@@ -31,6 +34,8 @@ mod fhir_source_load;
 mod proc_stats;
 #[path = "common/procs.rs"]
 mod procs;
+#[path = "common/siu_traffic.rs"]
+mod siu_traffic;
 #[path = "common/stats.rs"]
 mod stats;
 use proc_stats::{cpu_seconds, postgres_cpu, postgres_cpu_between};
@@ -58,6 +63,11 @@ struct Args {
     /// Records per page the pull adapter asks for.
     #[arg(long, default_value_t = 1000)]
     page_size: usize,
+    /// SIU messages per second sent beside the ADT feed in the steady state. The
+    /// default is a busy day of a large hospital's theatres and clinics (some 14,000
+    /// booking messages a day) at the steady state's 60-fold speed.
+    #[arg(long, default_value_t = 10.0)]
+    siu_per_second: f64,
     /// The simulated start: a weekday morning, so that operations change all the time.
     #[arg(long, default_value = "2026-11-30T07:00:00Z")]
     start: String,
@@ -101,6 +111,10 @@ struct RunResult {
     pull_p50_ms: f64,
     pull_p99_ms: f64,
     fhir: Option<fhir_source_load::FhirLoad>,
+    siu_p50_ms: f64,
+    siu_p99_ms: f64,
+    siu_sent: usize,
+    siu_not_accepted: u64,
 }
 
 #[tokio::main]
@@ -110,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
     for run in 1..=args.runs {
         let r = one_run(&args, run).await?;
         println!(
-            "run {run}: initial sync {:.1} s ({} export records, {} Slots in the core; CPU s: core {:.0}, PostgreSQL {:.0}, pull adapter {:.0}, simulator {:.0}; machine busy {:.0} %), ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
+            "run {run}: initial sync {:.1} s ({} export records, {} Slots in the core; CPU s: core {:.0}, PostgreSQL {:.0}, pull adapter {:.0}, simulator {:.0}; machine busy {:.0} %), ADT lag p50 {:.0} ms p99 {:.0} ms, SIU lag p50 {:.0} ms p99 {:.0} ms ({} messages, {} not AA), ADT + SIU p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
             r.sync_seconds,
             r.records,
             r.slots,
@@ -121,6 +135,11 @@ async fn main() -> anyhow::Result<()> {
             100.0 * r.cpu.iter().sum::<f64>() / (2.0 * r.sync_seconds),
             r.adt_p50_ms,
             r.adt_p99_ms,
+            r.siu_p50_ms,
+            r.siu_p99_ms,
+            r.siu_sent,
+            r.siu_not_accepted,
+            r.adt_p99_ms.max(r.siu_p99_ms),
             r.pull_p50_ms,
             r.pull_p99_ms,
             args.poll_interval
@@ -141,14 +160,18 @@ async fn main() -> anyhow::Result<()> {
     }
     let median = |f: fn(&RunResult) -> f64| median_by(&results, f);
     println!(
-        "median of {} runs (size {}, push concurrency {}, page {}): initial sync {:.1} s, ADT lag p50 {:.0} ms p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
+        "median of {} runs (size {}, push concurrency {}, page {}, SIU {}/s): initial sync {:.1} s, ADT lag p50 {:.0} ms p99 {:.0} ms, SIU lag p50 {:.0} ms p99 {:.0} ms, ADT + SIU p99 {:.0} ms, pull lag p50 {:.0} ms p99 {:.0} ms (poll every {} s)",
         results.len(),
         args.size,
         args.push_concurrency,
         args.page_size,
+        args.siu_per_second,
         median(|r| r.sync_seconds),
         median(|r| r.adt_p50_ms),
         median(|r| r.adt_p99_ms),
+        median(|r| r.siu_p50_ms),
+        median(|r| r.siu_p99_ms),
+        median(|r| r.adt_p99_ms.max(r.siu_p99_ms)),
         median(|r| r.pull_p50_ms),
         median(|r| r.pull_p99_ms),
         args.poll_interval
@@ -330,6 +353,13 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         .send()
         .await?
         .error_for_status()?;
+    let rooms = operating_rooms(&http, &sim).await?;
+    let siu = tokio::spawn(siu_traffic::send_owned(
+        MLLP.to_owned(),
+        rooms,
+        args.siu_per_second,
+        Instant::now() + Duration::from_secs(args.steady_seconds),
+    ));
     let mut pull_lags: Vec<f64> = Vec::new();
     let mut waiting: Vec<(Instant, BTreeMap<String, u64>)> = Vec::new();
     let mut last_seen: BTreeMap<String, u64> = BTreeMap::new();
@@ -377,6 +407,8 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
     let tila = get_json(&http, &format!("{sim}/ohjaus/tila")).await?;
     let adt = &tila["adt_viive_ms"];
     pull_lags.sort_by(f64::total_cmp);
+    let mut siu = siu.await??;
+    siu.lags_ms.sort_by(f64::total_cmp);
     Ok(RunResult {
         sync_seconds,
         cpu,
@@ -387,7 +419,35 @@ async fn measure(args: &Args, db_url: &str, dir: &std::path::Path) -> anyhow::Re
         pull_p50_ms: quantile(&pull_lags, 0.5),
         pull_p99_ms: quantile(&pull_lags, 0.99),
         fhir,
+        siu_p50_ms: quantile(&siu.lags_ms, 0.5),
+        siu_p99_ms: quantile(&siu.lags_ms, 0.99),
+        siu_sent: siu.lags_ms.len() + siu.not_accepted as usize,
+        siu_not_accepted: siu.not_accepted,
     })
+}
+
+/// The operating rooms of the simulator's export (`huoneet` of type `leikkaussali`).
+async fn operating_rooms(http: &reqwest::Client, sim: &str) -> anyhow::Result<Vec<String>> {
+    let mut rooms = Vec::new();
+    let mut after = "0".to_owned();
+    loop {
+        let page = get_json(
+            http,
+            &format!("{sim}/api/v1/huoneet?jalkeen={after}&koko=1000"),
+        )
+        .await?;
+        for row in page["rivit"].as_array().into_iter().flatten() {
+            if row["tyyppi"] == "leikkaussali"
+                && let Some(key) = row["koodi"].as_str()
+            {
+                rooms.push(key.to_owned());
+            }
+        }
+        after = page["seuraava"].as_str().unwrap_or_default().to_owned();
+        if page["lisaa"] != true {
+            return Ok(rooms);
+        }
+    }
 }
 
 /// Counts a type's resources as the organisation.

@@ -282,15 +282,7 @@ async fn a_token_that_stays_refused_is_reported_to_the_core() {
     let mut report = Value::Null;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let sources: Value = reqwest::Client::new()
-            .get(format!("http://{}/sources", core.addr))
-            .header("x-ohjaamo-organization", TENANT)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let sources = core.get_root("sources").await;
         report = sources["sources"]
             .as_array()
             .into_iter()

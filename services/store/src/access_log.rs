@@ -120,26 +120,18 @@ impl Store {
             return Ok(Vec::new());
         }
         let _turn = self.writer_turn().await;
-        match &self.db {
-            // One record (a sequential client's read): its statement is its own
-            // transaction, one round trip.
-            Db::Postgres(pool) if records.len() == 1 => {
-                let mut conn = pool.acquire().await?;
-                records.insert_records(&mut *conn).await
-            }
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                let ids = records.insert_records(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(ids)
-            }
-            Db::Sqlite(pool) => {
-                let mut tx = pool.begin().await?;
-                let ids = records.insert_records(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(ids)
-            }
+        // One record (a sequential client's read) on PostgreSQL: its statement is its
+        // own transaction, one round trip.
+        if let (Db::Postgres(pool), [_]) = (&self.db, records) {
+            let mut conn = pool.acquire().await?;
+            return records.insert_records(&mut *conn).await;
         }
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let ids = records.insert_records(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(ids)
+        })
     }
 
     /// Reads records as `filter` says, each with what it touched.

@@ -86,18 +86,7 @@ pub async fn seed(core: &Core, resources: impl IntoIterator<Item = Value>) {
 /// Ward K2's beds now, as `/picture/beds` shows them: `(state, occupiedUntil)` by
 /// Location id.
 pub async fn beds(core: &Core) -> std::collections::BTreeMap<String, (String, Option<String>)> {
-    let body: Value = reqwest::Client::new()
-        .get(format!("http://{}/picture/beds?unit=k2", core.addr))
-        .header(
-            "x-ohjaamo-organization",
-            ohjaamo_adapter_kit::testing::TENANT,
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = core.get_root("picture/beds?unit=k2").await;
     body["beds"]
         .as_array()
         .unwrap_or_else(|| panic!("{body}"))

@@ -112,7 +112,13 @@ impl Core {
 
     /// `GET /picture<query>` as the test tenant (`query` with its `?`).
     pub async fn picture(&self, query: &str) -> Value {
-        self.get_json(format!("http://{}/picture{query}", self.addr))
+        self.get_root(&format!("picture{query}")).await
+    }
+
+    /// `GET /<path_and_query>` beside the FHIR base (`picture/beds?unit=k2`,
+    /// `sources`) as the test tenant, the JSON answer.
+    pub async fn get_root(&self, path_and_query: &str) -> Value {
+        self.get_json(format!("http://{}/{path_and_query}", self.addr))
             .await
     }
 
